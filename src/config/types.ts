@@ -1,0 +1,50 @@
+import type { StreamSettings } from './stream-settings.ts';
+
+/** Kafka connection settings. */
+export interface KafkaConfig {
+  /** `host:port` bootstrap brokers. Empty means: start the embedded local Kafka (demo mode). */
+  brokers: string[];
+  clientId: string;
+  /** Longest time a fetch waits on the broker for new data, in ms. */
+  fetchMaxWaitMs: number;
+  /** Upper bound on bytes one fetch returns per partition. */
+  fetchMaxBytesPerPartition: number;
+  /** Connect/request timeout in ms. */
+  requestTimeoutMs: number;
+}
+
+/** The whole service configuration after defaults, file and environment were merged and validated. */
+export interface ServiceConfig {
+  port: number;
+  listenAddress: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  kafka: KafkaConfig;
+  /** Where the stream catalogue comes from: a file path or http(s) URL (EventStreams' `stream_config_uri`). */
+  streamConfigUri?: string;
+  /** Extra HTTP headers for fetching `streamConfigUri` (EventStreams' `stream_config_uri_options.headers`). */
+  streamConfigHeaders: Record<string, string>;
+  /** Dotted path to the streams object inside the fetched document (`stream_config_object_path`). */
+  streamConfigObjectPath?: string;
+  /** Settings merged under every fetched stream of the same name (`stream_config_defaults`). */
+  streamConfigDefaults: Record<string, StreamSettings>;
+  /** Settings merged over every fetched stream of the same name (`stream_config_overrides`). */
+  streamConfigOverrides: Record<string, StreamSettings>;
+  /** Seconds between catalogue reloads; 0 loads once at start (`stream_config_ttl`). */
+  streamConfigTtlSeconds: number;
+  /** When set, only these streams are served (`allowed_streams`). */
+  allowedStreams?: string[];
+  /** Streams given inline in the config (merged with the fetched ones; inline wins). */
+  streams: Record<string, StreamSettings>;
+  /** Where `$schema`/`schema_title` are resolved: directories or http(s) base URIs, tried in order. */
+  schemaBaseUris: string[];
+  /** Drop canary events unless a stream opts out (`canary_events_enabled: false`... see docs). */
+  dropCanaryEvents: boolean;
+  /** Interval of the heartbeat comment on a quiet stream, in ms. */
+  heartbeatIntervalMs: number;
+  /** Concurrent connections per client IP; 0 = unlimited (`client_ip_connection_limit`). */
+  clientIpConnectionLimit: number;
+  /** Header carrying the real client IP, set by a trusted proxy (e.g. `x-client-ip`). */
+  clientIpHeader?: string;
+  /** Service identity for `/_info`. */
+  info: { name: string; version: string; description: string; home: string };
+}
