@@ -1,0 +1,67 @@
+import cors from '@fastify/cors';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { fileURLToPath } from 'node:url';
+import type { StreamCatalogue } from '../catalogue/types.ts';
+import type { ServiceConfig } from '../config/types.ts';
+import type { KafkaGateway } from '../kafka/gateway.ts';
+import { SessionRegistry } from '../stream/registry.ts';
+import { sendProblem } from './problem.ts';
+import { serviceRoutes } from './routes/service.ts';
+import { START_POSITIONS_HEADER, streamRoute } from './routes/stream.ts';
+
+export interface AppDeps {
+  config: ServiceConfig;
+  catalogue: () => StreamCatalogue;
+  gateway: KafkaGateway;
+  logger: FastifyBaseLogger;
+}
+
+export interface App {
+  server: FastifyInstance;
+  sessions: SessionRegistry;
+  /** Ends every open stream with reconnection advice, then stops accepting connections. */
+  shutdown(retryMs?: number): Promise<void>;
+}
+
+const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const server = Fastify({
+    loggerInstance: deps.logger,
+    // Several stream names in one path easily exceed fastify's default of 100 characters.
+    maxParamLength: 4096,
+    requestIdHeader: 'x-request-id',
+    disableRequestLogging: true,
+  });
+  const sessions = new SessionRegistry();
+
+  await server.register(cors, {
+    origin: '*',
+    methods: ['GET', 'HEAD', 'OPTIONS'],
+    allowedHeaders: ['last-event-id', 'accept', 'content-type', 'cache-control', 'x-requested-with'],
+    exposedHeaders: [START_POSITIONS_HEADER],
+    maxAge: 86400,
+  });
+  await server.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/v2/ui/', redirect: true, index: ['index.html'] });
+  server.get('/v2/ui', (_request, reply) => reply.sendFile('index.html'));
+
+  serviceRoutes(server, deps.config, deps.catalogue);
+  streamRoute(server, { config: deps.config, catalogue: deps.catalogue, gateway: deps.gateway, sessions });
+
+  server.setNotFoundHandler((request, reply) => sendProblem(request, reply, 404, 'not_found', `No route for ${request.method} ${request.url.slice(0, 200)}`));
+  server.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    return sendProblem(request, reply, status, status >= 500 ? 'internal_error' : 'bad_request', status >= 500 ? 'Internal error' : error.message);
+  });
+
+  return {
+    server,
+    sessions,
+    async shutdown(retryMs = 2000) {
+      sessions.closeAll(retryMs);
+      await server.close();
+    },
+  };
+}

@@ -1,0 +1,144 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { StreamCatalogue, StreamConfig } from '../../catalogue/types.ts';
+import type { ServiceConfig } from '../../config/types.ts';
+import { ConnectionReader } from '../../kafka/connection-reader.ts';
+import type { KafkaGateway } from '../../kafka/gateway.ts';
+import { PositionError, resolveAssignment, type Assignment } from '../../kafka/start-positions.ts';
+import { negotiateFormat } from '../../protocol/content-type.ts';
+import { parseLastEventId } from '../../protocol/last-event-id.ts';
+import { parseSince } from '../../protocol/since.ts';
+import { startPositionsHeader } from '../../stream/notice.ts';
+import type { SessionRegistry } from '../../stream/registry.ts';
+import { StreamSession } from '../../stream/session.ts';
+import { sendProblem } from '../problem.ts';
+
+export interface StreamRouteDeps {
+  config: ServiceConfig;
+  catalogue: () => StreamCatalogue;
+  gateway: KafkaGateway;
+  sessions: SessionRegistry;
+}
+
+/** Response header listing the concrete offset every partition starts from on this connection. */
+export const START_POSITIONS_HEADER = 'eventstreams-start-positions';
+const MAX_STREAMS_PER_REQUEST = 64;
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+const RETRY_AFTER_SECONDS = 5;
+
+type StreamRequest = FastifyRequest<{ Params: { streams: string }; Querystring: Record<string, string | string[] | undefined> }>;
+
+export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
+  app.get('/v2/stream/:streams', (request: StreamRequest, reply) => serveStream(request, reply, deps));
+}
+
+async function serveStream(request: StreamRequest, reply: FastifyReply, deps: StreamRouteDeps): Promise<FastifyReply | undefined> {
+  const names = request.params.streams.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (names.length === 0) return sendProblem(request, reply, 400, 'not_found', 'Name at least one stream');
+  if (names.length > MAX_STREAMS_PER_REQUEST) {
+    return sendProblem(request, reply, 400, 'too_many_streams', `At most ${MAX_STREAMS_PER_REQUEST} streams per request`);
+  }
+  const catalogue = deps.catalogue();
+  const streams: StreamConfig[] = [];
+  const unknown: string[] = [];
+  for (const name of names) {
+    const stream = catalogue.get(name);
+    if (stream === undefined) unknown.push(name);
+    else if (!streams.includes(stream)) streams.push(stream);
+  }
+  if (unknown.length > 0) {
+    return sendProblem(request, reply, 400, 'not_found', `Invalid streams: ${unknown.map((n) => n.slice(0, 100)).join(', ')}`, {
+      available_streams: catalogue.streams.map((s) => s.name),
+    });
+  }
+
+  const sinceParam = request.query.since;
+  const since = parseSince(Array.isArray(sinceParam) ? sinceParam[0] : sinceParam);
+  if (!since.ok) return sendProblem(request, reply, 400, 'invalid_timestamp', since.error);
+  const lastEventIdHeader = request.headers['last-event-id'];
+  const lastEventId = parseLastEventId(Array.isArray(lastEventIdHeader) ? lastEventIdHeader[0] : lastEventIdHeader);
+  if (!lastEventId.ok) return sendProblem(request, reply, 400, 'invalid_last_event_id', lastEventId.error);
+
+  const allowedTopics = [...new Set(streams.flatMap((s) => s.topics))];
+  let assignment: Assignment;
+  try {
+    assignment = await resolveAssignment(
+      { allowedTopics, positions: lastEventId.positions, since: since.timestamp, now: Date.now() },
+      deps.gateway,
+    );
+  } catch (error) {
+    if (error instanceof PositionError) return sendProblem(request, reply, error.status, error.type, error.message);
+    request.log.error({ err: error, streams: names }, 'could not resolve stream positions in Kafka');
+    reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    return sendProblem(request, reply, 503, 'kafka_unavailable', 'Kafka is not reachable right now; retry shortly');
+  }
+  if (assignment.missingTopics.length > 0) {
+    request.log.error({ topics: assignment.missingTopics }, 'configured topics do not exist in Kafka');
+  }
+  if (assignment.starts.length === 0) {
+    reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    return sendProblem(request, reply, 503, 'no_topics', 'None of the topics of the requested streams exist in Kafka yet');
+  }
+
+  openStream(request, reply, deps, streams, assignment);
+  return reply;
+}
+
+function openStream(request: StreamRequest, reply: FastifyReply, deps: StreamRouteDeps, streams: StreamConfig[], assignment: Assignment): void {
+  const { format, contentType } = negotiateFormat(request.headers.accept);
+  const log = request.log;
+  const started = Date.now();
+  reply.hijack();
+  const res = reply.raw;
+  const preset: Record<string, string | number | string[]> = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) preset[name] = value;
+  res.writeHead(200, {
+    ...preset,
+    'content-type': contentType,
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    [START_POSITIONS_HEADER]: startPositionsHeader(assignment.starts),
+  });
+  res.flushHeaders();
+
+  const canaryTopics = new Set(streams.filter((s) => !s.dropCanaryEvents).flatMap((s) => s.topics));
+  const session = new StreamSession(res, {
+    format,
+    starts: assignment.starts,
+    dropped: assignment.dropped,
+    heartbeatIntervalMs: deps.config.heartbeatIntervalMs,
+    maxMessageBytes: MAX_MESSAGE_BYTES,
+    canaryTopics,
+    log,
+  });
+  const reader = new ConnectionReader(deps.gateway, assignment.starts, {
+    messages: (batch) => session.deliver(batch),
+    positionLost: (start) => {
+      log.warn({ topic: start.topic, partition: start.partition, offset: start.offset, reason: start.notice }, 'stream position lost');
+      session.positionLost(start);
+    },
+    retrying: (error, attempt) => log.warn({ err: error, attempt }, 'Kafka fetch failed; retrying'),
+    fatal: (error) => {
+      log.error({ err: error }, 'stream cannot continue');
+      session.fail('StreamUnavailable', error.message);
+    },
+  });
+  deps.sessions.add(session);
+  res.once('close', () => {
+    deps.sessions.delete(session);
+    void reader.close();
+    log.info(
+      {
+        streams: streams.map((s) => s.name),
+        userAgent: request.headers['user-agent'],
+        durationMs: Date.now() - started,
+        eventsSent: session.stats.eventsSent,
+        bytesSent: session.stats.bytesSent,
+      },
+      'stream closed',
+    );
+  });
+  log.info({ streams: streams.map((s) => s.name), format, partitions: assignment.starts.length }, 'stream opened');
+  session.open();
+  reader.start();
+}

@@ -1,0 +1,122 @@
+import { Consumer, ListOffsetTimestamps, findErrorBy } from '@platformatic/kafka';
+import type { KafkaConfig } from '../config/types.ts';
+import { partitionKey, type TopicPartition } from '../protocol/position.ts';
+import type { OffsetLookup } from './start-positions.ts';
+
+/** A client that never joins a group: the id is required by the constructor but never sent. */
+const UNUSED_GROUP_ID = 'eventstreams-groupless';
+
+export function createGrouplessConsumer(config: KafkaConfig): Consumer {
+  return new Consumer({
+    clientId: config.clientId,
+    bootstrapBrokers: config.brokers,
+    groupId: UNUSED_GROUP_ID,
+    timeout: config.requestTimeoutMs,
+    connectTimeout: config.requestTimeoutMs,
+    retries: 2,
+    retryDelay: 250,
+    maxWaitTime: config.fetchMaxWaitMs,
+    minBytes: 1,
+  });
+}
+
+/**
+ * The process's one shared Kafka client for metadata and offset look-ups. Readers get their own
+ * consumers because a consumer keeps one incremental fetch session per broker.
+ */
+export class KafkaGateway implements OffsetLookup {
+  readonly config: KafkaConfig;
+  readonly #consumer: Consumer;
+
+  constructor(config: KafkaConfig) {
+    this.config = config;
+    this.#consumer = createGrouplessConsumer(config);
+  }
+
+  async partitionCounts(topics: readonly string[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    if (topics.length === 0) return counts;
+    try {
+      const metadata = await this.#consumer.metadata({ topics: [...topics] });
+      for (const topic of topics) {
+        const info = metadata.topics.get(topic);
+        if (info !== undefined) counts.set(topic, info.partitionsCount);
+      }
+      return counts;
+    } catch (error) {
+      if (!isUnknownTopic(error) || topics.length === 1) {
+        if (isUnknownTopic(error)) return counts;
+        throw error;
+      }
+    }
+    // One of the topics does not exist: ask for each so the others can still be served.
+    for (const topic of topics) {
+      for (const [name, count] of await this.partitionCounts([topic])) counts.set(name, count);
+    }
+    return counts;
+  }
+
+  async bounds(partitions: readonly TopicPartition[]): Promise<Map<string, { earliest: number; latest: number }>> {
+    const [earliest, latest] = await Promise.all([
+      this.#offsets(partitions, ListOffsetTimestamps.EARLIEST),
+      this.#offsets(partitions, ListOffsetTimestamps.LATEST),
+    ]);
+    const result = new Map<string, { earliest: number; latest: number }>();
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      const e = earliest.get(key);
+      const l = latest.get(key);
+      if (e !== undefined && l !== undefined) result.set(key, { earliest: e, latest: l });
+    }
+    return result;
+  }
+
+  async offsetsForTimestamp(partitions: readonly TopicPartition[], timestamp: number): Promise<Map<string, number | undefined>> {
+    const found = await this.#offsets(partitions, BigInt(timestamp));
+    const result = new Map<string, number | undefined>();
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      const offset = found.get(key);
+      result.set(key, offset === undefined || offset < 0 ? undefined : offset);
+    }
+    return result;
+  }
+
+  /** Whether the cluster answers a metadata request (readiness). */
+  async ping(): Promise<boolean> {
+    try {
+      await this.#consumer.metadata({ topics: [], forceUpdate: true });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#consumer.close(true);
+  }
+
+  async #offsets(partitions: readonly TopicPartition[], timestamp: bigint): Promise<Map<string, number>> {
+    const byTopic: Record<string, number[]> = {};
+    for (const { topic, partition } of partitions) (byTopic[topic] ??= []).push(partition);
+    const topics = Object.keys(byTopic);
+    const result = new Map<string, number>();
+    if (topics.length === 0) return result;
+    const offsets = await this.#consumer.listOffsets({ topics, partitions: byTopic, timestamp });
+    for (const [topic, list] of offsets) {
+      for (const partition of byTopic[topic] ?? []) {
+        const offset = list[partition];
+        if (offset !== undefined) result.set(partitionKey(topic, partition), Number(offset));
+      }
+    }
+    return result;
+  }
+}
+
+export function isUnknownTopic(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    findErrorBy(error, 'apiId', 'UNKNOWN_TOPIC_OR_PARTITION') !== null ||
+    findErrorBy(error, 'apiId', 'UNKNOWN_TOPIC_ID') !== null
+  );
+}

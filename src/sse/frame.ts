@@ -1,0 +1,30 @@
+/**
+ * Byte-level framing of the streaming endpoint. `id` and `data` are JSON texts, which never contain
+ * raw line breaks, so each fits on one field line as the protocol requires.
+ */
+
+/** First bytes of an SSE stream. */
+export const SSE_OPENING = ':ok\n\n';
+/** First bytes of an NDJSON stream (EventStreams sends a single newline). */
+export const NDJSON_OPENING = '\n';
+/** Keeps idle connections (and client read timeouts) alive; `EventSource` ignores comments. */
+export const SSE_HEARTBEAT = ':\n\n';
+/** NDJSON readers skip blank lines. */
+export const NDJSON_HEARTBEAT = '\n';
+
+export function sseEvent(event: string, id: string | undefined, data: string): string {
+  return id === undefined ? `event: ${event}\ndata: ${data}\n\n` : `event: ${event}\nid: ${id}\ndata: ${data}\n\n`;
+}
+
+export function sseMessage(id: string, data: string): string {
+  return `event: message\nid: ${id}\ndata: ${data}\n\n`;
+}
+
+/** Reconnection advice; a block with only `retry:` dispatches no event. */
+export function sseRetry(ms: number): string {
+  return `retry: ${Math.max(0, Math.round(ms))}\n\n`;
+}
+
+export function ndjsonLine(data: string): string {
+  return `${data}\n`;
+}

@@ -1,0 +1,45 @@
+import type { KafkaMessage } from '../kafka/records.ts';
+
+/** Why a Kafka message could not be served as an event. */
+export type SkipReason = 'null_value' | 'too_large' | 'not_json' | 'not_object';
+
+export type Decoded =
+  | { ok: true; data: string; canary: boolean }
+  | { ok: false; reason: SkipReason };
+
+/**
+ * Turns a message into the event's `data` text: its JSON value with `meta.topic`, `meta.partition`,
+ * `meta.offset` and (when keyed) `meta.key` set, so a client can build an exact position from it.
+ */
+export function decodeMessage(message: KafkaMessage, maxBytes: number): Decoded {
+  const { value } = message;
+  if (value === null || value.length === 0) return { ok: false, reason: 'null_value' };
+  if (value.length > maxBytes) return { ok: false, reason: 'too_large' };
+  let event: unknown;
+  try {
+    event = JSON.parse(value.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'not_json' };
+  }
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return { ok: false, reason: 'not_object' };
+  const record = event as Record<string, unknown>;
+  const existing = record.meta;
+  const meta: Record<string, unknown> =
+    typeof existing === 'object' && existing !== null && !Array.isArray(existing) ? (existing as Record<string, unknown>) : {};
+  record.meta = meta;
+  meta.topic = message.topic;
+  meta.partition = message.partition;
+  meta.offset = message.offset;
+  if (message.key !== null && message.key.length > 0) meta.key = decodeKey(message.key);
+  return { ok: true, data: JSON.stringify(record), canary: meta.domain === 'canary' };
+}
+
+/** Keys are usually JSON (EventBus keys by page); anything else is passed on as text. */
+function decodeKey(key: Buffer): unknown {
+  const text = key.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,85 @@
+import { partitionKey, type StartPosition } from '../protocol/position.ts';
+
+interface Slot {
+  /** JSON text of this partition's element in the id array; rebuilt only when it moves. */
+  element: string;
+  topic: string;
+  partition: number;
+  /** The client resumed this partition by offset: keep answering in offsets. */
+  offsets: boolean;
+  lastTimestamp: number;
+  /** Consecutive delivered events with `lastTimestamp` (see PartitionPosition.tsSeen). */
+  tsSeen: number;
+}
+
+/**
+ * The `id` of a connection: one element per assigned partition. A partition that has delivered
+ * something carries `timestamp + 1` (valid across data centres) or, when the client resumed by
+ * offset, the next offset; one that has not carries its concrete starting position, never `-1`.
+ */
+export class PositionIds {
+  readonly #slots = new Map<string, Slot>();
+  #cached: string | undefined;
+
+  constructor(starts: readonly StartPosition[]) {
+    for (const start of starts) {
+      const requested = start.requested;
+      const offsets = typeof requested === 'object' && 'offset' in requested && requested.offset !== undefined && requested.offset >= 0;
+      // Resuming inside a millisecond: later events of that millisecond extend the client's count.
+      const within = start.notice === undefined && typeof requested === 'object' && 'tsSeen' in requested && requested.tsSeen !== undefined && requested.timestamp !== undefined;
+      this.#slots.set(partitionKey(start.topic, start.partition), {
+        element: undeliveredElement(start),
+        topic: start.topic,
+        partition: start.partition,
+        offsets,
+        lastTimestamp: within ? (requested.timestamp ?? 0) - 1 : -1,
+        tsSeen: within ? (requested.tsSeen ?? 0) : 0,
+      });
+    }
+  }
+
+  /** Records that the message at `offset` was consumed (sent or deliberately skipped). */
+  advance(topic: string, partition: number, offset: number, timestamp: number): void {
+    const slot = this.#slots.get(partitionKey(topic, partition));
+    if (slot === undefined) return;
+    slot.tsSeen = timestamp === slot.lastTimestamp ? slot.tsSeen + 1 : 1;
+    slot.lastTimestamp = timestamp;
+    slot.element = slot.offsets
+      ? JSON.stringify({ topic, partition, offset: offset + 1 })
+      : JSON.stringify({ topic, partition, timestamp: timestamp + 1, ts_seen: slot.tsSeen });
+    this.#cached = undefined;
+  }
+
+  /** Moves a partition to a new concrete offset (after its position was lost and re-resolved). */
+  reset(start: StartPosition): void {
+    const slot = this.#slots.get(partitionKey(start.topic, start.partition));
+    if (slot === undefined) return;
+    slot.element = undeliveredElement(start);
+    slot.lastTimestamp = -1;
+    slot.tsSeen = 0;
+    this.#cached = undefined;
+  }
+
+  toString(): string {
+    if (this.#cached === undefined) {
+      let text = '[';
+      for (const slot of this.#slots.values()) text += (text.length > 1 ? ',' : '') + slot.element;
+      this.#cached = `${text}]`;
+    }
+    return this.#cached;
+  }
+}
+
+function undeliveredElement(start: StartPosition): string {
+  const { topic, partition, requested } = start;
+  // A timestamp that resolved exactly stays a timestamp, so the id also works in the other data centre.
+  if (start.notice === undefined && typeof requested === 'object') {
+    if ('since' in requested) return JSON.stringify({ topic, partition, timestamp: requested.since });
+    if (requested.offset === undefined && requested.timestamp !== undefined) {
+      const element: Record<string, unknown> = { topic, partition, timestamp: requested.timestamp };
+      if (requested.tsSeen !== undefined) element.ts_seen = requested.tsSeen;
+      return JSON.stringify(element);
+    }
+  }
+  return JSON.stringify({ topic, partition, offset: start.offset });
+}
