@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { PositionError, resolveAssignment, type OffsetLookup } from '../../src/kafka/start-positions.ts';
+import { partitionKey, type TopicPartition } from '../../src/protocol/position.ts';
+
+/** An in-memory model of Kafka's ListOffsets rules over retained message timestamps. */
+function logs(topics: Record<string, { start?: number; timestamps: number[] }[]>): OffsetLookup {
+  const get = (tp: TopicPartition) => {
+    const log = topics[tp.topic]?.[tp.partition];
+    if (log === undefined) throw new Error('no such partition');
+    return { start: log.start ?? 0, timestamps: log.timestamps };
+  };
+  return {
+    async partitionCounts(names) {
+      return new Map(names.filter((n) => topics[n] !== undefined).map((n) => [n, topics[n]?.length ?? 0]));
+    },
+    async bounds(tps) {
+      return new Map(tps.map((tp) => {
+        const { start, timestamps } = get(tp);
+        return [partitionKey(tp.topic, tp.partition), { earliest: start, latest: start + timestamps.length }];
+      }));
+    },
+    async offsetsForTimestamp(tps, ts) {
+      return new Map(tps.map((tp) => {
+        const { start, timestamps } = get(tp);
+        const i = timestamps.findIndex((t) => t >= ts);
+        return [partitionKey(tp.topic, tp.partition), i < 0 ? undefined : start + i];
+      }));
+    },
+  };
+}
+
+const now = 10_000;
+const rc = logs({
+  'eqiad.rc': [{ timestamps: [100, 200, 200, 200, 300] }, { start: 3, timestamps: [150, 250] }],
+  'codfw.rc': [{ timestamps: [] }],
+});
+const allowed = ['eqiad.rc', 'codfw.rc'];
+
+describe('resolveAssignment', () => {
+  it('starts every partition of every allowed topic at the end when nothing is asked', async () => {
+    const { starts, dropped, missingTopics } = await resolveAssignment({ allowedTopics: allowed, positions: [], now }, rc);
+    expect(starts).toEqual([
+      { topic: 'eqiad.rc', partition: 0, offset: 5 },
+      { topic: 'eqiad.rc', partition: 1, offset: 5 },
+      { topic: 'codfw.rc', partition: 0, offset: 0 },
+    ]);
+    expect(dropped).toEqual([]);
+    expect(missingTopics).toEqual([]);
+  });
+
+  it('resolves since to the first event at or after it in every partition', async () => {
+    const { starts } = await resolveAssignment({ allowedTopics: allowed, positions: [], since: 200, now }, rc);
+    expect(starts.map((s) => [s.topic, s.partition, s.offset, s.notice])).toEqual([
+      ['eqiad.rc', 0, 1, undefined],
+      ['eqiad.rc', 1, 4, undefined],
+      ['codfw.rc', 0, 0, undefined],
+    ]);
+  });
+
+  it('tells when since is older than retention', async () => {
+    const { starts } = await resolveAssignment({ allowedTopics: ['eqiad.rc'], positions: [], since: 1, now }, rc);
+    expect(starts[1]).toMatchObject({ partition: 1, offset: 3, notice: 'timestamp_before_retention' });
+    expect(starts[0]).toMatchObject({ partition: 0, offset: 0 });
+    expect(starts[0]?.notice).toBeUndefined();
+  });
+
+  it('tells when since is in the future and starts at the end', async () => {
+    const { starts } = await resolveAssignment({ allowedTopics: ['eqiad.rc'], positions: [], since: now + 60_000, now }, rc);
+    expect(starts[0]).toMatchObject({ offset: 5, notice: 'timestamp_in_future' });
+  });
+
+  it('a timestamp after the last event is an exact resume at the end, without a notice', async () => {
+    const { starts } = await resolveAssignment({ allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, timestamp: 301 }], now }, rc);
+    expect(starts).toEqual([
+      { topic: 'eqiad.rc', partition: 0, offset: 5, requested: { topic: 'eqiad.rc', partition: 0, timestamp: 301 } },
+      expect.objectContaining({ partition: 1, notice: 'partition_not_in_id', requested: { since: 301 } }),
+    ]);
+  });
+
+  it('uses ts_seen to resume inside a millisecond without skipping or repeating', async () => {
+    for (const [seen, offset] of [[1, 2], [2, 3], [3, 4], [9, 4]] as const) {
+      const { starts } = await resolveAssignment(
+        { allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, timestamp: 201, tsSeen: seen }, { topic: 'eqiad.rc', partition: 1, offset: 5 }], now },
+        rc,
+      );
+      expect(starts[0]?.offset, `ts_seen ${seen}`).toBe(offset);
+    }
+  });
+
+  it('without ts_seen keeps the original semantics: first event at or after the timestamp', async () => {
+    const { starts } = await resolveAssignment({ allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, timestamp: 201 }], now }, rc);
+    expect(starts[0]?.offset).toBe(4);
+  });
+
+  it('offsets win over timestamps and are clamped into the log with a notice', async () => {
+    const { starts } = await resolveAssignment(
+      {
+        allowedTopics: ['eqiad.rc'],
+        positions: [
+          { topic: 'eqiad.rc', partition: 0, offset: 2, timestamp: 300 },
+          { topic: 'eqiad.rc', partition: 1, offset: 1 },
+        ],
+        now,
+      },
+      rc,
+    );
+    expect(starts.map((s) => [s.offset, s.notice])).toEqual([[2, undefined], [3, 'offset_before_earliest']]);
+    const beyond = await resolveAssignment({ allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, offset: 99 }, { topic: 'eqiad.rc', partition: 1, offset: 5 }], now }, rc);
+    expect(beyond.starts[0]).toMatchObject({ offset: 5, notice: 'offset_beyond_end' });
+  });
+
+  it('understands the original -1 (latest) and -2 (earliest) offsets', async () => {
+    const { starts } = await resolveAssignment(
+      { allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, offset: -1 }, { topic: 'eqiad.rc', partition: 1, offset: -2 }], now },
+      rc,
+    );
+    expect(starts.map((s) => [s.offset, s.notice])).toEqual([[5, undefined], [3, undefined]]);
+  });
+
+  it('reads only the topics the id names, all partitions of a topic named as a string', async () => {
+    const { starts } = await resolveAssignment({ allowedTopics: allowed, positions: ['codfw.rc'], since: 200, now }, rc);
+    expect(starts).toEqual([{ topic: 'codfw.rc', partition: 0, offset: 0, requested: { since: 200 } }]);
+  });
+
+  it('refuses a topic outside the requested streams with 404', async () => {
+    const attempt = resolveAssignment({ allowedTopics: ['eqiad.rc'], positions: [{ topic: 'secret.topic', partition: 0, offset: 0 }], now }, rc);
+    await expect(attempt).rejects.toBeInstanceOf(PositionError);
+    await expect(attempt).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('drops partitions the topic does not have, and reports topics missing from Kafka', async () => {
+    const result = await resolveAssignment(
+      { allowedTopics: ['eqiad.rc', 'gone'], positions: [{ topic: 'eqiad.rc', partition: 7, offset: 1 }, 'gone'], now },
+      rc,
+    );
+    expect(result.dropped).toEqual([{ position: { topic: 'eqiad.rc', partition: 7, offset: 1 }, notice: 'unknown_partition' }]);
+    expect(result.missingTopics).toEqual(['gone']);
+    expect(result.starts.every((s) => s.notice === 'partition_not_in_id')).toBe(true);
+  });
+});
