@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { fileURLToPath } from 'node:url';
 import type { StreamCatalogue } from '../catalogue/types.ts';
 import type { ServiceConfig } from '../config/types.ts';
@@ -30,9 +30,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const server = Fastify({
     loggerInstance: deps.logger,
     // Several stream names in one path easily exceed fastify's default of 100 characters.
-    maxParamLength: 4096,
+    routerOptions: { maxParamLength: 4096 },
     requestIdHeader: 'x-request-id',
-    disableRequestLogging: true,
+    // Streams log their own open/close lines; per-request lines would double them.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const sessions = new SessionRegistry();
 

@@ -18,7 +18,9 @@ export interface OffsetLookup {
 }
 
 export interface AssignmentRequest {
-  /** Topics of the requested streams, in order: the only topics this connection may read. */
+  /** Topics of the requested streams, in order: what a connection without `Last-Event-ID` reads. */
+  topics: readonly string[];
+  /** Topics a `Last-Event-ID` may name: `topics` plus each stream's `topics_allowed`. */
   allowedTopics: readonly string[];
   /** Parsed `Last-Event-ID`; empty when absent. It replaces the topic list, bounded by `allowedTopics`. */
   positions: readonly RequestedPosition[];
@@ -68,7 +70,7 @@ export async function resolveAssignment(request: AssignmentRequest, lookup: Offs
     }
   }
   const mentioned = new Set(request.positions.map((p) => (typeof p === 'string' ? p : p.topic)));
-  const topics = request.positions.length === 0 ? [...request.allowedTopics] : request.allowedTopics.filter((t) => mentioned.has(t));
+  const topics = request.positions.length === 0 ? [...request.topics] : request.allowedTopics.filter((t) => mentioned.has(t));
   const counts = await lookup.partitionCounts(topics);
   const missingTopics = topics.filter((t) => !counts.has(t));
 

@@ -36,7 +36,7 @@ export class StreamSession {
   readonly #res: ServerResponse;
   readonly #options: SessionOptions;
   readonly #ids: PositionIds;
-  readonly #heartbeat: NodeJS.Timeout;
+  readonly #heartbeat: NodeJS.Timeout | undefined;
   #lastWrite = Date.now();
   #ended = false;
 
@@ -44,9 +44,11 @@ export class StreamSession {
     this.#res = res;
     this.#options = options;
     this.#ids = new PositionIds(options.starts);
-    const every = Math.max(50, Math.floor(options.heartbeatIntervalMs / 4));
-    this.#heartbeat = setInterval(() => this.#beat(), every);
-    this.#heartbeat.unref();
+    // Checking four times per interval keeps the longest silence within 1.25 intervals.
+    if (options.heartbeatIntervalMs > 0) {
+      this.#heartbeat = setInterval(() => this.#beat(), Math.max(50, Math.floor(options.heartbeatIntervalMs / 4)));
+      this.#heartbeat.unref();
+    }
     res.once('close', () => this.#stop());
   }
 

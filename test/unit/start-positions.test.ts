@@ -38,7 +38,7 @@ const allowed = ['eqiad.rc', 'codfw.rc'];
 
 describe('resolveAssignment', () => {
   it('starts every partition of every allowed topic at the end when nothing is asked', async () => {
-    const { starts, dropped, missingTopics } = await resolveAssignment({ allowedTopics: allowed, positions: [], now }, rc);
+    const { starts, dropped, missingTopics } = await resolveAssignment({ topics: allowed, allowedTopics: allowed, positions: [], now }, rc);
     expect(starts).toEqual([
       { topic: 'eqiad.rc', partition: 0, offset: 5 },
       { topic: 'eqiad.rc', partition: 1, offset: 5 },
@@ -49,7 +49,7 @@ describe('resolveAssignment', () => {
   });
 
   it('resolves since to the first event at or after it in every partition', async () => {
-    const { starts } = await resolveAssignment({ allowedTopics: allowed, positions: [], since: 200, now }, rc);
+    const { starts } = await resolveAssignment({ topics: allowed, allowedTopics: allowed, positions: [], since: 200, now }, rc);
     expect(starts.map((s) => [s.topic, s.partition, s.offset, s.notice])).toEqual([
       ['eqiad.rc', 0, 1, undefined],
       ['eqiad.rc', 1, 4, undefined],
@@ -58,19 +58,19 @@ describe('resolveAssignment', () => {
   });
 
   it('tells when since is older than retention', async () => {
-    const { starts } = await resolveAssignment({ allowedTopics: ['eqiad.rc'], positions: [], since: 1, now }, rc);
+    const { starts } = await resolveAssignment({ topics: ['eqiad.rc'], allowedTopics: ['eqiad.rc'], positions: [], since: 1, now }, rc);
     expect(starts[1]).toMatchObject({ partition: 1, offset: 3, notice: 'timestamp_before_retention' });
     expect(starts[0]).toMatchObject({ partition: 0, offset: 0 });
     expect(starts[0]?.notice).toBeUndefined();
   });
 
   it('tells when since is in the future and starts at the end', async () => {
-    const { starts } = await resolveAssignment({ allowedTopics: ['eqiad.rc'], positions: [], since: now + 60_000, now }, rc);
+    const { starts } = await resolveAssignment({ topics: ['eqiad.rc'], allowedTopics: ['eqiad.rc'], positions: [], since: now + 60_000, now }, rc);
     expect(starts[0]).toMatchObject({ offset: 5, notice: 'timestamp_in_future' });
   });
 
   it('a timestamp after the last event is an exact resume at the end, without a notice', async () => {
-    const { starts } = await resolveAssignment({ allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, timestamp: 301 }], now }, rc);
+    const { starts } = await resolveAssignment({ topics: ['eqiad.rc'], allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, timestamp: 301 }], now }, rc);
     expect(starts).toEqual([
       { topic: 'eqiad.rc', partition: 0, offset: 5, requested: { topic: 'eqiad.rc', partition: 0, timestamp: 301 } },
       expect.objectContaining({ partition: 1, notice: 'partition_not_in_id', requested: { since: 301 } }),
@@ -80,7 +80,7 @@ describe('resolveAssignment', () => {
   it('uses ts_seen to resume inside a millisecond without skipping or repeating', async () => {
     for (const [seen, offset] of [[1, 2], [2, 3], [3, 4], [9, 4]] as const) {
       const { starts } = await resolveAssignment(
-        { allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, timestamp: 201, tsSeen: seen }, { topic: 'eqiad.rc', partition: 1, offset: 5 }], now },
+        { topics: ['eqiad.rc'], allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, timestamp: 201, tsSeen: seen }, { topic: 'eqiad.rc', partition: 1, offset: 5 }], now },
         rc,
       );
       expect(starts[0]?.offset, `ts_seen ${seen}`).toBe(offset);
@@ -88,13 +88,14 @@ describe('resolveAssignment', () => {
   });
 
   it('without ts_seen keeps the original semantics: first event at or after the timestamp', async () => {
-    const { starts } = await resolveAssignment({ allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, timestamp: 201 }], now }, rc);
+    const { starts } = await resolveAssignment({ topics: ['eqiad.rc'], allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, timestamp: 201 }], now }, rc);
     expect(starts[0]?.offset).toBe(4);
   });
 
   it('offsets win over timestamps and are clamped into the log with a notice', async () => {
     const { starts } = await resolveAssignment(
       {
+        topics: ['eqiad.rc'],
         allowedTopics: ['eqiad.rc'],
         positions: [
           { topic: 'eqiad.rc', partition: 0, offset: 2, timestamp: 300 },
@@ -105,32 +106,39 @@ describe('resolveAssignment', () => {
       rc,
     );
     expect(starts.map((s) => [s.offset, s.notice])).toEqual([[2, undefined], [3, 'offset_before_earliest']]);
-    const beyond = await resolveAssignment({ allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, offset: 99 }, { topic: 'eqiad.rc', partition: 1, offset: 5 }], now }, rc);
+    const beyond = await resolveAssignment({ topics: ['eqiad.rc'], allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, offset: 99 }, { topic: 'eqiad.rc', partition: 1, offset: 5 }], now }, rc);
     expect(beyond.starts[0]).toMatchObject({ offset: 5, notice: 'offset_beyond_end' });
   });
 
   it('understands the original -1 (latest) and -2 (earliest) offsets', async () => {
     const { starts } = await resolveAssignment(
-      { allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, offset: -1 }, { topic: 'eqiad.rc', partition: 1, offset: -2 }], now },
+      { topics: ['eqiad.rc'], allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, offset: -1 }, { topic: 'eqiad.rc', partition: 1, offset: -2 }], now },
       rc,
     );
     expect(starts.map((s) => [s.offset, s.notice])).toEqual([[5, undefined], [3, undefined]]);
   });
 
   it('reads only the topics the id names, all partitions of a topic named as a string', async () => {
-    const { starts } = await resolveAssignment({ allowedTopics: allowed, positions: ['codfw.rc'], since: 200, now }, rc);
+    const { starts } = await resolveAssignment({ topics: allowed, allowedTopics: allowed, positions: ['codfw.rc'], since: 200, now }, rc);
     expect(starts).toEqual([{ topic: 'codfw.rc', partition: 0, offset: 0, requested: { since: 200 } }]);
   });
 
+  it('lets an id name an allowed topic that is not read by default (the other data centre)', async () => {
+    const { starts } = await resolveAssignment({ topics: ['eqiad.rc'], allowedTopics: allowed, positions: [], now }, rc);
+    expect(starts.map((s) => s.topic)).toEqual(['eqiad.rc', 'eqiad.rc']);
+    const resumed = await resolveAssignment({ topics: ['eqiad.rc'], allowedTopics: allowed, positions: ['codfw.rc'], now }, rc);
+    expect(resumed.starts.map((s) => s.topic)).toEqual(['codfw.rc']);
+  });
+
   it('refuses a topic outside the requested streams with 404', async () => {
-    const attempt = resolveAssignment({ allowedTopics: ['eqiad.rc'], positions: [{ topic: 'secret.topic', partition: 0, offset: 0 }], now }, rc);
+    const attempt = resolveAssignment({ topics: ['eqiad.rc'], allowedTopics: ['eqiad.rc'], positions: [{ topic: 'secret.topic', partition: 0, offset: 0 }], now }, rc);
     await expect(attempt).rejects.toBeInstanceOf(PositionError);
     await expect(attempt).rejects.toMatchObject({ status: 404 });
   });
 
   it('drops partitions the topic does not have, and reports topics missing from Kafka', async () => {
     const result = await resolveAssignment(
-      { allowedTopics: ['eqiad.rc', 'gone'], positions: [{ topic: 'eqiad.rc', partition: 7, offset: 1 }, 'gone'], now },
+      { topics: ['eqiad.rc', 'gone'], allowedTopics: ['eqiad.rc', 'gone'], positions: [{ topic: 'eqiad.rc', partition: 7, offset: 1 }, 'gone'], now },
       rc,
     );
     expect(result.dropped).toEqual([{ position: { topic: 'eqiad.rc', partition: 7, offset: 1 }, notice: 'unknown_partition' }]);

@@ -58,11 +58,12 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
   const lastEventId = parseLastEventId(Array.isArray(lastEventIdHeader) ? lastEventIdHeader[0] : lastEventIdHeader);
   if (!lastEventId.ok) return sendProblem(request, reply, 400, 'invalid_last_event_id', lastEventId.error);
 
-  const allowedTopics = [...new Set(streams.flatMap((s) => s.topics))];
+  const topics = [...new Set(streams.flatMap((s) => s.topics))];
+  const allowedTopics = [...new Set(streams.flatMap((s) => [...s.topics, ...(s.topicsAllowed ?? [])]))];
   let assignment: Assignment;
   try {
     assignment = await resolveAssignment(
-      { allowedTopics, positions: lastEventId.positions, since: since.timestamp, now: Date.now() },
+      { topics, allowedTopics, positions: lastEventId.positions, since: since.timestamp, now: Date.now() },
       deps.gateway,
     );
   } catch (error) {

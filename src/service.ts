@@ -1,0 +1,33 @@
+import type { Logger } from 'pino';
+import { CatalogueHolder } from './catalogue/holder.ts';
+import type { ServiceConfig } from './config/types.ts';
+import { buildApp, type App } from './http/app.ts';
+import { KafkaGateway } from './kafka/gateway.ts';
+
+export interface RunningService {
+  app: App;
+  catalogue: CatalogueHolder;
+  /** The address the HTTP server listens on, e.g. `http://127.0.0.1:8092`. */
+  url: string;
+  /** Ends every stream properly, then releases Kafka and timers. */
+  stop(): Promise<void>;
+}
+
+/** Loads the catalogue, connects to Kafka and serves HTTP: the whole service, without the demo. */
+export async function startService(config: ServiceConfig, logger: Logger): Promise<RunningService> {
+  const catalogue = new CatalogueHolder(config, logger);
+  await catalogue.start();
+  const gateway = new KafkaGateway(config.kafka);
+  const app = await buildApp({ config, catalogue: () => catalogue.current(), gateway, logger });
+  const url = await app.server.listen({ port: config.port, host: config.listenAddress });
+  return {
+    app,
+    catalogue,
+    url: url.replace('0.0.0.0', '127.0.0.1'),
+    async stop() {
+      await app.shutdown();
+      catalogue.stop();
+      await gateway.close();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+/** Starts the real service in-process against the test broker, with inline streams. */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { stringify } from 'yaml';
+import { loadConfig } from '../../src/config/load.ts';
+import { startService, type RunningService } from '../../src/service.ts';
+import { testBrokers } from './kafka.ts';
+
+export interface TestStream {
+  topics: string[];
+  stream_aliases?: string[];
+  topics_allowed?: string[];
+  drop_canary_events?: boolean;
+}
+
+export async function startTestService(streams: Record<string, TestStream>, settings: Record<string, unknown> = {}): Promise<RunningService> {
+  const dir = await mkdtemp(join(tmpdir(), 'eventstreams-test-'));
+  const file = join(dir, 'config.yaml');
+  await writeFile(
+    file,
+    stringify({ port: 0, listen_address: '127.0.0.1', log_level: 'silent', kafka: { brokers: testBrokers() }, streams, ...settings }),
+  );
+  const { config } = await loadConfig({ argv: ['--config', file], env: {} });
+  return startService(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+}

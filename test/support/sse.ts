@@ -1,0 +1,108 @@
+/** A raw HTTP reader for the streaming endpoint: sees exact bytes, headers and SSE blocks. */
+import http from 'node:http';
+
+export interface SseBlock {
+  event?: string;
+  id?: string;
+  data?: string;
+  retry?: string;
+  comment?: string;
+}
+
+export interface RawStream {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** Every byte received so far, as text. */
+  text(): string;
+  /** Parsed SSE blocks received so far. */
+  blocks(): SseBlock[];
+  /** Message events (data parsed) received so far. */
+  messages(): { id: unknown; data: Record<string, unknown> }[];
+  /** Waits until `predicate` holds over what was received; rejects after `timeoutMs`. */
+  until(predicate: (s: RawStream) => boolean, timeoutMs?: number): Promise<void>;
+  /** Resolves when the server ends the response. */
+  ended: Promise<void>;
+  close(): void;
+}
+
+export function parseBlocks(text: string): SseBlock[] {
+  const blocks: SseBlock[] = [];
+  const complete = text.slice(0, text.lastIndexOf('\n\n') + 2);
+  for (const raw of complete.split('\n\n')) {
+    if (raw === '') continue;
+    const block: SseBlock = {};
+    for (const line of raw.split('\n')) {
+      if (line.startsWith(':')) block.comment = line.slice(1);
+      else {
+        const i = line.indexOf(': ');
+        const field = line.slice(0, i) as keyof SseBlock;
+        block[field] = line.slice(i + 2);
+      }
+    }
+    blocks.push(block);
+  }
+  return blocks;
+}
+
+export function openRaw(url: string, headers: Record<string, string> = {}): Promise<RawStream> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { headers }, (response) => {
+      let text = '';
+      const waiters = new Set<() => void>();
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        text += chunk;
+        for (const w of waiters) w();
+      });
+      const ended = new Promise<void>((done) => {
+        response.on('end', () => done());
+        response.on('close', () => done());
+      });
+      const stream: RawStream = {
+        status: response.statusCode ?? 0,
+        headers: response.headers,
+        text: () => text,
+        blocks: () => parseBlocks(text),
+        messages: () =>
+          parseBlocks(text)
+            .filter((b) => b.event === 'message')
+            .map((b) => ({ id: JSON.parse(b.id ?? 'null'), data: JSON.parse(b.data ?? '{}') })),
+        until(predicate, timeoutMs = 15_000) {
+          return new Promise((ok, fail) => {
+            const check = () => {
+              if (predicate(stream)) {
+                waiters.delete(check);
+                clearTimeout(timer);
+                ok();
+              }
+            };
+            const timer = setTimeout(() => {
+              waiters.delete(check);
+              fail(new Error(`timed out; received so far:\n${text.slice(-2000)}`));
+            }, timeoutMs);
+            waiters.add(check);
+            void ended.then(check);
+            check();
+          });
+        },
+        ended,
+        close: () => request.destroy(),
+      };
+      resolve(stream);
+    });
+    request.on('error', reject);
+  });
+}
+
+/** GET with a JSON (or text) answer. */
+export async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: unknown }> {
+  const response = await fetch(url, { headers, redirect: 'manual' });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, headers: response.headers, body };
+}
