@@ -6,6 +6,11 @@ export interface StreamConfig {
   aliases: string[];
   /** Kafka topics read for this stream, in order, e.g. `eqiad.mediawiki.recentchange`. */
   topics: string[];
+  /**
+   * Topics a `Last-Event-ID` may name for this stream: `topics` plus the stream's `topics_allowed`
+   * (e.g. the other data centre's topic). Absent = just `topics`.
+   */
+  topicsAllowed?: string[];
   description?: string;
   /** Schema title without version, e.g. `mediawiki/recentchange`. */
   schemaTitle?: string;

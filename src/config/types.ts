@@ -11,6 +11,12 @@ export interface KafkaConfig {
   fetchMaxBytesPerPartition: number;
   /** Connect/request timeout in ms. */
   requestTimeoutMs: number;
+  /**
+   * TLS towards the brokers (librdkafka `security.protocol: ssl`); absent = plaintext.
+   * Absolute paths of PEM files (`ssl.ca.location`, `ssl.certificate.location`, `ssl.key.location`),
+   * not read yet; an absent CA means the system's trusted CAs.
+   */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
 }
 
 /** The whole service configuration after defaults, file and environment were merged and validated. */
@@ -37,7 +43,7 @@ export interface ServiceConfig {
   streams: Record<string, StreamSettings>;
   /** Where `$schema`/`schema_title` are resolved: directories or http(s) base URIs, tried in order. */
   schemaBaseUris: string[];
-  /** Drop canary events unless a stream opts out (`canary_events_enabled: false`... see docs). */
+  /** Drop canary events (`meta.domain == "canary"`) unless a stream opts out with `drop_canary_events: false`. */
   dropCanaryEvents: boolean;
   /** Interval of the heartbeat comment on a quiet stream, in ms. */
   heartbeatIntervalMs: number;
@@ -45,6 +51,10 @@ export interface ServiceConfig {
   clientIpConnectionLimit: number;
   /** Header carrying the real client IP, set by a trusted proxy (e.g. `x-client-ip`). */
   clientIpHeader?: string;
+  /** Serve the web UI at `/v2/ui` (`stream_ui_enabled`). */
+  streamUiEnabled: boolean;
+  /** Page titles (as configured) per wiki domain whose events get user fields removed (`mediawiki_redacted_pages`). */
+  mediawikiRedactedPages: Record<string, string[]>;
   /** Service identity for `/_info`. */
   info: { name: string; version: string; description: string; home: string };
 }

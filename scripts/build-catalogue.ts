@@ -1,0 +1,116 @@
+/**
+ * Regenerates the shipped stream catalogue from the hand-compiled summary of Wikimedia's public
+ * streams (shared data, see its SOURCES.md):
+ *
+ *   config/stream-config.json  shaped like MediaWiki's `api.php?action=streamconfigs` output
+ *                              (`{"streams": {name: settings}}`), so the default config reads it
+ *                              exactly as production EventStreams reads the API;
+ *   config/schemas/<title>/<version>.json
+ *                              every JSON version of each schema title used by those streams.
+ *
+ * Usage: node scripts/build-catalogue.ts [--data <shared data dir>] [--out <config dir>]
+ * Defaults: --data $EVENTSTREAMS_SHARED_DATA or /work/shared/data, --out <repo>/config.
+ */
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+interface PublicStream {
+  stream: string;
+  schema_title: string;
+  topics?: string[];
+  topics_allowed?: string[];
+  canary?: boolean;
+}
+
+interface Summary {
+  defaults: { topic_prefixes: string[]; canary_events_enabled: boolean };
+  public_streams: PublicStream[];
+  formerly_public_or_not_public: { stream: string; schema_title: string }[];
+}
+
+/** One stream as MediaWiki's EventStreamConfig API returns it (the settings EventStreams uses). */
+interface StreamConfigEntry {
+  stream: string;
+  schema_title: string;
+  destination_event_service: string;
+  topic_prefixes: string[];
+  topics: string[];
+  canary_events_enabled: boolean;
+}
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: process.env['EVENTSTREAMS_SHARED_DATA'] ?? '/work/shared/data' },
+    out: { type: 'string', default: path.join(repoRoot, 'config') },
+  },
+});
+const dataDir = path.resolve(values.data);
+const outDir = path.resolve(values.out);
+
+const summary = JSON.parse(
+  await readFile(path.join(dataDir, 'stream-config', 'eventstreams-public-streams.derived.json'), 'utf8'),
+) as Summary;
+const prefixes = summary.defaults.topic_prefixes;
+
+// Public streams plus the known non-public ones: production's allowed_streams is what hides the
+// latter, and shipping them keeps that filter meaningful (and testable) in the default config.
+const entries: StreamConfigEntry[] = [
+  ...summary.public_streams.map((s) => ({
+    stream: s.stream,
+    schema_title: s.schema_title,
+    topics: s.topics ?? s.topics_allowed,
+    canary: s.canary,
+  })),
+  ...summary.formerly_public_or_not_public.map((s) => ({
+    stream: s.stream,
+    schema_title: s.schema_title,
+    topics: undefined,
+    canary: undefined,
+  })),
+].map((s) => ({
+  stream: s.stream,
+  schema_title: s.schema_title,
+  // EventStreams only exposes streams of eventgate-main (they are the ones on Kafka main).
+  destination_event_service: 'eventgate-main',
+  topic_prefixes: prefixes,
+  // The API computes topics from the prefixes unless the stream names them explicitly.
+  topics: s.topics ?? prefixes.map((p) => p + s.stream),
+  canary_events_enabled: s.canary ?? summary.defaults.canary_events_enabled,
+}));
+
+const document = {
+  streams: Object.fromEntries(entries.map((e) => [e.stream, e])),
+};
+await mkdir(outDir, { recursive: true });
+await writeFile(path.join(outDir, 'stream-config.json'), `${JSON.stringify(document, null, 2)}\n`);
+console.log(`wrote ${path.join(outDir, 'stream-config.json')}: ${entries.length} streams`);
+
+// Schemas: start from an empty directory so removed titles or versions do not linger.
+const schemasIn = path.join(dataDir, 'schemas');
+const schemasOut = path.join(outDir, 'schemas');
+await rm(schemasOut, { recursive: true, force: true });
+const titles = [...new Set(entries.map((e) => e.schema_title))].sort();
+const missing: string[] = [];
+let copied = 0;
+for (const title of titles) {
+  let files: string[];
+  try {
+    files = (await readdir(path.join(schemasIn, title))).filter((f) => f.endsWith('.json')).sort();
+  } catch {
+    files = [];
+  }
+  if (files.length === 0) {
+    missing.push(title);
+    continue;
+  }
+  await mkdir(path.join(schemasOut, title), { recursive: true });
+  for (const file of files) {
+    await copyFile(path.join(schemasIn, title, file), path.join(schemasOut, title, file));
+    copied++;
+  }
+}
+console.log(`copied ${copied} schema files for ${titles.length - missing.length} titles into ${schemasOut}`);
+if (missing.length > 0) console.log(`no schema available for: ${missing.join(', ')}`);

@@ -1,0 +1,82 @@
+import path from 'node:path';
+import pkg from '../../package.json' with { type: 'json' };
+import { isUrl } from './raw.ts';
+import type { RawConfig, RawKafkaConfig } from './raw-config.ts';
+import type { KafkaConfig, ServiceConfig } from './types.ts';
+
+const packageInfo: { version: string; description: string; homepage?: string } = pkg;
+
+/**
+ * Turns the validated snake_case file into the camelCase ServiceConfig: applies the defaults that
+ * depend on aliases (librdkafka and service-runner names), splits broker strings and resolves
+ * relative paths against the config file's directory.
+ */
+export function toServiceConfig(raw: RawConfig, file: string, warnings: string[]): ServiceConfig {
+  const baseDir = path.dirname(file);
+  const config: ServiceConfig = {
+    port: raw.port,
+    listenAddress: raw.listen_address ?? raw.interface ?? '0.0.0.0',
+    logLevel: raw.log_level,
+    kafka: toKafkaConfig(raw.kafka, file, warnings),
+    streamConfigHeaders: { ...raw.stream_config_uri_options?.headers },
+    streamConfigDefaults: raw.stream_config_defaults,
+    streamConfigOverrides: raw.stream_config_overrides,
+    streamConfigTtlSeconds: raw.stream_config_ttl,
+    streams: raw.streams,
+    schemaBaseUris: raw.schema_base_uris.map((u) => resolveUri(baseDir, u)),
+    dropCanaryEvents: raw.drop_canary_events,
+    heartbeatIntervalMs: raw.heartbeat_interval,
+    clientIpConnectionLimit: raw.client_ip_connection_limit,
+    streamUiEnabled: raw.stream_ui_enabled,
+    mediawikiRedactedPages: Object.fromEntries(
+      Object.entries(raw.mediawiki_redacted_pages).map(([domain, titles]) => [domain, titles.map(String)]),
+    ),
+    info: {
+      name: raw.name,
+      version: raw.version ?? packageInfo.version,
+      description: raw.description ?? packageInfo.description,
+      home: raw.home ?? packageInfo.homepage ?? '',
+    },
+  };
+  if (raw.stream_config_uri !== undefined) config.streamConfigUri = resolveUri(baseDir, raw.stream_config_uri);
+  if (raw.stream_config_object_path !== undefined && raw.stream_config_object_path !== '') {
+    config.streamConfigObjectPath = raw.stream_config_object_path;
+  }
+  if (raw.allowed_streams !== undefined) config.allowedStreams = raw.allowed_streams;
+  // Node lower-cases incoming header names.
+  if (raw.client_ip_header !== undefined) config.clientIpHeader = raw.client_ip_header.toLowerCase();
+  return config;
+}
+
+function resolveUri(baseDir: string, uri: string): string {
+  return isUrl(uri) ? uri : path.resolve(baseDir, uri);
+}
+
+function toKafkaConfig(raw: RawKafkaConfig, file: string, warnings: string[]): KafkaConfig {
+  const kafka: KafkaConfig = {
+    brokers: toList(raw.brokers ?? raw['metadata.broker.list'] ?? []),
+    clientId: raw.client_id ?? raw['client.id'] ?? 'eventstreams',
+    fetchMaxWaitMs: raw.fetch_max_wait_ms ?? raw['fetch.wait.max.ms'] ?? 500,
+    fetchMaxBytesPerPartition: raw.fetch_max_bytes_per_partition ?? raw['fetch.message.max.bytes'] ?? 1024 * 1024,
+    requestTimeoutMs: raw.request_timeout_ms ?? raw['socket.timeout.ms'] ?? 30_000,
+  };
+  const protocol = raw['security.protocol']?.toLowerCase() ?? 'plaintext';
+  if (protocol.startsWith('sasl')) {
+    warnings.push(`${file}: kafka.security.protocol ${protocol}: SASL authentication is not supported and is ignored`);
+  }
+  if (protocol === 'ssl' || protocol === 'sasl_ssl') {
+    // Paths only: the files are read when connecting, so a config naming another host's CA still loads.
+    const baseDir = path.dirname(file);
+    const tls: NonNullable<KafkaConfig['tls']> = {};
+    if (raw['ssl.ca.location'] !== undefined) tls.caFile = path.resolve(baseDir, raw['ssl.ca.location']);
+    if (raw['ssl.certificate.location'] !== undefined) tls.certFile = path.resolve(baseDir, raw['ssl.certificate.location']);
+    if (raw['ssl.key.location'] !== undefined) tls.keyFile = path.resolve(baseDir, raw['ssl.key.location']);
+    kafka.tls = tls;
+  }
+  return kafka;
+}
+
+function toList(value: string[] | string): string[] {
+  const items = Array.isArray(value) ? value : value.split(',');
+  return items.map((s) => s.trim()).filter((s) => s !== '');
+}

@@ -1,0 +1,47 @@
+import type { StreamSettings } from './stream-settings.ts';
+
+/** The configuration file after schema validation and defaults: EventStreams' snake_case keys. Mirrors schema.json. */
+export interface RawConfig {
+  name: string;
+  version?: string;
+  description?: string;
+  home?: string;
+  port: number;
+  listen_address?: string;
+  interface?: string;
+  log_level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  kafka: RawKafkaConfig;
+  stream_config_uri?: string;
+  stream_config_uri_options?: { headers?: Record<string, string>; [key: string]: unknown };
+  stream_config_object_path?: string;
+  stream_config_defaults: Record<string, StreamSettings>;
+  stream_config_overrides: Record<string, StreamSettings>;
+  stream_config_ttl: number;
+  allowed_streams?: string[];
+  streams: Record<string, StreamSettings>;
+  schema_base_uris: string[];
+  drop_canary_events: boolean;
+  heartbeat_interval: number;
+  client_ip_connection_limit: number;
+  client_ip_header?: string;
+  stream_ui_enabled: boolean;
+  mediawiki_redacted_pages: Record<string, (string | number)[]>;
+}
+
+export interface RawKafkaConfig {
+  brokers?: string[] | string;
+  'metadata.broker.list'?: string[] | string;
+  client_id?: string;
+  'client.id'?: string;
+  fetch_max_wait_ms?: number;
+  'fetch.wait.max.ms'?: number;
+  fetch_max_bytes_per_partition?: number;
+  'fetch.message.max.bytes'?: number;
+  request_timeout_ms?: number;
+  'socket.timeout.ms'?: number;
+  'security.protocol'?: string;
+  'ssl.ca.location'?: string;
+  'ssl.certificate.location'?: string;
+  'ssl.key.location'?: string;
+  [key: string]: unknown;
+}

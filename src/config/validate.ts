@@ -1,0 +1,84 @@
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import schema from './schema.json' with { type: 'json' };
+import type { EnvOverride } from './env.ts';
+import { ConfigError } from './errors.ts';
+import { isObject, type RawObject } from './raw.ts';
+import type { RawConfig } from './raw-config.ts';
+
+// Compiled once per process; useDefaults fills the schema's `default`s into the document.
+const ajv = new Ajv2020({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: true });
+const validateSchema = ajv.compile<RawConfig>(schema);
+
+/** The JSON schema of the configuration file (also the source of the README's config reference). */
+export const configSchema = schema;
+
+const TOP_LEVEL_KEYS = new Set(Object.keys(schema.properties));
+const KAFKA_KEYS = new Set(Object.keys(schema.properties.kafka.properties));
+
+/**
+ * Validates the raw document in place (adding defaults) and returns it typed. Unknown top-level keys
+ * and librdkafka settings we do not use become warnings; anything else wrong is a ConfigError that
+ * names the key, or the environment variable that set it.
+ */
+export function validateConfig(conf: RawObject, file: string, envOverrides: EnvOverride[], warnings: string[]): RawConfig {
+  if (!validateSchema(conf)) {
+    throw toConfigError(validateSchema.errors ?? [], file, envOverrides);
+  }
+  const unknown = Object.keys(conf).filter((k) => !TOP_LEVEL_KEYS.has(k));
+  for (const key of unknown) warnings.push(`${file}: unknown key "${key}" ignored`);
+  const kafka = conf['kafka'];
+  if (isObject(kafka)) {
+    const ignored = Object.keys(kafka).filter((k) => !KAFKA_KEYS.has(k));
+    if (ignored.length > 0) warnings.push(`${file}: kafka settings not used by this service, ignored: ${ignored.join(', ')}`);
+  }
+  return conf;
+}
+
+function toConfigError(errors: ErrorObject[], file: string, envOverrides: EnvOverride[]): ConfigError {
+  const seen = new Set<string>();
+  const problems: { key: string; text: string; variable: string | undefined }[] = [];
+  for (const error of errors) {
+    const key = keyPath(error);
+    if (seen.has(key)) continue; // one message per key: union types report once per alternative
+    seen.add(key);
+    const variable = envOverrides.find((o) => key === o.key.join('.') || key.startsWith(`${o.key.join('.')}.`))?.variable;
+    problems.push({ key, text: describe(error), variable });
+  }
+  const first = problems[0];
+  if (first?.variable && problems.length === 1) {
+    return new ConfigError(`Invalid environment variable ${first.variable}: ${first.text}`, {
+      file,
+      key: first.key,
+      variable: first.variable,
+    });
+  }
+  const lines = problems.map((p) => (p.variable ? `${p.key} (from ${p.variable}): ${p.text}` : `${p.key}: ${p.text}`));
+  return new ConfigError(`Invalid configuration file ${file}: ${lines.join('; ')}`, {
+    file,
+    ...(first ? { key: first.key } : {}),
+    ...(first?.variable ? { variable: first.variable } : {}),
+  });
+}
+
+function keyPath(error: ErrorObject): string {
+  const parts = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (error.keyword === 'required' && typeof error.params['missingProperty'] === 'string') {
+    parts.push(error.params['missingProperty']);
+  }
+  return parts.length > 0 ? parts.join('.') : '(root)';
+}
+
+function describe(error: ErrorObject): string {
+  const params: Record<string, unknown> = error.params;
+  if (error.keyword === 'type') {
+    const type = params['type'];
+    return `must be ${Array.isArray(type) ? type.join(' or ') : String(type)}`;
+  }
+  if (error.keyword === 'enum' && Array.isArray(params['allowedValues'])) {
+    return `must be one of ${params['allowedValues'].map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  return error.message ?? error.keyword;
+}
