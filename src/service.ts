@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { CatalogueHolder } from './catalogue/holder.ts';
+import { SchemaStore } from './catalogue/schemas.ts';
 import type { ServiceConfig } from './config/types.ts';
 import { buildApp, type App } from './http/app.ts';
 import { KafkaGateway } from './kafka/gateway.ts';
@@ -18,7 +19,8 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
   const catalogue = new CatalogueHolder(config, logger);
   await catalogue.start();
   const gateway = new KafkaGateway(config.kafka);
-  const app = await buildApp({ config, catalogue: () => catalogue.current(), gateway, logger });
+  const schemas = new SchemaStore(config.schemaBaseUris);
+  const app = await buildApp({ config, catalogue: () => catalogue.current(), gateway, schemas, logger });
   const url = await app.server.listen({ port: config.port, host: config.listenAddress });
   return {
     app,

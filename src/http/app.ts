@@ -2,11 +2,13 @@ import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { fileURLToPath } from 'node:url';
+import type { SchemaStore } from '../catalogue/schemas.ts';
 import type { StreamCatalogue } from '../catalogue/types.ts';
 import type { ServiceConfig } from '../config/types.ts';
 import type { KafkaGateway } from '../kafka/gateway.ts';
 import { SessionRegistry } from '../stream/registry.ts';
 import { sendProblem } from './problem.ts';
+import { schemaRoutes } from './routes/schemas.ts';
 import { serviceRoutes } from './routes/service.ts';
 import { START_POSITIONS_HEADER, streamRoute } from './routes/stream.ts';
 
@@ -14,6 +16,7 @@ export interface AppDeps {
   config: ServiceConfig;
   catalogue: () => StreamCatalogue;
   gateway: KafkaGateway;
+  schemas: SchemaStore;
   logger: FastifyBaseLogger;
 }
 
@@ -48,6 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   server.get('/v2/ui', (_request, reply) => reply.sendFile('index.html'));
 
   serviceRoutes(server, deps.config, deps.catalogue);
+  schemaRoutes(server, deps.schemas);
   streamRoute(server, { config: deps.config, catalogue: deps.catalogue, gateway: deps.gateway, sessions });
 
   server.setNotFoundHandler((request, reply) => sendProblem(request, reply, 404, 'not_found', `No route for ${request.method} ${request.url.slice(0, 200)}`));

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { START_POSITIONS_HEADER } from '../../src/http/routes/stream.ts';
 import type { RunningService } from '../../src/service.ts';
@@ -23,10 +24,10 @@ beforeAll(async () => {
   await produceJson(testBrokers(), other, [{ value: { secret: true } }]);
   service = await startTestService(
     {
-      'mediawiki.recentchange': { topics: [eqiad, codfw], stream_aliases: ['recentchange'] },
+      'mediawiki.recentchange': { topics: [eqiad, codfw], stream_aliases: ['recentchange'], schema_title: 'mediawiki/recentchange', $schema: '/mediawiki/recentchange/1.0.0' },
       'private.stream': { topics: [other] },
     },
-    { heartbeat_interval: 300 },
+    { heartbeat_interval: 300, schema_base_uris: [fileURLToPath(new URL('../../config/schemas', import.meta.url))] },
   );
 });
 
@@ -258,8 +259,17 @@ describe('service routes', () => {
   it('/v2/streams lists the catalogue with aliases and topics', async () => {
     const r = await getJson(`${service.url}/v2/streams`);
     expect((r.body as { streams: unknown[] }).streams).toContainEqual(
-      expect.objectContaining({ name: 'mediawiki.recentchange', aliases: ['recentchange'], topics: [eqiad, codfw] }),
+      expect.objectContaining({ name: 'mediawiki.recentchange', aliases: ['recentchange'], topics: [eqiad, codfw], schema_url: '/v2/schema/mediawiki/recentchange/1.0.0' }),
     );
+  });
+  it('serves the schemas the catalogue links to, by version and latest', async () => {
+    const exact = await getJson(`${service.url}/v2/schema/mediawiki/recentchange/1.0.0`);
+    expect(exact.status).toBe(200);
+    expect(exact.body).toMatchObject({ title: 'mediawiki/recentchange', $id: '/mediawiki/recentchange/1.0.0' });
+    const latest = await getJson(`${service.url}/v2/schema/mediawiki/recentchange/latest`);
+    expect(latest.body).toMatchObject({ $id: '/mediawiki/recentchange/1.0.1' });
+    expect((await getJson(`${service.url}/v2/schema/mediawiki/nothing/1.0.0`)).status).toBe(404);
+    expect((await getJson(`${service.url}/v2/schema/..%2f..%2fetc/passwd`)).status).toBe(400);
   });
 });
 

@@ -13,6 +13,8 @@ export interface TestStream {
   stream_aliases?: string[];
   topics_allowed?: string[];
   drop_canary_events?: boolean;
+  schema_title?: string;
+  $schema?: string;
 }
 
 export async function startTestService(streams: Record<string, TestStream>, settings: Record<string, unknown> = {}): Promise<RunningService> {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { StreamCatalogue } from '../../catalogue/types.ts';
 import type { ServiceConfig } from '../../config/types.ts';
 import { buildOpenApi } from '../openapi.ts';
+import { schemaPath } from './schemas.ts';
 
 /** Service-level routes: `/` (redirect or `?spec`), `/_info`, `/robots.txt`, `/v2/streams`. */
 export function serviceRoutes(app: FastifyInstance, config: ServiceConfig, catalogue: () => StreamCatalogue): void {
@@ -26,7 +27,7 @@ export function serviceRoutes(app: FastifyInstance, config: ServiceConfig, catal
       topics: s.topics,
       schema_title: s.schemaTitle ?? null,
       schema_uri: s.schemaUri ?? null,
-      schema_url: s.schemaUri !== undefined ? `/v2/schema${s.schemaUri}` : null,
+      schema_url: schemaPath(s),
     })),
   }));
 }
