@@ -6,6 +6,7 @@ import type { SchemaStore } from '../catalogue/schemas.ts';
 import type { StreamCatalogue } from '../catalogue/types.ts';
 import type { ServiceConfig } from '../config/types.ts';
 import type { KafkaGateway } from '../kafka/gateway.ts';
+import { IpLimiter } from '../stream/ip-limiter.ts';
 import { SessionRegistry } from '../stream/registry.ts';
 import { sendProblem } from './problem.ts';
 import { schemaRoutes } from './routes/schemas.ts';
@@ -47,12 +48,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     exposedHeaders: [START_POSITIONS_HEADER],
     maxAge: 86400,
   });
-  await server.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/v2/ui/', redirect: true, index: ['index.html'] });
-  server.get('/v2/ui', (_request, reply) => reply.sendFile('index.html'));
+  if (deps.config.streamUiEnabled) {
+    await server.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/v2/ui/', redirect: true, index: ['index.html'] });
+    server.get('/v2/ui', (_request, reply) => reply.sendFile('index.html'));
+  }
 
   serviceRoutes(server, deps.config, deps.catalogue);
   schemaRoutes(server, deps.schemas);
-  streamRoute(server, { config: deps.config, catalogue: deps.catalogue, gateway: deps.gateway, sessions });
+  streamRoute(server, { config: deps.config, catalogue: deps.catalogue, gateway: deps.gateway, sessions, ipLimiter: new IpLimiter(deps.config.clientIpConnectionLimit) });
 
   server.setNotFoundHandler((request, reply) => sendProblem(request, reply, 404, 'not_found', `No route for ${request.method} ${request.url.slice(0, 200)}`));
   server.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {

@@ -118,3 +118,20 @@ describe('PositionIds', () => {
     expect(JSON.parse(ids.toString())[0]).toEqual({ topic: 'eqiad.rc', partition: 0, offset: 50 });
   });
 });
+
+describe('IpLimiter', async () => {
+  const { IpLimiter } = await import('../../src/stream/ip-limiter.ts');
+  it('allows up to the limit per IP and frees slots on release', () => {
+    const limiter = new IpLimiter(2);
+    expect([limiter.acquire('a'), limiter.acquire('a'), limiter.acquire('a'), limiter.acquire('b')]).toEqual([true, true, false, true]);
+    limiter.release('a');
+    expect(limiter.acquire('a')).toBe(true);
+    expect(limiter.count('a')).toBe(2);
+    limiter.release('b');
+    expect(limiter.count('b')).toBe(0);
+  });
+  it('treats 0 as unlimited', () => {
+    const limiter = new IpLimiter(0);
+    for (let i = 0; i < 100; i++) expect(limiter.acquire('a')).toBe(true);
+  });
+});

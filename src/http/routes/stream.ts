@@ -9,7 +9,9 @@ import { parseLastEventId } from '../../protocol/last-event-id.ts';
 import { parseSince } from '../../protocol/since.ts';
 import { startPositionsHeader } from '../../stream/notice.ts';
 import type { SessionRegistry } from '../../stream/registry.ts';
+import type { IpLimiter } from '../../stream/ip-limiter.ts';
 import { StreamSession } from '../../stream/session.ts';
+import { clientIp } from '../client-ip.ts';
 import { sendProblem } from '../problem.ts';
 
 export interface StreamRouteDeps {
@@ -17,6 +19,7 @@ export interface StreamRouteDeps {
   catalogue: () => StreamCatalogue;
   gateway: KafkaGateway;
   sessions: SessionRegistry;
+  ipLimiter: IpLimiter;
 }
 
 /** Response header listing the concrete offset every partition starts from on this connection. */
@@ -28,10 +31,23 @@ const RETRY_AFTER_SECONDS = 5;
 type StreamRequest = FastifyRequest<{ Params: { streams: string }; Querystring: Record<string, string | string[] | undefined> }>;
 
 export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
-  app.get('/v2/stream/:streams', (request: StreamRequest, reply) => serveStream(request, reply, deps));
+  app.get('/v2/stream/:streams', async (request: StreamRequest, reply) => {
+    const ip = clientIp(request, deps.config.clientIpHeader);
+    if (!deps.ipLimiter.acquire(ip)) {
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return sendProblem(request, reply, 429, 'too_many_connections', `At most ${deps.config.clientIpConnectionLimit} concurrent streams per client`);
+    }
+    // The slot is held for the stream's lifetime, or released at once when no stream opens.
+    const opened = await serveStream(request, reply, deps, ip).catch((error: unknown) => {
+      deps.ipLimiter.release(ip);
+      throw error;
+    });
+    if (opened !== 'streaming') deps.ipLimiter.release(ip);
+    return opened === 'streaming' ? reply : opened;
+  });
 }
 
-async function serveStream(request: StreamRequest, reply: FastifyReply, deps: StreamRouteDeps): Promise<FastifyReply | undefined> {
+async function serveStream(request: StreamRequest, reply: FastifyReply, deps: StreamRouteDeps, ip: string): Promise<FastifyReply | 'streaming'> {
   const names = request.params.streams.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (names.length === 0) return sendProblem(request, reply, 400, 'not_found', 'Name at least one stream');
   if (names.length > MAX_STREAMS_PER_REQUEST) {
@@ -80,11 +96,11 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
     return sendProblem(request, reply, 503, 'no_topics', 'None of the topics of the requested streams exist in Kafka yet');
   }
 
-  openStream(request, reply, deps, streams, assignment);
-  return reply;
+  openStream(request, reply, deps, streams, assignment, ip);
+  return 'streaming';
 }
 
-function openStream(request: StreamRequest, reply: FastifyReply, deps: StreamRouteDeps, streams: StreamConfig[], assignment: Assignment): void {
+function openStream(request: StreamRequest, reply: FastifyReply, deps: StreamRouteDeps, streams: StreamConfig[], assignment: Assignment, ip: string): void {
   const { format, contentType } = negotiateFormat(request.headers.accept);
   const log = request.log;
   const started = Date.now();
@@ -126,11 +142,13 @@ function openStream(request: StreamRequest, reply: FastifyReply, deps: StreamRou
   });
   deps.sessions.add(session);
   res.once('close', () => {
+    deps.ipLimiter.release(ip);
     deps.sessions.delete(session);
     void reader.close();
     log.info(
       {
         streams: streams.map((s) => s.name),
+        clientIp: ip,
         userAgent: request.headers['user-agent'],
         durationMs: Date.now() - started,
         eventsSent: session.stats.eventsSent,

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningService } from '../../src/service.ts';
+import { uniqueTopic } from '../support/kafka.ts';
+import { startTestService } from '../support/service.ts';
+import { getJson, openRaw, type RawStream } from '../support/sse.ts';
+
+let service: RunningService;
+
+beforeAll(async () => {
+  const topic = await uniqueTopic('eqiad.limits', 1);
+  service = await startTestService({ limited: { topics: [topic] } }, { client_ip_connection_limit: 2, client_ip_header: 'X-Client-IP', stream_ui_enabled: false });
+});
+
+afterAll(async () => {
+  await service?.stop();
+});
+
+describe('client_ip_connection_limit', () => {
+  it('answers 429 with Retry-After past the limit, per client IP, and frees the slot on disconnect', async () => {
+    const url = `${service.url}/v2/stream/limited`;
+    const open: RawStream[] = [];
+    try {
+      open.push(await openRaw(url, { 'x-client-ip': '198.51.100.7' }));
+      open.push(await openRaw(url, { 'x-client-ip': '198.51.100.7, 10.0.0.1' }));
+      expect(open.map((s) => s.status)).toEqual([200, 200]);
+
+      const refused = await getJson(url, { 'x-client-ip': '198.51.100.7' });
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(refused.body).toMatchObject({ type: 'too_many_connections', status: 429 });
+
+      const other = await openRaw(url, { 'x-client-ip': '203.0.113.9' });
+      open.push(other);
+      expect(other.status).toBe(200);
+
+      open[0]?.close();
+      await new Promise((r) => setTimeout(r, 200));
+      const again = await openRaw(url, { 'x-client-ip': '198.51.100.7' });
+      open.push(again);
+      expect(again.status).toBe(200);
+    } finally {
+      for (const s of open) s.close();
+    }
+  });
+
+  it('does not count requests that never became streams', async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await getJson(`${service.url}/v2/stream/unknown-stream`, { 'x-client-ip': '192.0.2.44' });
+      expect(r.status).toBe(400);
+    }
+    const s = await openRaw(`${service.url}/v2/stream/limited`, { 'x-client-ip': '192.0.2.44' });
+    expect(s.status).toBe(200);
+    s.close();
+  });
+});
+
+describe('stream_ui_enabled: false', () => {
+  it('does not serve the UI', async () => {
+    expect((await getJson(`${service.url}/v2/ui`)).status).toBe(404);
+  });
+});
