@@ -1,0 +1,109 @@
+/** The real entry point as a user runs it: `node src/main.ts`, in demo mode and against given brokers. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { getLocalKafkaStatus } from '../../src/local-kafka/launcher.ts';
+import { rcEvent } from '../support/events.ts';
+import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
+import { openRaw } from '../support/sse.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** Starts main.ts and resolves with the URL it logs once it serves. */
+function startMain(env: Record<string, string>, args: string[] = []): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`main did not start:\n${output}`)), 120_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /serving on (http:\/\/[0-9.:]+)/.exec(output);
+      if (match?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve({ child, url: match[1], output: () => output });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`main exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+describe('node src/main.ts', () => {
+  it('demo mode: starts a local Kafka, replays recorded events live, and stops everything on SIGTERM', async () => {
+    const kafkaPort = await freePort();
+    const { child, url } = await startMain({ PORT: '0', KAFKA_BROKERS: '', KAFKA_PORT: String(kafkaPort) });
+    const done = exited(child);
+    try {
+      const stream = await openRaw(`${url}/v2/stream/recentchange,mediawiki.page_change.v1`);
+      await stream.until((s) => s.messages().length >= 5, 30_000);
+      const events = stream.messages().map((m) => m.data as { meta: { domain: string; dt: string; topic: string } });
+      expect(events.every((e) => e.meta.domain !== 'canary')).toBe(true);
+      expect(events.some((e) => e.meta.topic.endsWith('mediawiki.recentchange'))).toBe(true);
+      expect(Date.now() - Date.parse(events[0]?.meta.dt ?? '')).toBeLessThan(60_000);
+      expect((await getLocalKafkaStatus({ port: kafkaPort })).running).toBe(true);
+      child.kill('SIGTERM');
+      await stream.ended;
+      expect(stream.text()).toMatch(/retry: \d+\n\n$/);
+      expect(await done).toBe(0);
+      expect((await getLocalKafkaStatus({ port: kafkaPort })).running).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 180_000);
+
+  it('with --config and real brokers: streams, then ends streams properly on SIGTERM', async () => {
+    const topic = await uniqueTopic('eqiad.main', 1);
+    const dir = await mkdtemp(join(tmpdir(), 'eventstreams-main-'));
+    const config = join(dir, 'config.yaml');
+    await writeFile(config, stringify({ port: 0, listen_address: '127.0.0.1', kafka: { 'metadata.broker.list': testBrokers().join(',') }, streams: { main: { topics: [topic] } } }));
+    const since = Date.now() - 1000;
+    await produceJson(testBrokers(), topic, [{ value: rcEvent(0, { seq: 0 }) }]);
+    const { child, url, output } = await startMain({}, ['--config', config]);
+    const done = exited(child);
+    try {
+      const stream = await openRaw(`${url}/v2/stream/main?since=${since}`);
+      await stream.until((s) => s.messages().length >= 1);
+      child.kill('SIGTERM');
+      await stream.ended;
+      expect(stream.text()).toMatch(/retry: \d+\n\n$/);
+      expect(await done).toBe(0);
+      expect(output()).toContain('stream closed');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  it('fails fast with a message naming the key when the config is invalid', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'eventstreams-bad-'));
+    const config = join(dir, 'config.yaml');
+    await writeFile(config, 'port: "eighty"\n');
+    const child = spawn(process.execPath, [MAIN, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    expect(await exited(child)).toBe(2);
+    expect(stderr).toMatch(/port/);
+    expect(stderr).toContain(config);
+  });
+});
