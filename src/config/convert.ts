@@ -27,6 +27,19 @@ export function toServiceConfig(raw: RawConfig, file: string, warnings: string[]
     dropCanaryEvents: raw.drop_canary_events,
     heartbeatIntervalMs: raw.heartbeat_interval,
     clientIpConnectionLimit: raw.client_ip_connection_limit,
+    fanout: {
+      mode: raw.fanout.mode,
+      cacheBytesPerPartition: raw.fanout.cache_bytes_per_partition,
+      idleReaderTtlMs: raw.fanout.idle_reader_ttl_ms,
+      clientBacklogBytes: raw.fanout.client_backlog_bytes,
+      catchUpShareWindow: raw.fanout.catch_up_share_window,
+    },
+    connections: {
+      maxDurationMs: raw.connections.max_duration * 1000,
+      maxDurationJitter: raw.connections.max_duration_jitter,
+      reconnectDelayMs: raw.connections.reconnect_delay_ms,
+      shutdownDrainMs: raw.connections.shutdown_drain_ms,
+    },
     streamUiEnabled: raw.stream_ui_enabled,
     mediawikiRedactedPages: Object.fromEntries(
       Object.entries(raw.mediawiki_redacted_pages).map(([domain, titles]) => [domain, titles.map(String)]),

@@ -51,10 +51,30 @@ export interface ServiceConfig {
   clientIpConnectionLimit: number;
   /** Header carrying the real client IP, set by a trusted proxy (e.g. `x-client-ip`). */
   clientIpHeader?: string;
+  fanout: FanoutConfig;
+  connections: ConnectionsConfig;
   /** Serve the web UI at `/v2/ui` (`stream_ui_enabled`). */
   streamUiEnabled: boolean;
   /** Page titles (as configured) per wiki domain whose events get user fields removed (`mediawiki_redacted_pages`). */
   mediawikiRedactedPages: Record<string, string[]>;
   /** Service identity for `/_info`. */
   info: { name: string; version: string; description: string; home: string };
+}
+
+/** How Kafka reads are shared between connections (`fanout`). */
+export interface FanoutConfig {
+  mode: 'shared' | 'per_connection';
+  cacheBytesPerPartition: number;
+  idleReaderTtlMs: number;
+  clientBacklogBytes: number;
+  catchUpShareWindow: number;
+}
+
+/** Lifetime of stream connections (`connections`). */
+export interface ConnectionsConfig {
+  /** 0 = unlimited. */
+  maxDurationMs: number;
+  maxDurationJitter: number;
+  reconnectDelayMs: number;
+  shutdownDrainMs: number;
 }
