@@ -4,6 +4,7 @@ import { SchemaStore } from './catalogue/schemas.ts';
 import type { ServiceConfig } from './config/types.ts';
 import { buildApp, type App } from './http/app.ts';
 import { KafkaGateway } from './kafka/gateway.ts';
+import { Metrics } from './metrics/registry.ts';
 
 export interface RunningService {
   app: App;
@@ -20,7 +21,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
   await catalogue.start();
   const gateway = new KafkaGateway(config.kafka);
   const schemas = new SchemaStore(config.schemaBaseUris);
-  const app = await buildApp({ config, catalogue: () => catalogue.current(), gateway, schemas, logger });
+  const app = await buildApp({ config, catalogue: () => catalogue.current(), gateway, schemas, metrics: new Metrics(), logger });
   const url = await app.server.listen({ port: config.port, host: config.listenAddress });
   return {
     app,

@@ -5,7 +5,11 @@ import { fileURLToPath } from 'node:url';
 import type { SchemaStore } from '../catalogue/schemas.ts';
 import type { StreamCatalogue } from '../catalogue/types.ts';
 import type { ServiceConfig } from '../config/types.ts';
+import { FanoutHub, type EventSource } from '../fanout/hub.ts';
+import { PerConnectionSource } from '../fanout/per-connection.ts';
 import type { KafkaGateway } from '../kafka/gateway.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import { FlushQueue } from '../stream/flush-queue.ts';
 import { IpLimiter } from '../stream/ip-limiter.ts';
 import { SessionRegistry } from '../stream/registry.ts';
 import { sendProblem } from './problem.ts';
@@ -18,14 +22,16 @@ export interface AppDeps {
   catalogue: () => StreamCatalogue;
   gateway: KafkaGateway;
   schemas: SchemaStore;
+  metrics: Metrics;
   logger: FastifyBaseLogger;
 }
 
 export interface App {
   server: FastifyInstance;
   sessions: SessionRegistry;
-  /** Ends every open stream with reconnection advice, then stops accepting connections. */
-  shutdown(retryMs?: number): Promise<void>;
+  source: EventSource;
+  /** Ends every open stream with reconnection advice (over the drain window), then stops serving. */
+  shutdown(): Promise<void>;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
@@ -39,7 +45,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Streams log their own open/close lines; per-request lines would double them.
     logController: new LogController({ disableRequestLogging: true }),
   });
-  const sessions = new SessionRegistry();
+  const { config, metrics } = deps;
+  // Ticks often enough for the heartbeat interval, at most once a second.
+  const sessions = new SessionRegistry(Math.min(1000, Math.max(50, Math.floor((config.heartbeatIntervalMs || 1000) / 4))));
+  const source: EventSource =
+    config.fanout.mode === 'shared'
+      ? new FanoutHub(deps.gateway, config, metrics, deps.logger)
+      : new PerConnectionSource(deps.gateway, config.kafka, metrics, deps.logger);
 
   await server.register(cors, {
     origin: '*',
@@ -55,7 +67,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   serviceRoutes(server, deps.config, deps.catalogue);
   schemaRoutes(server, deps.schemas);
-  streamRoute(server, { config: deps.config, catalogue: deps.catalogue, gateway: deps.gateway, sessions, ipLimiter: new IpLimiter(deps.config.clientIpConnectionLimit) });
+  streamRoute(server, {
+    config,
+    catalogue: deps.catalogue,
+    gateway: deps.gateway,
+    sessions,
+    ipLimiter: new IpLimiter(config.clientIpConnectionLimit),
+    source,
+    flush: new FlushQueue(),
+    metrics,
+  });
+  server.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   server.setNotFoundHandler((request, reply) => sendProblem(request, reply, 404, 'not_found', `No route for ${request.method} ${request.url.slice(0, 200)}`));
   server.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
@@ -67,9 +89,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   return {
     server,
     sessions,
-    async shutdown(retryMs = 2000) {
-      sessions.closeAll(retryMs);
+    source,
+    async shutdown() {
+      await sessions.drain(config.connections.shutdownDrainMs, config.connections.reconnectDelayMs);
+      sessions.stop();
       await server.close();
+      await source.stop();
     },
   };
 }

@@ -26,15 +26,18 @@ export function messagesFromFetch(
   topicNames: ReadonlyMap<string, string>,
   requested: ReadonlyMap<string, number>,
   key: (topic: string, partition: number) => string,
-): { messages: KafkaMessage[]; next: Map<string, number> } {
+): { messages: KafkaMessage[]; next: Map<string, number>; highWatermarks: Map<string, number> } {
   const messages: KafkaMessage[] = [];
   const next = new Map<string, number>();
+  const highWatermarks = new Map<string, number>();
   for (const topicResponse of response.responses) {
     const topic = topicNames.get(topicResponse.topicId) ?? topicResponse.topicId;
     for (const partitionResponse of topicResponse.partitions) {
       const partition = partitionResponse.partitionIndex;
       const from = requested.get(key(topic, partition));
-      if (from === undefined || !partitionResponse.records) continue;
+      if (from === undefined) continue;
+      highWatermarks.set(key(topic, partition), Number(partitionResponse.highWatermark));
+      if (!partitionResponse.records) continue;
       for (const batch of partitionResponse.records) {
         const first = Number(batch.firstOffset);
         next.set(key(topic, partition), first + batch.lastOffsetDelta + 1);
@@ -49,5 +52,5 @@ export function messagesFromFetch(
       }
     }
   }
-  return { messages, next };
+  return { messages, next, highWatermarks };
 }

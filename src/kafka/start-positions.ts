@@ -39,6 +39,8 @@ export interface Assignment {
   dropped: DroppedPosition[];
   /** Requested topics that do not exist in Kafka (a configuration problem, logged by the caller). */
   missingTopics: string[];
+  /** Each partition's high watermark at resolution, by `partitionKey`: where a new shared reader starts. */
+  ends: Map<string, number>;
 }
 
 /** A request whose positions cannot be served at all. */
@@ -102,9 +104,11 @@ export async function resolveAssignment(request: AssignmentRequest, lookup: Offs
   const byTimestamp = await lookupTimestamps([...wanted.values()], lookup);
 
   const starts: StartPosition[] = [];
+  const ends = new Map<string, number>();
   for (const [key, { tp, want, notice }] of wanted) {
     const bound = bounds.get(key);
     if (bound === undefined) throw new Error(`no offsets for ${tp.topic}/${tp.partition}`);
+    ends.set(key, bound.latest);
     const resolved = resolveOne(want, bound, (ts) => byTimestamp.get(ts)?.get(key), request.now);
     const start: StartPosition = { ...tp, offset: resolved.offset };
     if (want !== 'latest') start.requested = want;
@@ -112,7 +116,7 @@ export async function resolveAssignment(request: AssignmentRequest, lookup: Offs
     if (finalNotice !== undefined) start.notice = finalNotice;
     starts.push(start);
   }
-  return { starts, dropped, missingTopics };
+  return { starts, dropped, missingTopics, ends };
 }
 
 async function lookupTimestamps(

@@ -18,7 +18,8 @@ interface Slot {
  * offset, the next offset; one that has not carries its concrete starting position, never `-1`.
  */
 export class PositionIds {
-  readonly #slots = new Map<string, Slot>();
+  readonly #slots: Slot[] = [];
+  readonly #byKey = new Map<string, Slot>();
   #cached: string | undefined;
 
   constructor(starts: readonly StartPosition[]) {
@@ -27,21 +28,27 @@ export class PositionIds {
       const offsets = typeof requested === 'object' && 'offset' in requested && requested.offset !== undefined && requested.offset >= 0;
       // Resuming inside a millisecond: later events of that millisecond extend the client's count.
       const within = start.notice === undefined && typeof requested === 'object' && 'tsSeen' in requested && requested.tsSeen !== undefined && requested.timestamp !== undefined;
-      this.#slots.set(partitionKey(start.topic, start.partition), {
+      const slot: Slot = {
         element: undeliveredElement(start),
         topic: start.topic,
         partition: start.partition,
         offsets,
         lastTimestamp: within ? (requested.timestamp ?? 0) - 1 : -1,
         tsSeen: within ? (requested.tsSeen ?? 0) : 0,
-      });
+      };
+      this.#slots.push(slot);
+      this.#byKey.set(partitionKey(start.topic, start.partition), slot);
     }
   }
 
-  /** Records that the message at `offset` was consumed (sent or deliberately skipped). */
-  advance(topic: string, partition: number, offset: number, timestamp: number): void {
-    const slot = this.#slots.get(partitionKey(topic, partition));
+  /**
+   * Records that the message at `offset` of the partition in slot `index` (the order of the starts)
+   * was consumed: sent, or deliberately skipped.
+   */
+  advance(index: number, offset: number, timestamp: number): void {
+    const slot = this.#slots[index];
     if (slot === undefined) return;
+    const { topic, partition } = slot;
     slot.tsSeen = timestamp === slot.lastTimestamp ? slot.tsSeen + 1 : 1;
     slot.lastTimestamp = timestamp;
     slot.element = slot.offsets
@@ -52,7 +59,7 @@ export class PositionIds {
 
   /** Moves a partition to a new concrete offset (after its position was lost and re-resolved). */
   reset(start: StartPosition): void {
-    const slot = this.#slots.get(partitionKey(start.topic, start.partition));
+    const slot = this.#byKey.get(partitionKey(start.topic, start.partition));
     if (slot === undefined) return;
     slot.element = undeliveredElement(start);
     slot.lastTimestamp = -1;
@@ -63,7 +70,7 @@ export class PositionIds {
   toString(): string {
     if (this.#cached === undefined) {
       let text = '[';
-      for (const slot of this.#slots.values()) text += (text.length > 1 ? ',' : '') + slot.element;
+      for (const slot of this.#slots) text += (text.length > 1 ? ',' : '') + slot.element;
       this.#cached = `${text}]`;
     }
     return this.#cached;

@@ -1,8 +1,21 @@
 import type { StreamSession } from './session.ts';
 
-/** The open streams of this process, so shutdown can end each one properly. */
+const DRAIN_STEP_MS = 100;
+
+/**
+ * The open streams of this process: one ticker drives every stream's heartbeat and deadline, and
+ * shutdown ends them gradually so their clients do not all reconnect at once.
+ */
 export class SessionRegistry {
   readonly #sessions = new Set<StreamSession>();
+  readonly #ticker: NodeJS.Timeout;
+
+  constructor(tickMs: number) {
+    this.#ticker = setInterval(() => {
+      const now = Date.now();
+      for (const session of this.#sessions) session.tick(now);
+    }, tickMs).unref();
+  }
 
   get size(): number {
     return this.#sessions.size;
@@ -16,9 +29,19 @@ export class SessionRegistry {
     this.#sessions.delete(session);
   }
 
-  /** Ends every stream with reconnection advice; clients resume elsewhere with their ids. */
-  closeAll(retryMs: number): void {
-    for (const session of this.#sessions) session.close(retryMs);
+  /** Ends every stream with reconnection advice, spread evenly over `windowMs`. */
+  async drain(windowMs: number, retryMs: number): Promise<void> {
+    const sessions = [...this.#sessions];
+    const steps = Math.max(1, Math.floor(windowMs / DRAIN_STEP_MS));
+    const perStep = Math.ceil(sessions.length / steps);
+    for (let i = 0; i < sessions.length; i += perStep) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, DRAIN_STEP_MS));
+      for (const session of sessions.slice(i, i + perStep)) session.close(retryMs, 'shutdown');
+    }
     this.#sessions.clear();
+  }
+
+  stop(): void {
+    clearInterval(this.#ticker);
   }
 }

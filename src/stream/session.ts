@@ -1,11 +1,13 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
-import type { KafkaMessage } from '../kafka/records.ts';
+import { PartitionCursor, type EventSink } from '../fanout/cursor.ts';
+import type { PreparedEvent } from '../fanout/prepared-event.ts';
 import type { DroppedPosition } from '../kafka/start-positions.ts';
 import type { StreamFormat } from '../protocol/content-type.ts';
 import type { StartPosition } from '../protocol/position.ts';
-import { NDJSON_HEARTBEAT, NDJSON_OPENING, SSE_HEARTBEAT, SSE_OPENING, ndjsonLine, sseEvent, sseMessage, sseRetry } from '../sse/frame.ts';
-import { decodeMessage } from './event-codec.ts';
+import { NDJSON_HEARTBEAT, NDJSON_OPENING, SSE_HEARTBEAT, SSE_OPENING, sseEvent, sseRetry } from '../sse/frame.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import type { FlushQueue } from './flush-queue.ts';
 import { positionNotice } from './notice.ts';
 import { PositionIds } from './position-ids.ts';
 
@@ -13,11 +15,16 @@ export interface SessionOptions {
   format: StreamFormat;
   starts: readonly StartPosition[];
   dropped: readonly DroppedPosition[];
-  heartbeatIntervalMs: number;
-  /** Messages larger than this are skipped (and logged), never sent. */
-  maxMessageBytes: number;
   /** Topics whose canary events reach clients (their stream opted out of the drop). */
   canaryTopics: ReadonlySet<string>;
+  /** Queued bytes past which a client that does not keep up is disconnected. */
+  backlogBytes: number;
+  heartbeatIntervalMs: number;
+  /** When the server ends this stream with reconnection advice (epoch ms); undefined = never. */
+  deadline?: number;
+  reconnectDelayMs: number;
+  flush: FlushQueue;
+  metrics: Metrics;
   log: FastifyBaseLogger;
 }
 
@@ -27,126 +34,202 @@ export interface SessionStats {
   skipped: number;
 }
 
+/** Why the server ended a stream. */
+export type EndReason = 'client_closed' | 'slow_client' | 'max_duration' | 'shutdown' | 'error';
+
+/** Bytes in the socket's buffer past which we stop writing and wait for it to drain. */
+const SOCKET_HIGH_WATER = 64 * 1024;
+/** Time a disconnected slow client gets to take its error event before the socket is destroyed. */
+const EVICTION_GRACE_MS = 5000;
+
 /**
- * One client's stream: writes the opening, notices, events with their ids, heartbeats, and a
- * proper ending. Waits for the socket to drain so a slow client slows its own reader, not memory.
+ * One client's stream: its cursors (one per partition), its id, and its output. Events are queued
+ * and written once per event-loop turn; a client whose queue outgrows its budget is told so with an
+ * `event: error` and disconnected (it resumes with its id) instead of growing memory.
  */
-export class StreamSession {
+export class StreamSession implements EventSink {
   readonly stats: SessionStats = { eventsSent: 0, bytesSent: 0, skipped: 0 };
+  readonly cursors: PartitionCursor[];
   readonly #res: ServerResponse;
   readonly #options: SessionOptions;
   readonly #ids: PositionIds;
-  readonly #heartbeat: NodeJS.Timeout | undefined;
+  readonly #sse: boolean;
+  #pending = '';
+  #pendingEvents = 0;
+  #pendingId = '';
+  /** The id after the last event handed to the socket: what the client has once it reads it all. */
+  #lastWrittenId = '';
   #lastWrite = Date.now();
+  #waitingDrain = false;
+  #waiters: (() => void)[] = [];
   #ended = false;
+  #endReason: EndReason = 'client_closed';
 
   constructor(res: ServerResponse, options: SessionOptions) {
     this.#res = res;
     this.#options = options;
+    this.#sse = options.format === 'sse';
     this.#ids = new PositionIds(options.starts);
-    // Checking four times per interval keeps the longest silence within 1.25 intervals.
-    if (options.heartbeatIntervalMs > 0) {
-      this.#heartbeat = setInterval(() => this.#beat(), Math.max(50, Math.floor(options.heartbeatIntervalMs / 4)));
-      this.#heartbeat.unref();
-    }
-    res.once('close', () => this.#stop());
+    this.cursors = options.starts.map((s, slot) => new PartitionCursor(this, slot, s.topic, s.partition, s.offset));
+    res.once('close', () => this.#stop('client_closed'));
   }
 
   get ended(): boolean {
     return this.#ended;
   }
 
-  /** The current id: where this client would resume if it reconnected now. */
+  get endReason(): EndReason {
+    return this.#endReason;
+  }
+
+  /** Where this client would resume if it reconnected now (after what is queued). */
   get id(): string {
     return this.#ids.toString();
   }
 
   open(): void {
-    const sse = this.#options.format === 'sse';
-    this.#write(sse ? SSE_OPENING : NDJSON_OPENING);
+    this.#lastWrittenId = this.id;
+    this.#write(this.#sse ? SSE_OPENING : NDJSON_OPENING);
     const notice = positionNotice(this.#options.starts, this.#options.dropped);
     // EventSource ignores named events nobody listens for; NDJSON has no room for non-events.
-    if (notice !== undefined && sse) this.#write(sseEvent('notice', this.id, notice));
+    if (notice !== undefined && this.#sse) this.#write(sseEvent('notice', this.id, notice));
   }
 
-  /** Sends a batch; resolves once the socket can take more. */
-  async deliver(batch: readonly KafkaMessage[]): Promise<void> {
-    if (this.#ended) return;
-    const sse = this.#options.format === 'sse';
-    let chunk = '';
-    let sent = 0;
-    for (const message of batch) {
-      this.#ids.advance(message.topic, message.partition, message.offset, message.timestamp);
-      const decoded = decodeMessage(message, this.#options.maxMessageBytes);
-      if (!decoded.ok) {
-        this.stats.skipped++;
-        this.#options.log.warn(
-          { topic: message.topic, partition: message.partition, offset: message.offset, reason: decoded.reason },
-          'skipped a Kafka message that is not a servable event',
-        );
-        continue;
-      }
-      if (decoded.canary && !this.#options.canaryTopics.has(message.topic)) continue;
-      chunk += sse ? sseMessage(this.id, decoded.data) : ndjsonLine(decoded.data);
-      sent++;
+  receive(slot: number, event: PreparedEvent): void {
+    this.#ids.advance(slot, event.offset, event.timestamp);
+    if (event.data === undefined) {
+      this.stats.skipped++;
+      return;
     }
-    if (chunk === '') return;
-    this.stats.eventsSent += sent;
-    if (!this.#write(chunk)) await this.#drained();
+    if (event.canary && !this.#options.canaryTopics.has(event.topic)) return;
+    if (this.#sse) {
+      this.#pendingId = this.#ids.toString();
+      this.#pending += `event: message\nid: ${this.#pendingId}\ndata: ${event.data}\n\n`;
+    } else {
+      this.#pending += `${event.data}\n`;
+    }
+    this.#pendingEvents++;
+    if (this.#pending.length + this.#res.writableLength > this.#options.backlogBytes) {
+      this.#evict();
+      return;
+    }
+    this.#options.flush.mark(this);
+  }
+
+  /** Writes what is queued, unless the socket is still full (then on its next drain). */
+  flush(): void {
+    if (this.#ended || this.#pending === '') return;
+    if (this.#res.writableLength >= SOCKET_HIGH_WATER) {
+      if (!this.#waitingDrain) {
+        this.#waitingDrain = true;
+        this.#res.once('drain', () => {
+          this.#waitingDrain = false;
+          this.flush();
+        });
+      }
+      return;
+    }
+    this.#write(this.#pending);
+    this.#lastWrittenId = this.#pendingId;
+    this.stats.eventsSent += this.#pendingEvents;
+    this.#options.metrics.eventsSent.inc(this.#pendingEvents);
+    this.#pending = '';
+    this.#pendingEvents = 0;
+    this.#release();
+  }
+
+  writable(): Promise<void> {
+    if (this.#ended || this.#backlog() < this.#options.backlogBytes / 4) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   /** A partition moved because its position was lost while reading. */
   positionLost(start: StartPosition): void {
+    if (this.#ended) return;
     this.#ids.reset(start);
+    const cursor = this.cursors.find((c) => c.topic === start.topic && c.partition === start.partition);
+    if (cursor !== undefined) cursor.next = start.offset;
     const notice = positionNotice([start], []);
-    if (notice !== undefined && this.#options.format === 'sse' && !this.#ended) this.#write(sseEvent('notice', this.id, notice));
+    if (notice === undefined || !this.#sse) return;
+    this.#pendingId = this.#ids.toString();
+    this.#pending += sseEvent('notice', this.#pendingId, notice);
+    this.#options.flush.mark(this);
+  }
+
+  /** Heartbeat on silence; ends the stream at its deadline. Called by the registry's ticker. */
+  tick(now: number): void {
+    if (this.#ended) return;
+    if (this.#options.deadline !== undefined && now >= this.#options.deadline) {
+      this.close(this.#options.reconnectDelayMs, 'max_duration');
+      return;
+    }
+    const interval = this.#options.heartbeatIntervalMs;
+    if (interval > 0 && this.#pending === '' && now - this.#lastWrite >= interval) {
+      this.#write(this.#sse ? SSE_HEARTBEAT : NDJSON_HEARTBEAT);
+    }
   }
 
   /** Ends the stream with an `event: error` the client can see; it resumes with its id. */
-  fail(name: string, message: string): void {
+  fail(name: string, message: string, reason: EndReason = 'error'): void {
     if (this.#ended) return;
-    if (this.#options.format === 'sse') this.#write(sseEvent('error', this.id, JSON.stringify({ name, message })));
-    this.#finish();
+    this.flush();
+    if (this.#sse) this.#write(sseEvent('error', this.#writtenId(), JSON.stringify({ name, message })));
+    this.#finish(reason);
   }
 
   /** Ends the stream cleanly, advising when to reconnect (shutdown, maximum duration). */
-  close(retryMs: number): void {
+  close(retryMs: number, reason: EndReason = 'shutdown'): void {
     if (this.#ended) return;
-    if (this.#options.format === 'sse') this.#write(sseRetry(retryMs));
-    this.#finish();
+    this.flush();
+    if (this.#sse) this.#write(sseRetry(retryMs + Math.random() * retryMs));
+    this.#finish(reason);
   }
 
-  #beat(): void {
-    if (this.#ended || Date.now() - this.#lastWrite < this.#options.heartbeatIntervalMs) return;
-    this.#write(this.#options.format === 'sse' ? SSE_HEARTBEAT : NDJSON_HEARTBEAT);
+  #evict(): void {
+    this.#options.log.warn({ backlogBytes: this.#backlog() }, 'client too slow: disconnecting it');
+    // Queued events are dropped; the error carries the id of the last event handed to the socket.
+    this.#pending = '';
+    this.#pendingEvents = 0;
+    if (this.#sse) {
+      const message = 'The client did not read events as fast as they arrived; reconnect with Last-Event-ID to resume';
+      this.#write(sseEvent('error', this.#writtenId(), JSON.stringify({ name: 'SlowClient', message })));
+    }
+    this.#finish('slow_client');
+    setTimeout(() => this.#res.destroy(), EVICTION_GRACE_MS).unref();
   }
 
-  #write(text: string): boolean {
+  #writtenId(): string {
+    return this.#lastWrittenId;
+  }
+
+  #backlog(): number {
+    return this.#pending.length + this.#res.writableLength;
+  }
+
+  #write(text: string): void {
     this.#lastWrite = Date.now();
-    this.stats.bytesSent += Buffer.byteLength(text);
-    return this.#res.write(text);
+    this.stats.bytesSent += text.length;
+    this.#options.metrics.bytesSent.inc(text.length);
+    this.#res.write(text);
   }
 
-  #drained(): Promise<void> {
-    if (this.#res.destroyed || this.#res.writableEnded) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.#res.off('drain', done);
-        this.#res.off('close', done);
-        resolve();
-      };
-      this.#res.on('drain', done);
-      this.#res.on('close', done);
-    });
+  #release(): void {
+    if (this.#waiters.length === 0 || (!this.#ended && this.#backlog() >= this.#options.backlogBytes / 4)) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const resolve of waiters) resolve();
   }
 
-  #finish(): void {
-    this.#stop();
+  #finish(reason: EndReason): void {
+    this.#stop(reason);
     this.#res.end();
   }
 
-  #stop(): void {
+  #stop(reason: EndReason): void {
+    if (this.#ended) return;
     this.#ended = true;
-    clearInterval(this.#heartbeat);
+    this.#endReason = reason;
+    if (reason !== 'client_closed') this.#options.metrics.disconnects.inc({ reason });
+    this.#release();
   }
 }

@@ -14,13 +14,21 @@ import { openRaw } from '../support/sse.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
-function freePort(): Promise<number> {
+function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/** A free port whose successor is free too (the local Kafka's controller uses port + 1). */
+async function freePortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    if ((await canListen(port)) && (await canListen(port + 1))) return port;
+  }
+  throw new Error('no free port pair');
 }
 
 /** Starts main.ts and resolves with the URL it logs once it serves. */
@@ -52,7 +60,7 @@ function exited(child: ChildProcess): Promise<number | null> {
 
 describe('node src/main.ts', () => {
   it('demo mode: starts a local Kafka, replays recorded events live, and stops everything on SIGTERM', async () => {
-    const kafkaPort = await freePort();
+    const kafkaPort = await freePortPair();
     const { child, url } = await startMain({ PORT: '0', KAFKA_BROKERS: '', KAFKA_PORT: String(kafkaPort) });
     const done = exited(child);
     try {

@@ -78,19 +78,19 @@ describe('PositionIds', () => {
   });
   it('moves a partition to timestamp + 1 with a count of events in that millisecond', () => {
     const ids = new PositionIds(starts);
-    ids.advance('eqiad.rc', 0, 10, 1000);
+    ids.advance(0, 10, 1000);
     expect(JSON.parse(ids.toString())).toEqual([
       { topic: 'eqiad.rc', partition: 0, timestamp: 1001, ts_seen: 1 },
       { topic: 'codfw.rc', partition: 0, offset: 7 },
     ]);
-    ids.advance('eqiad.rc', 0, 11, 1000);
+    ids.advance(0, 11, 1000);
     expect(JSON.parse(ids.toString())[0]).toEqual({ topic: 'eqiad.rc', partition: 0, timestamp: 1001, ts_seen: 2 });
-    ids.advance('eqiad.rc', 0, 12, 1005);
+    ids.advance(0, 12, 1005);
     expect(JSON.parse(ids.toString())[0]).toEqual({ topic: 'eqiad.rc', partition: 0, timestamp: 1006, ts_seen: 1 });
   });
   it('answers in offsets for partitions the client resumed by offset', () => {
     const ids = new PositionIds([{ topic: 'eqiad.rc', partition: 0, offset: 10, requested: { topic: 'eqiad.rc', partition: 0, offset: 10 } }]);
-    ids.advance('eqiad.rc', 0, 10, 1000);
+    ids.advance(0, 10, 1000);
     expect(ids.toString()).toBe('[{"topic":"eqiad.rc","partition":0,"offset":11}]');
   });
   it('keeps an exactly resolved timestamp as a timestamp (valid in the other data centre)', () => {
@@ -107,13 +107,13 @@ describe('PositionIds', () => {
   });
   it('continues the millisecond count when resuming inside a millisecond', () => {
     const ids = new PositionIds([{ topic: 'b', partition: 0, offset: 5, requested: { topic: 'b', partition: 0, timestamp: 100, tsSeen: 2 } }]);
-    ids.advance('b', 0, 5, 99);
+    ids.advance(0, 5, 99);
     expect(JSON.parse(ids.toString())).toEqual([{ topic: 'b', partition: 0, timestamp: 100, ts_seen: 3 }]);
   });
-  it('ignores partitions it does not track and can be reset after a lost position', () => {
+  it('ignores slots it does not have and can be reset after a lost position', () => {
     const ids = new PositionIds(starts);
-    ids.advance('other', 0, 1, 1);
-    ids.advance('eqiad.rc', 0, 10, 1000);
+    ids.advance(7, 1, 1);
+    ids.advance(0, 10, 1000);
     ids.reset({ topic: 'eqiad.rc', partition: 0, offset: 50, notice: 'offset_before_earliest' });
     expect(JSON.parse(ids.toString())[0]).toEqual({ topic: 'eqiad.rc', partition: 0, offset: 50 });
   });

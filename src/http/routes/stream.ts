@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StreamCatalogue, StreamConfig } from '../../catalogue/types.ts';
 import type { ServiceConfig } from '../../config/types.ts';
-import { ConnectionReader } from '../../kafka/connection-reader.ts';
+import type { EventSource } from '../../fanout/hub.ts';
 import type { KafkaGateway } from '../../kafka/gateway.ts';
+import type { Metrics } from '../../metrics/registry.ts';
+import type { FlushQueue } from '../../stream/flush-queue.ts';
 import { PositionError, resolveAssignment, type Assignment } from '../../kafka/start-positions.ts';
 import { negotiateFormat } from '../../protocol/content-type.ts';
 import { parseLastEventId } from '../../protocol/last-event-id.ts';
@@ -20,12 +22,14 @@ export interface StreamRouteDeps {
   gateway: KafkaGateway;
   sessions: SessionRegistry;
   ipLimiter: IpLimiter;
+  source: EventSource;
+  flush: FlushQueue;
+  metrics: Metrics;
 }
 
 /** Response header listing the concrete offset every partition starts from on this connection. */
 export const START_POSITIONS_HEADER = 'eventstreams-start-positions';
 const MAX_STREAMS_PER_REQUEST = 64;
-const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 const RETRY_AFTER_SECONDS = 5;
 
 type StreamRequest = FastifyRequest<{ Params: { streams: string }; Querystring: Record<string, string | string[] | undefined> }>;
@@ -34,6 +38,7 @@ export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
   app.get('/v2/stream/:streams', async (request: StreamRequest, reply) => {
     const ip = clientIp(request, deps.config.clientIpHeader);
     if (!deps.ipLimiter.acquire(ip)) {
+      deps.metrics.rejected.inc({ status: '429' });
       reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       return sendProblem(request, reply, 429, 'too_many_connections', `At most ${deps.config.clientIpConnectionLimit} concurrent streams per client`);
     }
@@ -42,7 +47,10 @@ export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
       deps.ipLimiter.release(ip);
       throw error;
     });
-    if (opened !== 'streaming') deps.ipLimiter.release(ip);
+    if (opened !== 'streaming') {
+      deps.ipLimiter.release(ip);
+      deps.metrics.rejected.inc({ status: String(reply.statusCode) });
+    }
     return opened === 'streaming' ? reply : opened;
   });
 }
@@ -119,45 +127,44 @@ function openStream(request: StreamRequest, reply: FastifyReply, deps: StreamRou
   res.flushHeaders();
 
   const canaryTopics = new Set(streams.filter((s) => !s.dropCanaryEvents).flatMap((s) => s.topics));
+  const { connections, fanout } = deps.config;
   const session = new StreamSession(res, {
     format,
     starts: assignment.starts,
     dropped: assignment.dropped,
-    heartbeatIntervalMs: deps.config.heartbeatIntervalMs,
-    maxMessageBytes: MAX_MESSAGE_BYTES,
     canaryTopics,
+    backlogBytes: fanout.clientBacklogBytes,
+    heartbeatIntervalMs: deps.config.heartbeatIntervalMs,
+    // Jitter spreads the reconnects of clients that connected together.
+    ...(connections.maxDurationMs > 0 ? { deadline: started + connections.maxDurationMs * (1 - connections.maxDurationJitter * Math.random()) } : {}),
+    reconnectDelayMs: connections.reconnectDelayMs,
+    flush: deps.flush,
+    metrics: deps.metrics,
     log,
   });
-  const reader = new ConnectionReader(deps.gateway, assignment.starts, {
-    messages: (batch) => session.deliver(batch),
-    positionLost: (start) => {
-      log.warn({ topic: start.topic, partition: start.partition, offset: start.offset, reason: start.notice }, 'stream position lost');
-      session.positionLost(start);
-    },
-    retrying: (error, attempt) => log.warn({ err: error, attempt }, 'Kafka fetch failed; retrying'),
-    fatal: (error) => {
-      log.error({ err: error }, 'stream cannot continue');
-      session.fail('StreamUnavailable', error.message);
-    },
-  });
+  const names = streams.map((s) => s.name);
+  for (const name of names) deps.metrics.connectedClients.inc({ stream: name });
+  deps.metrics.connectionsTotal.inc({ streams: [...names].sort().join(',') });
   deps.sessions.add(session);
+  session.open();
+  const subscription = deps.source.subscribe(session.cursors, assignment.ends);
   res.once('close', () => {
+    subscription.close();
     deps.ipLimiter.release(ip);
     deps.sessions.delete(session);
-    void reader.close();
+    for (const name of names) deps.metrics.connectedClients.dec({ stream: name });
     log.info(
       {
-        streams: streams.map((s) => s.name),
+        streams: names,
         clientIp: ip,
         userAgent: request.headers['user-agent'],
         durationMs: Date.now() - started,
         eventsSent: session.stats.eventsSent,
         bytesSent: session.stats.bytesSent,
+        reason: session.endReason,
       },
       'stream closed',
     );
   });
-  log.info({ streams: streams.map((s) => s.name), format, partitions: assignment.starts.length }, 'stream opened');
-  session.open();
-  reader.start();
+  log.info({ streams: names, format, partitions: assignment.starts.length }, 'stream opened');
 }

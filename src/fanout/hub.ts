@@ -1,0 +1,136 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { ServiceConfig } from '../config/types.ts';
+import type { KafkaGateway } from '../kafka/gateway.ts';
+import type { KafkaMessage } from '../kafka/records.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import { partitionKey } from '../protocol/position.ts';
+import { CatchUpReader } from './catch-up-reader.ts';
+import type { PartitionCursor } from './cursor.ts';
+import { PartitionFeed } from './partition-feed.ts';
+import { prepareEvent, type PreparedEvent } from './prepared-event.ts';
+import { TailReader, type ReaderContext } from './tail-reader.ts';
+
+/** Where a connection's cursors get their events from. */
+export interface EventSource {
+  /** `ends` holds each partition's high watermark when the positions were resolved. */
+  subscribe(cursors: readonly PartitionCursor[], ends: ReadonlyMap<string, number>): Subscription;
+  stop(): Promise<void>;
+}
+
+export interface Subscription {
+  close(): void;
+}
+
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+const SWEEP_INTERVAL_MS = 1000;
+
+/**
+ * Shared fan-out: each followed partition has one feed, read from Kafka once by the tail reader and
+ * cached; clients join a feed directly when their position is recent enough, or through a
+ * catch-up reader (shared with clients resuming nearby) when it is older.
+ */
+export class FanoutHub implements EventSource {
+  readonly #config: ServiceConfig;
+  readonly #context: ReaderContext;
+  readonly #tail: TailReader;
+  readonly #feeds = new Map<string, PartitionFeed>();
+  readonly #catchUps = new Map<string, Set<CatchUpReader>>();
+  readonly #sweeper: NodeJS.Timeout;
+
+  constructor(gateway: KafkaGateway, config: ServiceConfig, metrics: Metrics, log: FastifyBaseLogger) {
+    this.#config = config;
+    this.#context = { gateway, kafka: config.kafka, metrics, log, prepare: (message) => prepareLogged(message, metrics, log) };
+    this.#tail = new TailReader(this.#context);
+    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS).unref();
+  }
+
+  subscribe(cursors: readonly PartitionCursor[], ends: ReadonlyMap<string, number>): Subscription {
+    const placed = cursors.map((cursor) => this.#place(cursor, ends.get(partitionKey(cursor.topic, cursor.partition)) ?? cursor.next));
+    return {
+      close: () => {
+        for (const leave of placed) leave();
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#sweeper);
+    await this.#tail.stop();
+  }
+
+  /** Puts a cursor on its feed or a catch-up reader; returns how to take it off again. */
+  #place(cursor: PartitionCursor, end: number): () => void {
+    const key = partitionKey(cursor.topic, cursor.partition);
+    const feed = this.#feed(key, cursor, end);
+    const resuming = cursor.next < feed.tail;
+    if (feed.join(cursor)) {
+      if (resuming) this.#context.metrics.cacheLookups.inc({ result: 'hit' });
+      return () => feed.leave(cursor);
+    }
+    this.#context.metrics.cacheLookups.inc({ result: 'miss' });
+    const reader = this.#catchUp(key, feed, cursor);
+    return () => {
+      reader.remove(cursor);
+      feed.leave(cursor);
+    };
+  }
+
+  #feed(key: string, cursor: PartitionCursor, end: number): PartitionFeed {
+    let feed = this.#feeds.get(key);
+    if (feed === undefined) {
+      // A new feed starts at the end; clients starting earlier catch up to it.
+      feed = new PartitionFeed(cursor.topic, cursor.partition, Math.max(end, cursor.next), this.#config.fanout.cacheBytesPerPartition);
+      this.#feeds.set(key, feed);
+      this.#tail.add(feed);
+      this.#context.metrics.sharedReaders.set(this.#feeds.size);
+    }
+    return feed;
+  }
+
+  /** Joins a running catch-up reader at most `catchUpShareWindow` offsets behind the cursor, else starts one. */
+  #catchUp(key: string, feed: PartitionFeed, cursor: PartitionCursor): CatchUpReader {
+    const readers = this.#catchUps.get(key) ?? new Set<CatchUpReader>();
+    this.#catchUps.set(key, readers);
+    const from = cursor.next;
+    for (const reader of readers) {
+      if (!reader.done && reader.position <= from && from - reader.position <= this.#config.fanout.catchUpShareWindow) {
+        reader.add(cursor);
+        return reader;
+      }
+    }
+    const reader = new CatchUpReader(feed, from, this.#context);
+    readers.add(reader);
+    reader.add(cursor);
+    void reader.run().finally(() => {
+      readers.delete(reader);
+      if (readers.size === 0) this.#catchUps.delete(key);
+    });
+    return reader;
+  }
+
+  /** Stops feeds nobody has followed for `idleReaderTtlMs`; their caches go with them. */
+  #sweep(): void {
+    const now = Date.now();
+    let cacheBytes = 0;
+    for (const [key, feed] of this.#feeds) {
+      if (feed.idleSince !== undefined && now - feed.idleSince >= this.#config.fanout.idleReaderTtlMs) {
+        this.#tail.remove(feed);
+        this.#feeds.delete(key);
+        continue;
+      }
+      cacheBytes += feed.cache.bytes;
+    }
+    this.#context.metrics.sharedReaders.set(this.#feeds.size);
+    this.#context.metrics.cacheBytes.set(cacheBytes);
+  }
+}
+
+/** Decodes once; a message that cannot be served is logged and counted here, once, not per client. */
+function prepareLogged(message: KafkaMessage, metrics: Metrics, log: FastifyBaseLogger): PreparedEvent {
+  const event = prepareEvent(message, MAX_MESSAGE_BYTES);
+  if (event.skip !== undefined) {
+    metrics.skippedMessages.inc({ reason: event.skip });
+    log.warn({ topic: message.topic, partition: message.partition, offset: message.offset, reason: event.skip }, 'skipped a Kafka message that is not a servable event');
+  }
+  return event;
+}

@@ -1,0 +1,96 @@
+import type { PositionNoticeReason } from '../protocol/position.ts';
+import type { PartitionCursor } from './cursor.ts';
+import type { PreparedEvent } from './prepared-event.ts';
+import { RecentEvents } from './recent-events.ts';
+
+/**
+ * One topic-partition read once for all its clients: the shared tail position, the cache of recent
+ * events, and the cursors of the clients following it live.
+ */
+export class PartitionFeed {
+  readonly topic: string;
+  readonly partition: number;
+  readonly cache: RecentEvents;
+  readonly #live = new Set<PartitionCursor>();
+  /** Cursors still catching up towards this feed; they keep it alive. */
+  catchingUp = 0;
+  /** High watermark minus tail position at the last fetch. */
+  lag = 0;
+  /** When the last cursor left (epoch ms); undefined while it has any. */
+  idleSince: number | undefined;
+
+  constructor(topic: string, partition: number, tail: number, cacheBytes: number) {
+    this.topic = topic;
+    this.partition = partition;
+    this.cache = new RecentEvents(tail, cacheBytes);
+    this.idleSince = Date.now();
+  }
+
+  /** The offset the shared reader fetches next. */
+  get tail(): number {
+    return this.cache.end;
+  }
+
+  get clients(): number {
+    return this.#live.size + this.catchingUp;
+  }
+
+  /**
+   * Starts following live, replaying from the cache what the cursor has not seen. False when the
+   * cursor needs offsets older than the cache: it must catch up from Kafka first.
+   */
+  join(cursor: PartitionCursor): boolean {
+    if (!this.cache.covers(cursor.next)) return false;
+    for (const event of this.cache.from(cursor.next)) cursor.offer(event);
+    this.#live.add(cursor);
+    this.idleSince = undefined;
+    return true;
+  }
+
+  leave(cursor: PartitionCursor): void {
+    this.#live.delete(cursor);
+    this.#markIdle();
+  }
+
+  catchUpStarted(): void {
+    this.catchingUp++;
+    this.idleSince = undefined;
+  }
+
+  catchUpEnded(): void {
+    this.catchingUp--;
+    this.#markIdle();
+  }
+
+  /** New events from the shared reader: cache them and offer them to every live cursor. */
+  accept(events: readonly PreparedEvent[], next: number, highWatermark: number | undefined): void {
+    this.cache.append(events, next);
+    if (highWatermark !== undefined) this.lag = Math.max(0, highWatermark - this.cache.end);
+    if (events.length === 0) return;
+    for (const cursor of this.#live) {
+      if (cursor.sink.ended) {
+        this.#live.delete(cursor);
+        continue;
+      }
+      for (const event of events) cursor.offer(event);
+    }
+    this.#markIdle();
+  }
+
+  /** The tail's position was lost (retention or truncation): continue at `to` and tell every client. */
+  moved(to: number, notice: PositionNoticeReason): void {
+    this.cache.reset(to);
+    for (const cursor of this.#live) cursor.jump(to, notice);
+  }
+
+  /** Reading cannot go on: end every live client's stream. */
+  fail(name: string, message: string): void {
+    for (const cursor of this.#live) cursor.sink.fail(name, message);
+    this.#live.clear();
+    this.#markIdle();
+  }
+
+  #markIdle(): void {
+    if (this.clients === 0) this.idleSince ??= Date.now();
+  }
+}

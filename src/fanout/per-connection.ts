@@ -1,0 +1,66 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { KafkaConfig } from '../config/types.ts';
+import { createGrouplessConsumer, type KafkaGateway } from '../kafka/gateway.ts';
+import { runReadLoop } from '../kafka/read-loop.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import { partitionKey } from '../protocol/position.ts';
+import type { PartitionCursor } from './cursor.ts';
+import type { EventSource, Subscription } from './hub.ts';
+import { MAX_MESSAGE_BYTES } from './hub.ts';
+import { prepareEvent } from './prepared-event.ts';
+
+/**
+ * How EventStreams reads Kafka: one reader per connection, every event decoded per client. Kept
+ * (config `fanout.mode: per_connection`) so benchmarks can compare it with the shared design.
+ */
+export class PerConnectionSource implements EventSource {
+  readonly #gateway: KafkaGateway;
+  readonly #kafka: KafkaConfig;
+  readonly #metrics: Metrics;
+  readonly #log: FastifyBaseLogger;
+
+  constructor(gateway: KafkaGateway, kafka: KafkaConfig, metrics: Metrics, log: FastifyBaseLogger) {
+    this.#gateway = gateway;
+    this.#kafka = kafka;
+    this.#metrics = metrics;
+    this.#log = log;
+  }
+
+  subscribe(cursors: readonly PartitionCursor[]): Subscription {
+    const consumer = createGrouplessConsumer(this.#kafka);
+    consumer.topics.trackAll(...new Set(cursors.map((c) => c.topic)));
+    const byKey = new Map(cursors.map((c) => [partitionKey(c.topic, c.partition), c]));
+    let closed = false;
+    const sinks = [...new Set(cursors.map((c) => c.sink))];
+    void runReadLoop(consumer, this.#gateway, this.#kafka, {
+      positions: () => cursors.map((c) => ({ topic: c.topic, partition: c.partition, offset: c.next })),
+      ready: () => Promise.all(sinks.map((s) => s.writable())).then(() => undefined),
+      deliver: (result) => {
+        this.#metrics.kafkaMessages.inc({ kind: 'per_connection' }, result.messages.length);
+        for (const message of result.messages) byKey.get(partitionKey(message.topic, message.partition))?.offer(prepareEvent(message, MAX_MESSAGE_BYTES));
+        // Control batches move a partition without any message to offer.
+        for (const [key, next] of result.next) {
+          const cursor = byKey.get(key);
+          if (cursor !== undefined && next > cursor.next) cursor.next = next;
+        }
+      },
+      moved: (moves) => {
+        for (const move of moves) byKey.get(partitionKey(move.topic, move.partition))?.jump(move.to, move.notice);
+      },
+      retrying: (error, attempt) => this.#log.warn({ err: error, attempt }, 'Kafka fetch failed; retrying'),
+      fatal: (error) => {
+        for (const sink of sinks) sink.fail('TopicDeleted', error.message);
+      },
+      fetched: () => this.#metrics.kafkaFetches.inc({ kind: 'per_connection' }),
+      closed: () => closed || sinks.every((s) => s.ended),
+    }).finally(() => consumer.close(true).catch(() => undefined));
+    return {
+      close: () => {
+        closed = true;
+        void consumer.close(true).catch(() => undefined);
+      },
+    };
+  }
+
+  async stop(): Promise<void> {}
+}

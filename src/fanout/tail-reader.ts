@@ -1,0 +1,104 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { KafkaConfig } from '../config/types.ts';
+import type { FetchResult } from '../kafka/fetch.ts';
+import { createGrouplessConsumer, type KafkaGateway } from '../kafka/gateway.ts';
+import type { KafkaMessage } from '../kafka/records.ts';
+import { runReadLoop, type PositionMove } from '../kafka/read-loop.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import { partitionKey } from '../protocol/position.ts';
+import type { PartitionFeed } from './partition-feed.ts';
+import type { PreparedEvent } from './prepared-event.ts';
+
+export interface ReaderContext {
+  gateway: KafkaGateway;
+  kafka: KafkaConfig;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+  /** Decodes a message once, logging and counting it when it cannot be served. */
+  prepare(message: KafkaMessage): PreparedEvent;
+}
+
+/**
+ * The one reader of every partition's live tail: a single fetch loop over all feeds, so Kafka
+ * traffic depends on the partitions being followed, not on the number of clients.
+ */
+export class TailReader {
+  readonly #context: ReaderContext;
+  readonly #feeds = new Map<string, PartitionFeed>();
+  readonly #consumer;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(context: ReaderContext) {
+    this.#context = context;
+    this.#consumer = createGrouplessConsumer(context.kafka);
+  }
+
+  add(feed: PartitionFeed): void {
+    this.#feeds.set(partitionKey(feed.topic, feed.partition), feed);
+    this.#consumer.topics.track(feed.topic);
+    this.#start();
+  }
+
+  remove(feed: PartitionFeed): void {
+    this.#feeds.delete(partitionKey(feed.topic, feed.partition));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#consumer.close(true).catch(() => undefined);
+    await this.#running;
+  }
+
+  #start(): void {
+    if (this.#running !== undefined || this.#stopped) return;
+    this.#running = runReadLoop(this.#consumer, this.#context.gateway, this.#context.kafka, {
+      positions: () => [...this.#feeds.values()].map((f) => ({ topic: f.topic, partition: f.partition, offset: f.tail })),
+      deliver: (result) => this.#deliver(result),
+      moved: (moves) => this.#moved(moves),
+      retrying: (error, attempt) => this.#context.log.warn({ err: error, attempt }, 'shared Kafka reader: fetch failed; retrying'),
+      fatal: () => this.#dropVanishedTopics(),
+      fetched: () => this.#context.metrics.kafkaFetches.inc({ kind: 'live' }),
+      closed: () => this.#stopped || this.#feeds.size === 0,
+    }).finally(() => {
+      this.#running = undefined;
+      if (this.#feeds.size > 0 && !this.#stopped) this.#start();
+    });
+  }
+
+  #deliver(result: FetchResult): void {
+    const byFeed = new Map<string, PreparedEvent[]>();
+    for (const message of result.messages) {
+      const key = partitionKey(message.topic, message.partition);
+      const list = byFeed.get(key) ?? [];
+      list.push(this.#context.prepare(message));
+      byFeed.set(key, list);
+    }
+    this.#context.metrics.kafkaMessages.inc({ kind: 'live' }, result.messages.length);
+    for (const [key, next] of result.next) {
+      this.#feeds.get(key)?.accept(byFeed.get(key) ?? [], next, result.highWatermarks.get(key));
+    }
+    for (const [key, hw] of result.highWatermarks) {
+      if (!result.next.has(key)) this.#feeds.get(key)?.accept([], 0, hw);
+    }
+  }
+
+  #moved(moves: PositionMove[]): void {
+    for (const move of moves) {
+      this.#context.log.warn({ topic: move.topic, partition: move.partition, from: move.offset, to: move.to }, 'shared reader position lost');
+      this.#feeds.get(partitionKey(move.topic, move.partition))?.moved(move.to, move.notice);
+    }
+  }
+
+  /** A topic vanished: end the streams of its feeds; the loop restarts for the others. */
+  async #dropVanishedTopics(): Promise<void> {
+    const topics = [...new Set([...this.#feeds.values()].map((f) => f.topic))];
+    const existing = await this.#context.gateway.partitionCounts(topics).catch(() => new Map<string, number>());
+    for (const [key, feed] of this.#feeds) {
+      if (existing.has(feed.topic)) continue;
+      this.#context.log.error({ topic: feed.topic }, 'topic no longer exists: ending its streams');
+      feed.fail('TopicDeleted', `Topic ${feed.topic} no longer exists in Kafka`);
+      this.#feeds.delete(key);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import type { Consumer } from '@platformatic/kafka';
+import type { KafkaConfig } from '../config/types.ts';
+import { partitionKey } from '../protocol/position.ts';
+import { messagesFromFetch, type FetchRequestTopic, type KafkaMessage } from './records.ts';
+
+/** A partition to fetch and the offset to fetch it from. */
+export interface FetchPosition {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface FetchResult {
+  /** Messages in per-partition order, at or after the requested offsets. */
+  messages: KafkaMessage[];
+  /** Per `partitionKey`: the offset to fetch next (past control batches too). */
+  next: Map<string, number>;
+  /** Per `partitionKey`: the partition's high watermark, for lag. */
+  highWatermarks: Map<string, number>;
+}
+
+/**
+ * One group-less fetch of the given partitions: one request per partition leader, long-polling up
+ * to `fetchMaxWaitMs` when there is nothing new.
+ */
+export async function fetchOnce(consumer: Consumer, config: KafkaConfig, positions: readonly FetchPosition[]): Promise<FetchResult> {
+  const topics = [...new Set(positions.map((p) => p.topic))];
+  const metadata = await consumer.metadata({ topics });
+  const byLeader = new Map<number, Map<string, FetchRequestTopic>>();
+  const names = new Map<string, string>();
+  const requested = new Map<string, number>();
+  for (const position of positions) {
+    const topic = metadata.topics.get(position.topic);
+    const leader = topic?.partitions[position.partition]?.leader;
+    if (topic === undefined || leader === undefined) continue;
+    names.set(topic.id, position.topic);
+    requested.set(partitionKey(position.topic, position.partition), position.offset);
+    const perTopic = byLeader.get(leader) ?? new Map<string, FetchRequestTopic>();
+    byLeader.set(leader, perTopic);
+    const request = perTopic.get(topic.id) ?? { topicId: topic.id, partitions: [] };
+    perTopic.set(topic.id, request);
+    request.partitions.push({
+      partition: position.partition,
+      fetchOffset: BigInt(position.offset),
+      currentLeaderEpoch: -1,
+      lastFetchedEpoch: -1,
+      partitionMaxBytes: config.fetchMaxBytesPerPartition,
+    });
+  }
+  const responses = await Promise.all(
+    [...byLeader].map(([node, perTopic]) => consumer.fetch({ node, topics: [...perTopic.values()], maxWaitTime: config.fetchMaxWaitMs, minBytes: 1 })),
+  );
+  const result: FetchResult = { messages: [], next: new Map(), highWatermarks: new Map() };
+  for (const response of responses) {
+    const parsed = messagesFromFetch(response, names, requested, partitionKey);
+    for (const [key, offset] of parsed.next) result.next.set(key, offset);
+    for (const [key, hw] of parsed.highWatermarks) result.highWatermarks.set(key, hw);
+    for (const message of parsed.messages) result.messages.push(message);
+  }
+  return result;
+}

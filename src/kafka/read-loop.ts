@@ -1,0 +1,84 @@
+import { findErrorBy, type Consumer } from '@platformatic/kafka';
+import type { KafkaConfig } from '../config/types.ts';
+import { partitionKey, type PositionNoticeReason } from '../protocol/position.ts';
+import { fetchOnce, type FetchPosition, type FetchResult } from './fetch.ts';
+import { isUnknownTopic, type KafkaGateway } from './gateway.ts';
+
+/** What a reader plugs into the shared fetch-retry loop. */
+export interface ReadLoopHooks {
+  /** Partitions and offsets to fetch now; empty ends the loop. */
+  positions(): FetchPosition[];
+  /** Waits until the reader's consumers can take more (backpressure); optional. */
+  ready?(): Promise<void>;
+  /** Handles one fetch's result; the loop waits for it. */
+  deliver(result: FetchResult): Promise<void> | void;
+  /** Offsets Kafka no longer has were moved to the closest ones it has. */
+  moved(moves: PositionMove[]): void;
+  /** Kafka trouble that the loop rides out by retrying. */
+  retrying(error: Error, attempt: number): void;
+  /** Reading cannot go on (a topic was deleted); the loop ends once this settles. */
+  fatal(error: Error): void | Promise<void>;
+  /** Counted per fetch request sent (metrics). */
+  fetched(): void;
+  closed(): boolean;
+}
+
+export interface PositionMove extends FetchPosition {
+  to: number;
+  notice: PositionNoticeReason;
+}
+
+const MAX_BACKOFF_MS = 5000;
+
+/** Fetches until told to stop, retrying Kafka errors with backoff and recovering lost positions. */
+export async function runReadLoop(consumer: Consumer, gateway: KafkaGateway, config: KafkaConfig, hooks: ReadLoopHooks): Promise<void> {
+  let attempt = 0;
+  while (!hooks.closed()) {
+    if (hooks.ready !== undefined) await hooks.ready();
+    if (hooks.closed()) return;
+    const positions = hooks.positions();
+    if (positions.length === 0) return;
+    try {
+      hooks.fetched();
+      const result = await fetchOnce(consumer, config, positions);
+      attempt = 0;
+      if (hooks.closed()) return;
+      await hooks.deliver(result);
+    } catch (error) {
+      if (hooks.closed()) return;
+      const err = error instanceof Error ? error : new Error(String(error));
+      if (isUnknownTopic(err)) {
+        await hooks.fatal(new Error('a topic of this stream no longer exists in Kafka'));
+        return;
+      }
+      if (findErrorBy(err, 'apiId', 'OFFSET_OUT_OF_RANGE') !== null) {
+        const moves = await outOfRangeMoves(gateway, positions).catch(() => []);
+        if (moves.length > 0) {
+          hooks.moved(moves);
+          continue;
+        }
+      }
+      attempt++;
+      hooks.retrying(err, attempt);
+      consumer.clearMetadata();
+      await sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** attempt));
+    }
+  }
+}
+
+/** For positions outside what Kafka retains, the closest offset it has. */
+async function outOfRangeMoves(gateway: KafkaGateway, positions: readonly FetchPosition[]): Promise<PositionMove[]> {
+  const bounds = await gateway.bounds(positions);
+  const moves: PositionMove[] = [];
+  for (const position of positions) {
+    const bound = bounds.get(partitionKey(position.topic, position.partition));
+    if (bound === undefined) continue;
+    if (position.offset < bound.earliest) moves.push({ ...position, to: bound.earliest, notice: 'offset_before_earliest' });
+    else if (position.offset > bound.latest) moves.push({ ...position, to: bound.latest, notice: 'offset_beyond_end' });
+  }
+  return moves;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
