@@ -39,6 +39,8 @@ export type EndReason = 'client_closed' | 'slow_client' | 'max_duration' | 'shut
 
 /** Bytes in the socket's buffer past which we stop writing and wait for it to drain. */
 const SOCKET_HIGH_WATER = 64 * 1024;
+/** Queued text that is written at once instead of waiting for the end of the fan-out turn. */
+const WRITE_CHUNK = 16 * 1024;
 /** Time a disconnected slow client gets to take its error event before the socket is destroyed. */
 const EVICTION_GRACE_MS = 5000;
 
@@ -109,6 +111,9 @@ export class StreamSession implements EventSink {
       this.#pending += `${event.data}\n`;
     }
     this.#pendingEvents++;
+    // A large fetch must not count against a client that reads fine: write as soon as a chunk is
+    // ready, so only a congested socket makes the backlog grow.
+    if (this.#pending.length >= WRITE_CHUNK) this.flush();
     if (this.#pending.length + this.#res.writableLength > this.#options.backlogBytes) {
       this.#evict();
       return;
@@ -194,8 +199,11 @@ export class StreamSession implements EventSink {
       const message = 'The client did not read events as fast as they arrived; reconnect with Last-Event-ID to resume';
       this.#write(sseEvent('error', this.#writtenId(), JSON.stringify({ name: 'SlowClient', message })));
     }
-    this.#finish('slow_client');
-    setTimeout(() => this.#res.destroy(), EVICTION_GRACE_MS).unref();
+    // Close the connection itself (not just the response) once the error is out, or after a grace period.
+    const socket = this.#res.socket;
+    this.#stop('slow_client');
+    this.#res.end(() => socket?.destroy());
+    setTimeout(() => socket?.destroy(), EVICTION_GRACE_MS).unref();
   }
 
   #writtenId(): string {

@@ -1,0 +1,207 @@
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import type { RunningService } from '../../src/service.ts';
+import { rcEvent } from '../support/events.ts';
+import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
+import { metric } from '../support/metrics.ts';
+import { startTestService } from '../support/service.ts';
+import { openRaw, parseBlocks, type RawStream } from '../support/sse.ts';
+
+const seqs = (s: RawStream) => s.messages().map((m) => m.data.seq as number);
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+async function withService<T>(streams: Record<string, { topics: string[] }>, settings: Record<string, unknown>, body: (svc: RunningService) => Promise<T>): Promise<T> {
+  const svc = await startTestService(streams, settings);
+  try {
+    return await body(svc);
+  } finally {
+    await svc.stop();
+  }
+}
+
+async function openMany(url: string, n: number, headers: Record<string, string> = {}): Promise<RawStream[]> {
+  const streams = await Promise.all(Array.from({ length: n }, () => openRaw(url, headers)));
+  await Promise.all(streams.map((s) => s.until((x) => x.text().startsWith(':ok'))));
+  return streams;
+}
+
+describe('Kafka is read once per partition, whatever the number of clients', () => {
+  it.each([
+    ['shared', 1],
+    ['per_connection', 30],
+  ] as const)('mode %s reads each message %d time(s) for 30 clients', async (mode, readsPerMessage) => {
+    const topic = await uniqueTopic('eqiad.once', 1);
+    await withService({ once: { topics: [topic] } }, { fanout: { mode } }, async (svc) => {
+      const clients = await openMany(`${svc.url}/v2/stream/once`, 30);
+      try {
+        const kind = mode === 'shared' ? 'live' : 'per_connection';
+        const readBefore = await metric(svc.url, 'eventstreams_kafka_messages_read_total', { kind });
+        await produceJson(testBrokers(), topic, range(0, 200).map((i) => ({ value: rcEvent(i, { seq: i }) })));
+        await Promise.all(clients.map((c) => c.until((x) => x.messages().length >= 200)));
+        for (const c of clients) expect(seqs(c)).toEqual(range(0, 200));
+        const read = (await metric(svc.url, 'eventstreams_kafka_messages_read_total', { kind })) - readBefore;
+        expect(read).toBe(200 * readsPerMessage);
+      } finally {
+        for (const c of clients) c.close();
+      }
+    });
+  });
+
+  it('fetch requests do not grow with the number of clients (compared with per-connection reading)', async () => {
+    const topic = await uniqueTopic('eqiad.fetches', 1);
+    const fetchesOver = async (mode: 'shared' | 'per_connection') =>
+      withService({ f: { topics: [topic] } }, { fanout: { mode }, kafka: { brokers: testBrokers(), fetch_max_wait_ms: 200 } }, async (svc) => {
+        const clients = await openMany(`${svc.url}/v2/stream/f`, 40);
+        try {
+          const before = await metric(svc.url, 'eventstreams_kafka_fetch_requests_total');
+          const total = async () => {
+            let sum = 0;
+            for (const kind of ['live', 'catch_up', 'per_connection']) sum += await metric(svc.url, 'eventstreams_kafka_fetch_requests_total', { kind });
+            return sum;
+          };
+          const start = (await total()) + before * 0;
+          await new Promise((r) => setTimeout(r, 2000));
+          return (await total()) - start;
+        } finally {
+          for (const c of clients) c.close();
+        }
+      });
+    const shared = await fetchesOver('shared');
+    const perConnection = await fetchesOver('per_connection');
+    // Idle long-polls at 200 ms: about 10 for the one shared reader, about 400 for 40 per-client readers.
+    expect(shared).toBeLessThan(30);
+    expect(perConnection).toBeGreaterThan(shared * 5);
+  });
+});
+
+describe('recent-events cache', () => {
+  it('serves a reconnect from a recent position from memory, with no Kafka catch-up', async () => {
+    const topic = await uniqueTopic('eqiad.cache', 1);
+    await withService({ c: { topics: [topic] } }, {}, async (svc) => {
+      const live = await openRaw(`${svc.url}/v2/stream/c`);
+      await live.until((x) => x.text().startsWith(':ok'));
+      await produceJson(testBrokers(), topic, range(0, 50).map((i) => ({ value: rcEvent(i, { seq: i }) })));
+      await live.until((x) => x.messages().length >= 50);
+      const id = live.blocks().filter((b) => b.event === 'message')[24]?.id ?? '';
+      const hitsBefore = await metric(svc.url, 'eventstreams_cache_lookups_total', { result: 'hit' });
+      const catchUpsBefore = await metric(svc.url, 'eventstreams_kafka_fetch_requests_total', { kind: 'catch_up' });
+      const resumed = await openRaw(`${svc.url}/v2/stream/c`, { 'last-event-id': id });
+      await resumed.until((x) => x.messages().length >= 25);
+      expect(seqs(resumed)).toEqual(range(25, 50));
+      expect(await metric(svc.url, 'eventstreams_cache_lookups_total', { result: 'hit' })).toBe(hitsBefore + 1);
+      expect(await metric(svc.url, 'eventstreams_kafka_fetch_requests_total', { kind: 'catch_up' })).toBe(catchUpsBefore);
+      live.close();
+      resumed.close();
+    });
+  });
+});
+
+describe('catch-up readers', () => {
+  it('hand clients over to the live feed with no gap and no duplicate while events keep arriving', async () => {
+    const topic = await uniqueTopic('eqiad.catchup', 1);
+    const since = Date.now() - 60_000;
+    await produceJson(testBrokers(), topic, range(0, 500).map((i) => ({ value: rcEvent(i, { seq: i }), timestamp: since + 1 + i })));
+    // A cache of a few events: every resume into the history needs a catch-up.
+    await withService({ h: { topics: [topic] } }, { fanout: { cache_bytes_per_partition: 4000 } }, async (svc) => {
+      const live = await openRaw(`${svc.url}/v2/stream/h`);
+      await live.until((x) => x.text().startsWith(':ok'));
+      const missesBefore = await metric(svc.url, 'eventstreams_cache_lookups_total', { result: 'miss' });
+      let next = 500;
+      const producing = (async () => {
+        for (let round = 0; round < 15; round++) {
+          await produceJson(testBrokers(), topic, range(next, next + 20).map((i) => ({ value: rcEvent(i, { seq: i }) })));
+          next += 20;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })();
+      const catching = await Promise.all(range(0, 5).map((i) => openRaw(`${svc.url}/v2/stream/h`, { 'last-event-id': JSON.stringify([{ topic, partition: 0, offset: i * 7 }]) })));
+      await producing;
+      await Promise.all(catching.map((c) => c.until((x) => x.messages().length >= 800 - 35)));
+      await new Promise((r) => setTimeout(r, 300));
+      catching.forEach((c, i) => expect(seqs(c), `client ${i}`).toEqual(range(i * 7, 800)));
+      expect(await metric(svc.url, 'eventstreams_cache_lookups_total', { result: 'miss' })).toBe(missesBefore + 5);
+      expect(await metric(svc.url, 'eventstreams_kafka_fetch_requests_total', { kind: 'catch_up' })).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await metric(svc.url, 'eventstreams_catch_up_readers')).toBe(0);
+      live.close();
+      for (const c of catching) c.close();
+    });
+  });
+});
+
+describe('flow control', () => {
+  it('disconnects a client that stops reading, with an error event whose id resumes exactly', async () => {
+    const topic = await uniqueTopic('eqiad.slow', 1);
+    await withService({ s: { topics: [topic] } }, { fanout: { client_backlog_bytes: 65536 } }, async (svc) => {
+      const port = Number(new URL(svc.url).port);
+      const socket = net.connect(port, '127.0.0.1');
+      let received = '';
+      let closed = false;
+      socket.on('data', (d) => (received += d.toString('utf8')));
+      socket.on('close', () => (closed = true));
+      await new Promise((r) => socket.once('connect', r));
+      socket.write('GET /v2/stream/s HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((r) => setTimeout(r, 300));
+      socket.pause();
+      // Far more than the kernel's socket buffers and the 64 KiB budget (16 MB, in batches under Kafka's 1 MB limit).
+      const pad = 'x'.repeat(1000);
+      for (let batch = 0; batch < 25; batch++) {
+        await produceJson(testBrokers(), topic, range(batch * 300, batch * 300 + 300).map((i) => ({ value: rcEvent(i, { seq: i, pad }) })));
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await metric(svc.url, 'eventstreams_disconnects_total', { reason: 'slow_client' })).toBe(1);
+      socket.resume();
+      for (let i = 0; i < 100 && !closed; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(closed).toBe(true);
+      const body = received.slice(received.indexOf('\r\n\r\n') + 4).replace(/\r\n[0-9a-f]+\r\n/g, '');
+      const blocks = parseBlocks(body.replace(/^[0-9a-f]+\r\n/, ''));
+      const error = blocks.at(-1);
+      expect(error?.event).toBe('error');
+      expect(JSON.parse(error?.data ?? '{}')).toMatchObject({ name: 'SlowClient' });
+      const delivered = blocks.filter((b) => b.event === 'message').map((b) => JSON.parse(b.data ?? '{}').seq as number);
+      expect(delivered).toEqual(range(0, delivered.length));
+      expect(delivered.length).toBeLessThan(7500);
+      const resumed = await openRaw(`${svc.url}/v2/stream/s`, { 'last-event-id': error?.id ?? '' });
+      await resumed.until((x) => x.messages().length >= 5);
+      expect(seqs(resumed).slice(0, 5)).toEqual(range(delivered.length, delivered.length + 5));
+      resumed.close();
+    });
+  }, 60_000);
+});
+
+describe('connection lifetime', () => {
+  it('ends a stream at its maximum duration with retry advice; the client resumes without gap', async () => {
+    const topic = await uniqueTopic('eqiad.maxdur', 1);
+    await withService({ m: { topics: [topic] } }, { heartbeat_interval: 200, connections: { max_duration: 1, max_duration_jitter: 0, reconnect_delay_ms: 100 } }, async (svc) => {
+      const first = await openRaw(`${svc.url}/v2/stream/m`);
+      await first.until((x) => x.text().startsWith(':ok'));
+      const opened = Date.now();
+      await produceJson(testBrokers(), topic, range(0, 10).map((i) => ({ value: rcEvent(i, { seq: i }) })));
+      await first.ended;
+      const lasted = Date.now() - opened;
+      expect(lasted).toBeGreaterThan(700);
+      expect(lasted).toBeLessThan(3000);
+      expect(first.text()).toMatch(/retry: \d+\n\n$/);
+      expect(seqs(first)).toEqual(range(0, 10));
+      const lastId = first.blocks().filter((b) => b.event === 'message').at(-1)?.id ?? '';
+      await produceJson(testBrokers(), topic, range(10, 20).map((i) => ({ value: rcEvent(i, { seq: i }) })));
+      const second = await openRaw(`${svc.url}/v2/stream/m`, { 'last-event-id': lastId });
+      await second.until((x) => x.messages().length >= 10);
+      expect(seqs(second)).toEqual(range(10, 20));
+      second.close();
+    });
+  });
+
+  it('drains streams gradually on shutdown, each with retry advice', async () => {
+    const topic = await uniqueTopic('eqiad.drain', 1);
+    const svc = await startTestService({ d: { topics: [topic] } }, { connections: { shutdown_drain_ms: 1500 } });
+    const clients = await openMany(`${svc.url}/v2/stream/d`, 20);
+    const endedAt: number[] = [];
+    for (const c of clients) void c.ended.then(() => endedAt.push(Date.now()));
+    await svc.stop();
+    await Promise.all(clients.map((c) => c.ended));
+    expect(endedAt).toHaveLength(20);
+    expect(Math.max(...endedAt) - Math.min(...endedAt)).toBeGreaterThan(900);
+    for (const c of clients) expect(c.text()).toMatch(/retry: \d+\n\n$/);
+  });
+});

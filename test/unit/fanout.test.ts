@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { PartitionCursor, type EventSink } from '../../src/fanout/cursor.ts';
+import { PartitionFeed } from '../../src/fanout/partition-feed.ts';
+import { eventBytes, type PreparedEvent } from '../../src/fanout/prepared-event.ts';
+import { RecentEvents } from '../../src/fanout/recent-events.ts';
+import type { StartPosition } from '../../src/protocol/position.ts';
+
+const event = (offset: number, data = `{"o":"${String(offset).padStart(8, "0")}"}`): PreparedEvent => ({ topic: 't', partition: 0, offset, timestamp: 1000 + offset, data, canary: false });
+const events = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => event(from + i));
+
+class Sink implements EventSink {
+  received: number[] = [];
+  lost: StartPosition[] = [];
+  failed: string[] = [];
+  ended = false;
+  receive(_slot: number, e: PreparedEvent): void {
+    this.received.push(e.offset);
+  }
+  writable(): Promise<void> {
+    return Promise.resolve();
+  }
+  positionLost(start: StartPosition): void {
+    this.lost.push(start);
+  }
+  fail(name: string): void {
+    this.failed.push(name);
+  }
+}
+
+describe('RecentEvents', () => {
+  it('holds what fits in its byte budget and knows which offsets it covers', () => {
+    const size = eventBytes(event(0));
+    const cache = new RecentEvents(100, size * 3);
+    expect(cache.covers(100)).toBe(true);
+    expect(cache.covers(99)).toBe(false);
+    cache.append(events(100, 105), 105);
+    expect(cache.size).toBe(3);
+    expect(cache.bytes).toBe(size * 3);
+    expect(cache.coveredFrom).toBe(102);
+    expect(cache.end).toBe(105);
+    expect([...cache.from(103)].map((e) => e.offset)).toEqual([103, 104]);
+    expect([...cache.from(0)].map((e) => e.offset)).toEqual([102, 103, 104]);
+    expect([...cache.from(105)]).toEqual([]);
+  });
+  it('moves its end past control records that carry no event', () => {
+    const cache = new RecentEvents(0, 1e6);
+    cache.append(events(0, 2), 2);
+    cache.append([], 5);
+    expect(cache.end).toBe(5);
+    expect(cache.covers(3)).toBe(true);
+  });
+  it('with a zero budget covers only the tail', () => {
+    const cache = new RecentEvents(0, 0);
+    cache.append(events(0, 10), 10);
+    expect(cache.size).toBe(0);
+    expect(cache.coveredFrom).toBe(10);
+  });
+  it('keeps the right events over many appends (compaction of the evicted prefix)', () => {
+    const cache = new RecentEvents(0, eventBytes(event(0)) * 50);
+    for (let i = 0; i < 5000; i += 10) cache.append(events(i, i + 10), i + 10);
+    expect([...cache.from(0)].map((e) => e.offset)).toEqual(Array.from({ length: 50 }, (_, i) => 4950 + i));
+    expect(cache.coveredFrom).toBe(4950);
+  });
+  it('reset forgets everything', () => {
+    const cache = new RecentEvents(0, 1e6);
+    cache.append(events(0, 5), 5);
+    cache.reset(50);
+    expect([cache.size, cache.coveredFrom, cache.end]).toEqual([0, 50, 50]);
+  });
+});
+
+describe('PartitionCursor', () => {
+  it('takes every offset once and in order, whoever offers it', () => {
+    const sink = new Sink();
+    const cursor = new PartitionCursor(sink, 0, 't', 0, 3);
+    for (const e of [...events(0, 6), ...events(2, 8)]) cursor.offer(e);
+    expect(sink.received).toEqual([3, 4, 5, 6, 7]);
+    expect(cursor.next).toBe(8);
+  });
+  it('jumps forward over a lost range and tells its client', () => {
+    const sink = new Sink();
+    const cursor = new PartitionCursor(sink, 0, 't', 0, 3);
+    cursor.jump(10, 'offset_before_earliest');
+    cursor.jump(5, 'offset_before_earliest');
+    expect(cursor.next).toBe(10);
+    expect(sink.lost).toEqual([{ topic: 't', partition: 0, offset: 10, requested: { topic: 't', partition: 0, offset: 3 }, notice: 'offset_before_earliest' }]);
+  });
+  it('offers nothing to an ended client', () => {
+    const sink = new Sink();
+    sink.ended = true;
+    new PartitionCursor(sink, 0, 't', 0, 0).offer(event(0));
+    expect(sink.received).toEqual([]);
+  });
+});
+
+describe('PartitionFeed', () => {
+  it('replays the cache to a joining cursor, then delivers live, without gaps or repeats', () => {
+    const feed = new PartitionFeed('t', 0, 0, 1e6);
+    feed.accept(events(0, 5), 5, 5);
+    const sink = new Sink();
+    const cursor = new PartitionCursor(sink, 0, 't', 0, 2);
+    expect(feed.join(cursor)).toBe(true);
+    expect(sink.received).toEqual([2, 3, 4]);
+    feed.accept(events(5, 7), 7, 9);
+    expect(sink.received).toEqual([2, 3, 4, 5, 6]);
+    expect(feed.lag).toBe(2);
+  });
+  it('refuses a cursor older than its cache (it must catch up)', () => {
+    const feed = new PartitionFeed('t', 0, 100, 1e6);
+    expect(feed.join(new PartitionCursor(new Sink(), 0, 't', 0, 99))).toBe(false);
+    expect(feed.join(new PartitionCursor(new Sink(), 0, 't', 0, 100))).toBe(true);
+  });
+  it('lets a cursor ahead of the tail wait for its offsets', () => {
+    const feed = new PartitionFeed('t', 0, 0, 1e6);
+    const sink = new Sink();
+    feed.join(new PartitionCursor(sink, 0, 't', 0, 3));
+    feed.accept(events(0, 5), 5, 5);
+    expect(sink.received).toEqual([3, 4]);
+  });
+  it('tracks idleness by live and catching-up clients', () => {
+    const feed = new PartitionFeed('t', 0, 0, 1e6);
+    expect(feed.idleSince).toBeDefined();
+    const cursor = new PartitionCursor(new Sink(), 0, 't', 0, 0);
+    feed.join(cursor);
+    expect(feed.idleSince).toBeUndefined();
+    feed.catchUpStarted();
+    feed.leave(cursor);
+    expect(feed.idleSince).toBeUndefined();
+    feed.catchUpEnded();
+    expect(feed.idleSince).toBeDefined();
+  });
+  it('tells every client when the tail position was lost, and fails them all when the topic is gone', () => {
+    const feed = new PartitionFeed('t', 0, 10, 1e6);
+    const a = new Sink();
+    const b = new Sink();
+    feed.join(new PartitionCursor(a, 0, 't', 0, 10));
+    feed.join(new PartitionCursor(b, 0, 't', 0, 10));
+    feed.moved(20, 'offset_before_earliest');
+    expect([a.lost.length, b.lost.length]).toEqual([1, 1]);
+    expect(feed.tail).toBe(20);
+    feed.fail('TopicDeleted', 'gone');
+    expect([a.failed, b.failed]).toEqual([['TopicDeleted'], ['TopicDeleted']]);
+  });
+});
