@@ -3,6 +3,8 @@ import { partitionKey, type StartPosition } from '../protocol/position.ts';
 interface Slot {
   /** JSON text of this partition's element in the id array; rebuilt only when it moves. */
   element: string;
+  /** `{"topic":"…","partition":N,` — the fixed start of this partition's element, encoded once. */
+  prefix: string;
   topic: string;
   partition: number;
   /** The client resumed this partition by offset: keep answering in offsets. */
@@ -30,6 +32,7 @@ export class PositionIds {
       const within = start.notice === undefined && typeof requested === 'object' && 'tsSeen' in requested && requested.tsSeen !== undefined && requested.timestamp !== undefined;
       const slot: Slot = {
         element: undeliveredElement(start),
+        prefix: `{"topic":${JSON.stringify(start.topic)},"partition":${start.partition},`,
         topic: start.topic,
         partition: start.partition,
         offsets,
@@ -48,12 +51,12 @@ export class PositionIds {
   advance(index: number, offset: number, timestamp: number): void {
     const slot = this.#slots[index];
     if (slot === undefined) return;
-    const { topic, partition } = slot;
     slot.tsSeen = timestamp === slot.lastTimestamp ? slot.tsSeen + 1 : 1;
     slot.lastTimestamp = timestamp;
+    // Runs for every event of every client: a template, not JSON.stringify.
     slot.element = slot.offsets
-      ? JSON.stringify({ topic, partition, offset: offset + 1 })
-      : JSON.stringify({ topic, partition, timestamp: timestamp + 1, ts_seen: slot.tsSeen });
+      ? `${slot.prefix}"offset":${offset + 1}}`
+      : `${slot.prefix}"timestamp":${timestamp + 1},"ts_seen":${slot.tsSeen}}`;
     this.#cached = undefined;
   }
 
