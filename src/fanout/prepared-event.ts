@@ -2,28 +2,43 @@ import type { KafkaMessage } from '../kafka/records.ts';
 import { decodeMessage, type SkipReason } from '../stream/event-codec.ts';
 
 /**
- * A Kafka message decoded once for every client that receives it. `data` is shared by all of
- * them; each client only adds its own `id` line.
+ * A Kafka message decoded and encoded once for every client that receives it. `frame` is shared by
+ * all of them; each client only adds its own `event:`/`id:` lines in front of it.
  */
 export interface PreparedEvent {
   topic: string;
   partition: number;
   offset: number;
   timestamp: number;
-  /** The event's JSON with the Kafka position in `meta`; absent when the message is skipped. */
-  data?: string;
+  /**
+   * `data: <json>\n\n` as UTF-8, the JSON carrying the Kafka position in `meta`; absent when the
+   * message is skipped. The NDJSON line is a view into it (`ndjsonLine`).
+   */
+  frame?: Buffer;
   canary: boolean;
   skip?: SkipReason;
 }
+
+const DATA_PREFIX = 'data: '.length;
 
 export function prepareEvent(message: KafkaMessage, maxBytes: number): PreparedEvent {
   const { topic, partition, offset, timestamp } = message;
   const decoded = decodeMessage(message, maxBytes);
   if (!decoded.ok) return { topic, partition, offset, timestamp, canary: false, skip: decoded.reason };
-  return { topic, partition, offset, timestamp, data: decoded.data, canary: decoded.canary };
+  return { topic, partition, offset, timestamp, frame: Buffer.from(`data: ${decoded.data}\n\n`), canary: decoded.canary };
+}
+
+/** `<json>\n`: the event as a newline-delimited JSON line, sharing the SSE frame's bytes. */
+export function ndjsonLine(frame: Buffer): Buffer {
+  return frame.subarray(DATA_PREFIX, frame.length - 1);
+}
+
+/** The event's JSON text (tests, logs). */
+export function eventJson(event: PreparedEvent): string | undefined {
+  return event.frame?.toString('utf8', DATA_PREFIX, event.frame.length - 2);
 }
 
 /** Approximate memory of an event, for cache budgets. */
 export function eventBytes(event: PreparedEvent): number {
-  return 96 + (event.data?.length ?? 0);
+  return 96 + (event.frame?.length ?? 0);
 }

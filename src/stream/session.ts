@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { PartitionCursor, type EventSink } from '../fanout/cursor.ts';
-import type { PreparedEvent } from '../fanout/prepared-event.ts';
+import { ndjsonLine, type PreparedEvent } from '../fanout/prepared-event.ts';
 import type { DroppedPosition } from '../kafka/start-positions.ts';
 import type { StreamFormat } from '../protocol/content-type.ts';
 import type { StartPosition } from '../protocol/position.ts';
@@ -56,7 +56,9 @@ export class StreamSession implements EventSink {
   readonly #options: SessionOptions;
   readonly #ids: PositionIds;
   readonly #sse: boolean;
-  #pending = '';
+  /** Output not yet handed to the socket: small per-client id lines and shared event frames. */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
   #pendingEvents = 0;
   #pendingId = '';
   /** The id after the last event handed to the socket: what the client has once it reads it all. */
@@ -99,22 +101,25 @@ export class StreamSession implements EventSink {
 
   receive(slot: number, event: PreparedEvent): void {
     this.#ids.advance(slot, event.offset, event.timestamp);
-    if (event.data === undefined) {
+    const frame = event.frame;
+    if (frame === undefined) {
       this.stats.skipped++;
       return;
     }
     if (event.canary && !this.#options.canaryTopics.has(event.topic)) return;
     if (this.#sse) {
       this.#pendingId = this.#ids.toString();
-      this.#pending += `event: message\nid: ${this.#pendingId}\ndata: ${event.data}\n\n`;
+      // Ids are ASCII (topic names are), so latin1 is the cheapest exact encoding.
+      this.#queue(Buffer.from(`event: message\nid: ${this.#pendingId}\n`, 'latin1'));
+      this.#queue(frame);
     } else {
-      this.#pending += `${event.data}\n`;
+      this.#queue(ndjsonLine(frame));
     }
     this.#pendingEvents++;
     // A large fetch must not count against a client that reads fine: write as soon as a chunk is
     // ready, so only a congested socket makes the backlog grow.
-    if (this.#pending.length >= WRITE_CHUNK) this.flush();
-    if (this.#pending.length + this.#res.writableLength > this.#options.backlogBytes) {
+    if (this.#pendingBytes >= WRITE_CHUNK) this.flush();
+    if (this.#backlog() > this.#options.backlogBytes) {
       this.#evict();
       return;
     }
@@ -123,7 +128,7 @@ export class StreamSession implements EventSink {
 
   /** Writes what is queued, unless the socket is still full (then on its next drain). */
   flush(): void {
-    if (this.#ended || this.#pending === '') return;
+    if (this.#ended || this.#pendingBytes === 0) return;
     if (this.#res.writableLength >= SOCKET_HIGH_WATER) {
       if (!this.#waitingDrain) {
         this.#waitingDrain = true;
@@ -134,12 +139,11 @@ export class StreamSession implements EventSink {
       }
       return;
     }
-    this.#write(this.#pending);
+    this.#write(this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending, this.#pendingBytes));
     this.#lastWrittenId = this.#pendingId;
     this.stats.eventsSent += this.#pendingEvents;
     this.#options.metrics.eventsSent.inc(this.#pendingEvents);
-    this.#pending = '';
-    this.#pendingEvents = 0;
+    this.#clearPending();
     this.#release();
   }
 
@@ -157,7 +161,7 @@ export class StreamSession implements EventSink {
     const notice = positionNotice([start], []);
     if (notice === undefined || !this.#sse) return;
     this.#pendingId = this.#ids.toString();
-    this.#pending += sseEvent('notice', this.#pendingId, notice);
+    this.#queue(Buffer.from(sseEvent('notice', this.#pendingId, notice)));
     this.#options.flush.mark(this);
   }
 
@@ -169,7 +173,7 @@ export class StreamSession implements EventSink {
       return;
     }
     const interval = this.#options.heartbeatIntervalMs;
-    if (interval > 0 && this.#pending === '' && now - this.#lastWrite >= interval) {
+    if (interval > 0 && this.#pendingBytes === 0 && now - this.#lastWrite >= interval) {
       this.#write(this.#sse ? SSE_HEARTBEAT : NDJSON_HEARTBEAT);
     }
   }
@@ -193,8 +197,7 @@ export class StreamSession implements EventSink {
   #evict(): void {
     this.#options.log.warn({ backlogBytes: this.#backlog() }, 'client too slow: disconnecting it');
     // Queued events are dropped; the error carries the id of the last event handed to the socket.
-    this.#pending = '';
-    this.#pendingEvents = 0;
+    this.#clearPending();
     if (this.#sse) {
       const message = 'The client did not read events as fast as they arrived; reconnect with Last-Event-ID to resume';
       this.#write(sseEvent('error', this.#writtenId(), JSON.stringify({ name: 'SlowClient', message })));
@@ -211,14 +214,26 @@ export class StreamSession implements EventSink {
   }
 
   #backlog(): number {
-    return this.#pending.length + this.#res.writableLength;
+    return this.#pendingBytes + this.#res.writableLength;
   }
 
-  #write(text: string): void {
+  #queue(chunk: Buffer): void {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+  }
+
+  #clearPending(): void {
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#pendingEvents = 0;
+  }
+
+  #write(chunk: string | Buffer): void {
+    const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     this.#lastWrite = Date.now();
-    this.stats.bytesSent += text.length;
-    this.#options.metrics.bytesSent.inc(text.length);
-    this.#res.write(text);
+    this.stats.bytesSent += bytes;
+    this.#options.metrics.bytesSent.inc(bytes);
+    this.#res.write(chunk);
   }
 
   #release(): void {

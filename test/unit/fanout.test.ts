@@ -5,7 +5,7 @@ import { eventBytes, type PreparedEvent } from '../../src/fanout/prepared-event.
 import { RecentEvents } from '../../src/fanout/recent-events.ts';
 import type { StartPosition } from '../../src/protocol/position.ts';
 
-const event = (offset: number, data = `{"o":"${String(offset).padStart(8, "0")}"}`): PreparedEvent => ({ topic: 't', partition: 0, offset, timestamp: 1000 + offset, data, canary: false });
+const event = (offset: number): PreparedEvent => ({ topic: 't', partition: 0, offset, timestamp: 1000 + offset, frame: Buffer.from(`data: {"o":"${String(offset).padStart(8, "0")}"}\n\n`), canary: false });
 const events = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => event(from + i));
 
 class Sink implements EventSink {
@@ -140,5 +140,21 @@ describe('PartitionFeed', () => {
     expect(feed.tail).toBe(20);
     feed.fail('TopicDeleted', 'gone');
     expect([a.failed, b.failed]).toEqual([['TopicDeleted'], ['TopicDeleted']]);
+  });
+});
+
+describe('prepareEvent', async () => {
+  const { prepareEvent, ndjsonLine, eventJson } = await import('../../src/fanout/prepared-event.ts');
+  const message = { topic: 't', partition: 1, offset: 5, timestamp: 9, key: null, value: Buffer.from('{"title":"É ✓","meta":{}}') };
+  it('encodes the SSE data line once, with the NDJSON line as a view of the same bytes', () => {
+    const event = prepareEvent(message, 1e6);
+    expect(event.frame?.toString()).toBe('data: {"title":"É ✓","meta":{"topic":"t","partition":1,"offset":5}}\n\n');
+    const line = ndjsonLine(event.frame as Buffer);
+    expect(line.toString()).toBe('{"title":"É ✓","meta":{"topic":"t","partition":1,"offset":5}}\n');
+    expect(line.buffer).toBe(event.frame?.buffer);
+    expect(eventJson(event)).toBe('{"title":"É ✓","meta":{"topic":"t","partition":1,"offset":5}}');
+  });
+  it('keeps the position of a skipped message, without a frame', () => {
+    expect(prepareEvent({ ...message, value: Buffer.from('nope') }, 1e6)).toEqual({ topic: 't', partition: 1, offset: 5, timestamp: 9, canary: false, skip: 'not_json' });
   });
 });
