@@ -22,7 +22,8 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
   const gateway = new KafkaGateway(config.kafka);
   const schemas = new SchemaStore(config.schemaBaseUris);
   const app = await buildApp({ config, catalogue: () => catalogue.current(), gateway, schemas, metrics: new Metrics(), logger });
-  const url = await app.server.listen({ port: config.port, host: config.listenAddress });
+  // A reconnect storm arrives all at once: queue connections up to the kernel's usual limit.
+  const url = await app.server.listen({ port: config.port, host: config.listenAddress, backlog: 4096 });
   return {
     app,
     catalogue,

@@ -1,10 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServiceConfig } from '../config/types.ts';
 import type { KafkaGateway } from '../kafka/gateway.ts';
+import type { OffsetLookup } from '../kafka/start-positions.ts';
 import type { KafkaMessage } from '../kafka/records.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { partitionKey } from '../protocol/position.ts';
 import { CatchUpReader } from './catch-up-reader.ts';
+import { FeedOffsets } from './feed-offsets.ts';
 import type { PartitionCursor } from './cursor.ts';
 import { PartitionFeed } from './partition-feed.ts';
 import { prepareEvent, type PreparedEvent } from './prepared-event.ts';
@@ -12,6 +14,8 @@ import { TailReader, type ReaderContext } from './tail-reader.ts';
 
 /** Where a connection's cursors get their events from. */
 export interface EventSource {
+  /** How this source resolves positions (it may know offsets without asking Kafka). */
+  readonly offsets: OffsetLookup;
   /** `ends` holds each partition's high watermark when the positions were resolved. */
   subscribe(cursors: readonly PartitionCursor[], ends: ReadonlyMap<string, number>): Subscription;
   stop(): Promise<void>;
@@ -30,6 +34,7 @@ const SWEEP_INTERVAL_MS = 1000;
  * catch-up reader (shared with clients resuming nearby) when it is older.
  */
 export class FanoutHub implements EventSource {
+  readonly offsets: OffsetLookup;
   readonly #config: ServiceConfig;
   readonly #context: ReaderContext;
   readonly #tail: TailReader;
@@ -41,6 +46,8 @@ export class FanoutHub implements EventSource {
     this.#config = config;
     this.#context = { gateway, kafka: config.kafka, metrics, log, prepare: (message) => prepareLogged(message, metrics, log) };
     this.#tail = new TailReader(this.#context);
+    // A followed partition's bounds are at most one fetch wait (plus slack) old.
+    this.offsets = new FeedOffsets(gateway, (key) => this.#feeds.get(key), config.kafka.fetchMaxWaitMs + 1000);
     this.#sweeper = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS).unref();
   }
 

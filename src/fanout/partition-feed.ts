@@ -1,3 +1,4 @@
+import type { LogBounds } from '../kafka/records.ts';
 import type { PositionNoticeReason } from '../protocol/position.ts';
 import type { PartitionCursor } from './cursor.ts';
 import type { PreparedEvent } from './prepared-event.ts';
@@ -16,6 +17,9 @@ export class PartitionFeed {
   catchingUp = 0;
   /** High watermark minus tail position at the last fetch. */
   lag = 0;
+  /** The partition's bounds as of the last fetch, and when that was (epoch ms). */
+  bounds: LogBounds | undefined;
+  boundsAt = 0;
   /** When the last cursor left (epoch ms); undefined while it has any. */
   idleSince: number | undefined;
 
@@ -63,9 +67,13 @@ export class PartitionFeed {
   }
 
   /** New events from the shared reader: cache them and offer them to every live cursor. */
-  accept(events: readonly PreparedEvent[], next: number, highWatermark: number | undefined): void {
+  accept(events: readonly PreparedEvent[], next: number, bounds: LogBounds | undefined): void {
     this.cache.append(events, next);
-    if (highWatermark !== undefined) this.lag = Math.max(0, highWatermark - this.cache.end);
+    if (bounds !== undefined) {
+      this.bounds = bounds;
+      this.boundsAt = Date.now();
+      this.lag = Math.max(0, bounds.latest - this.cache.end);
+    }
     if (events.length === 0) return;
     for (const cursor of this.#live) {
       if (cursor.sink.ended) {

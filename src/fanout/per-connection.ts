@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { KafkaConfig } from '../config/types.ts';
 import { createGrouplessConsumer, type KafkaGateway } from '../kafka/gateway.ts';
 import { runReadLoop } from '../kafka/read-loop.ts';
+import type { OffsetLookup } from '../kafka/start-positions.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { partitionKey } from '../protocol/position.ts';
 import type { PartitionCursor } from './cursor.ts';
@@ -14,6 +15,7 @@ import { prepareEvent } from './prepared-event.ts';
  * (config `fanout.mode: per_connection`) so benchmarks can compare it with the shared design.
  */
 export class PerConnectionSource implements EventSource {
+  readonly offsets: OffsetLookup;
   readonly #gateway: KafkaGateway;
   readonly #kafka: KafkaConfig;
   readonly #metrics: Metrics;
@@ -21,6 +23,7 @@ export class PerConnectionSource implements EventSource {
 
   constructor(gateway: KafkaGateway, kafka: KafkaConfig, metrics: Metrics, log: FastifyBaseLogger) {
     this.#gateway = gateway;
+    this.offsets = gateway;
     this.#kafka = kafka;
     this.#metrics = metrics;
     this.#log = log;

@@ -65,6 +65,21 @@ export class RecentEvents {
     for (let i = lo; i < this.#events.length; i++) yield this.#events[i] as PreparedEvent;
   }
 
+  /**
+   * The first held offset whose timestamp is >= `timestamp`, when the answer is certainly here:
+   * some held event is older than `timestamp` (timestamps rise along a partition). Scans back from
+   * the newest, since resumes are mostly recent.
+   */
+  offsetForTimestamp(timestamp: number): number | undefined {
+    let found: number | undefined;
+    for (let i = this.#events.length - 1; i >= this.#head; i--) {
+      const event = this.#events[i] as PreparedEvent;
+      if (event.timestamp < timestamp) return found;
+      found = event.offset;
+    }
+    return undefined;
+  }
+
   /** Forgets everything and continues at `offset` (the tail's position was lost). */
   reset(offset: number): void {
     this.#events = [];

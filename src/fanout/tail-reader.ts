@@ -75,11 +75,8 @@ export class TailReader {
       byFeed.set(key, list);
     }
     this.#context.metrics.kafkaMessages.inc({ kind: 'live' }, result.messages.length);
-    for (const [key, next] of result.next) {
-      this.#feeds.get(key)?.accept(byFeed.get(key) ?? [], next, result.highWatermarks.get(key));
-    }
-    for (const [key, hw] of result.highWatermarks) {
-      if (!result.next.has(key)) this.#feeds.get(key)?.accept([], 0, hw);
+    for (const [key, bounds] of result.bounds) {
+      this.#feeds.get(key)?.accept(byFeed.get(key) ?? [], result.next.get(key) ?? 0, bounds);
     }
   }
 

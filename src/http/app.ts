@@ -70,7 +70,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   streamRoute(server, {
     config,
     catalogue: deps.catalogue,
-    gateway: deps.gateway,
     sessions,
     ipLimiter: new IpLimiter(config.clientIpConnectionLimit),
     source,

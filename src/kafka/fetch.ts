@@ -1,7 +1,7 @@
 import type { Consumer } from '@platformatic/kafka';
 import type { KafkaConfig } from '../config/types.ts';
 import { partitionKey } from '../protocol/position.ts';
-import { messagesFromFetch, type FetchRequestTopic, type KafkaMessage } from './records.ts';
+import { messagesFromFetch, type FetchRequestTopic, type KafkaMessage, type LogBounds } from './records.ts';
 
 /** A partition to fetch and the offset to fetch it from. */
 export interface FetchPosition {
@@ -15,8 +15,8 @@ export interface FetchResult {
   messages: KafkaMessage[];
   /** Per `partitionKey`: the offset to fetch next (past control batches too). */
   next: Map<string, number>;
-  /** Per `partitionKey`: the partition's high watermark, for lag. */
-  highWatermarks: Map<string, number>;
+  /** Per `partitionKey`: the partition's log start offset and high watermark at this fetch. */
+  bounds: Map<string, LogBounds>;
 }
 
 /**
@@ -50,11 +50,11 @@ export async function fetchOnce(consumer: Consumer, config: KafkaConfig, positio
   const responses = await Promise.all(
     [...byLeader].map(([node, perTopic]) => consumer.fetch({ node, topics: [...perTopic.values()], maxWaitTime: config.fetchMaxWaitMs, minBytes: 1 })),
   );
-  const result: FetchResult = { messages: [], next: new Map(), highWatermarks: new Map() };
+  const result: FetchResult = { messages: [], next: new Map(), bounds: new Map() };
   for (const response of responses) {
     const parsed = messagesFromFetch(response, names, requested, partitionKey);
     for (const [key, offset] of parsed.next) result.next.set(key, offset);
-    for (const [key, hw] of parsed.highWatermarks) result.highWatermarks.set(key, hw);
+    for (const [key, bound] of parsed.bounds) result.bounds.set(key, bound);
     for (const message of parsed.messages) result.messages.push(message);
   }
   return result;

@@ -3,6 +3,12 @@ import type { Consumer } from '@platformatic/kafka';
 export type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 export type FetchRequestTopic = Parameters<Consumer['fetch']>[0]['topics'][number];
 
+/** A partition's earliest retained offset and its high watermark (the next offset to be written). */
+export interface LogBounds {
+  earliest: number;
+  latest: number;
+}
+
 /** One Kafka message as the service handles it. */
 export interface KafkaMessage {
   topic: string;
@@ -26,17 +32,17 @@ export function messagesFromFetch(
   topicNames: ReadonlyMap<string, string>,
   requested: ReadonlyMap<string, number>,
   key: (topic: string, partition: number) => string,
-): { messages: KafkaMessage[]; next: Map<string, number>; highWatermarks: Map<string, number> } {
+): { messages: KafkaMessage[]; next: Map<string, number>; bounds: Map<string, LogBounds> } {
   const messages: KafkaMessage[] = [];
   const next = new Map<string, number>();
-  const highWatermarks = new Map<string, number>();
+  const bounds = new Map<string, LogBounds>();
   for (const topicResponse of response.responses) {
     const topic = topicNames.get(topicResponse.topicId) ?? topicResponse.topicId;
     for (const partitionResponse of topicResponse.partitions) {
       const partition = partitionResponse.partitionIndex;
       const from = requested.get(key(topic, partition));
       if (from === undefined) continue;
-      highWatermarks.set(key(topic, partition), Number(partitionResponse.highWatermark));
+      bounds.set(key(topic, partition), { earliest: Number(partitionResponse.logStartOffset), latest: Number(partitionResponse.highWatermark) });
       if (!partitionResponse.records) continue;
       for (const batch of partitionResponse.records) {
         const first = Number(batch.firstOffset);
@@ -52,5 +58,5 @@ export function messagesFromFetch(
       }
     }
   }
-  return { messages, next, highWatermarks };
+  return { messages, next, bounds };
 }

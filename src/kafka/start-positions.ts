@@ -11,8 +11,11 @@ import {
 export interface OffsetLookup {
   /** Partition counts of the topics that exist; missing topics are absent from the map. */
   partitionCounts(topics: readonly string[]): Promise<Map<string, number>>;
-  /** Earliest retained and next (high-watermark) offsets, keyed by `partitionKey`. */
-  bounds(partitions: readonly TopicPartition[]): Promise<Map<string, { earliest: number; latest: number }>>;
+  /**
+   * Earliest retained and next (high-watermark) offsets, keyed by `partitionKey`. May answer from
+   * recent knowledge; `fresh` asks Kafka itself.
+   */
+  bounds(partitions: readonly TopicPartition[], fresh?: boolean): Promise<Map<string, { earliest: number; latest: number }>>;
   /** First offset whose timestamp is >= `timestamp`, or undefined when there is none yet. */
   offsetsForTimestamp(partitions: readonly TopicPartition[], timestamp: number): Promise<Map<string, number | undefined>>;
 }
@@ -101,6 +104,11 @@ export async function resolveAssignment(request: AssignmentRequest, lookup: Offs
 
   const all = [...wanted.values()].map((w) => w.tp);
   const bounds = await lookup.bounds(all);
+  // An offset past the end we know of may just be newer than that knowledge: ask Kafka itself.
+  const beyond = [...wanted].filter(([key, w]) => typeof w.want === 'object' && 'offset' in w.want && (w.want.offset ?? -1) > (bounds.get(key)?.latest ?? Infinity));
+  if (beyond.length > 0) {
+    for (const [key, bound] of await lookup.bounds(beyond.map(([, w]) => w.tp), true)) bounds.set(key, bound);
+  }
   const byTimestamp = await lookupTimestamps([...wanted.values()], lookup);
 
   const starts: StartPosition[] = [];

@@ -5,14 +5,31 @@ export interface Flushable {
 
 /**
  * Coalesces writes: everything queued for a client while one fetch is fanned out goes to its
- * socket as one write, on the next turn of the event loop.
+ * socket as one write, on the next turn of the event loop. Clients in the same state get the same
+ * bytes, so each distinct batch is built once per turn and shared (`batch`).
  */
 export class FlushQueue {
   readonly #dirty = new Set<Flushable>();
+  readonly #batches = new Map<string, Buffer>();
   #scheduled = false;
 
   mark(target: Flushable): void {
     this.#dirty.add(target);
+    this.#schedule();
+  }
+
+  /** The batch built for `key` this turn, or a new one from `build`. */
+  batch(key: string, build: () => Buffer): Buffer {
+    let buffer = this.#batches.get(key);
+    if (buffer === undefined) {
+      buffer = build();
+      this.#batches.set(key, buffer);
+      this.#schedule();
+    }
+    return buffer;
+  }
+
+  #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(() => this.#run());
@@ -22,5 +39,6 @@ export class FlushQueue {
     this.#scheduled = false;
     for (const target of this.#dirty) target.flush();
     this.#dirty.clear();
+    this.#batches.clear();
   }
 }

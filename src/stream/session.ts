@@ -20,6 +20,11 @@ export interface SessionOptions {
   /** Queued bytes past which a client that does not keep up is disconnected. */
   backlogBytes: number;
   heartbeatIntervalMs: number;
+  /**
+   * Sessions with the same key (same streams and format) that are in the same position state get
+   * byte-identical batches, built once per event-loop turn.
+   */
+  shareKey: string;
   /** When the server ends this stream with reconnection advice (epoch ms); undefined = never. */
   deadline?: number;
   reconnectDelayMs: number;
@@ -56,8 +61,8 @@ export class StreamSession implements EventSink {
   readonly #options: SessionOptions;
   readonly #ids: PositionIds;
   readonly #sse: boolean;
-  /** Output not yet handed to the socket: small per-client id lines and shared event frames. */
-  #pending: Buffer[] = [];
+  /** Output not yet handed to the socket: per-client `event:`/`id:` lines and shared event frames. */
+  #pending: (string | Buffer)[] = [];
   #pendingBytes = 0;
   #pendingEvents = 0;
   #pendingId = '';
@@ -109,8 +114,7 @@ export class StreamSession implements EventSink {
     if (event.canary && !this.#options.canaryTopics.has(event.topic)) return;
     if (this.#sse) {
       this.#pendingId = this.#ids.toString();
-      // Ids are ASCII (topic names are), so latin1 is the cheapest exact encoding.
-      this.#queue(Buffer.from(`event: message\nid: ${this.#pendingId}\n`, 'latin1'));
+      this.#queue(`event: message\nid: ${this.#pendingId}\n`);
       this.#queue(frame);
     } else {
       this.#queue(ndjsonLine(frame));
@@ -139,8 +143,11 @@ export class StreamSession implements EventSink {
       }
       return;
     }
-    this.#write(this.#pending.length === 1 ? (this.#pending[0] as Buffer) : Buffer.concat(this.#pending, this.#pendingBytes));
-    this.#lastWrittenId = this.#pendingId;
+    const endId = this.#sse ? this.#pendingId : this.#ids.toString();
+    // Same streams, same starting position, same events: same bytes, whichever client asks first builds them.
+    const key = `${this.#options.shareKey}\u0001${this.#lastWrittenId}\u0001${endId}\u0001${this.#pendingEvents}\u0001${this.#pending.length}`;
+    this.#write(this.#options.flush.batch(key, () => encodeBatch(this.#pending, this.#pendingBytes)));
+    this.#lastWrittenId = endId;
     this.stats.eventsSent += this.#pendingEvents;
     this.#options.metrics.eventsSent.inc(this.#pendingEvents);
     this.#clearPending();
@@ -217,8 +224,9 @@ export class StreamSession implements EventSink {
     return this.#pendingBytes + this.#res.writableLength;
   }
 
-  #queue(chunk: Buffer): void {
+  #queue(chunk: string | Buffer): void {
     this.#pending.push(chunk);
+    // Queued strings are id lines: ASCII, one byte per character.
     this.#pendingBytes += chunk.length;
   }
 
@@ -255,4 +263,12 @@ export class StreamSession implements EventSink {
     if (reason !== 'client_closed') this.#options.metrics.disconnects.inc({ reason });
     this.#release();
   }
+}
+
+/** One buffer from id lines (ASCII, so latin1 is exact and cheapest) and shared frames. */
+function encodeBatch(parts: readonly (string | Buffer)[], bytes: number): Buffer {
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const part of parts) at += typeof part === 'string' ? out.write(part, at, 'latin1') : part.copy(out, at);
+  return out;
 }

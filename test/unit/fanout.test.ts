@@ -61,6 +61,17 @@ describe('RecentEvents', () => {
     expect([...cache.from(0)].map((e) => e.offset)).toEqual(Array.from({ length: 50 }, (_, i) => 4950 + i));
     expect(cache.coveredFrom).toBe(4950);
   });
+  it('answers timestamp look-ups it can answer with certainty, like Kafka would', () => {
+    const cache = new RecentEvents(0, 1e6);
+    cache.append(events(10, 20), 20); // timestamps 1010..1019
+    expect(cache.offsetForTimestamp(1015)).toBe(15);
+    expect(cache.offsetForTimestamp(1014.5)).toBe(15);
+    expect(cache.offsetForTimestamp(1019)).toBe(19);
+    // After everything held, or before the oldest held event: only Kafka knows.
+    expect(cache.offsetForTimestamp(1020)).toBeUndefined();
+    expect(cache.offsetForTimestamp(1010)).toBeUndefined();
+    expect(cache.offsetForTimestamp(5)).toBeUndefined();
+  });
   it('reset forgets everything', () => {
     const cache = new RecentEvents(0, 1e6);
     cache.append(events(0, 5), 5);
@@ -96,12 +107,12 @@ describe('PartitionCursor', () => {
 describe('PartitionFeed', () => {
   it('replays the cache to a joining cursor, then delivers live, without gaps or repeats', () => {
     const feed = new PartitionFeed('t', 0, 0, 1e6);
-    feed.accept(events(0, 5), 5, 5);
+    feed.accept(events(0, 5), 5, { earliest: 0, latest: 5 });
     const sink = new Sink();
     const cursor = new PartitionCursor(sink, 0, 't', 0, 2);
     expect(feed.join(cursor)).toBe(true);
     expect(sink.received).toEqual([2, 3, 4]);
-    feed.accept(events(5, 7), 7, 9);
+    feed.accept(events(5, 7), 7, { earliest: 0, latest: 9 });
     expect(sink.received).toEqual([2, 3, 4, 5, 6]);
     expect(feed.lag).toBe(2);
   });
@@ -114,7 +125,7 @@ describe('PartitionFeed', () => {
     const feed = new PartitionFeed('t', 0, 0, 1e6);
     const sink = new Sink();
     feed.join(new PartitionCursor(sink, 0, 't', 0, 3));
-    feed.accept(events(0, 5), 5, 5);
+    feed.accept(events(0, 5), 5, undefined);
     expect(sink.received).toEqual([3, 4]);
   });
   it('tracks idleness by live and catching-up clients', () => {

@@ -110,6 +110,22 @@ describe('resolveAssignment', () => {
     expect(beyond.starts[0]).toMatchObject({ offset: 5, notice: 'offset_beyond_end' });
   });
 
+  it('asks for fresh bounds before calling an offset beyond the end (knowledge may be stale)', async () => {
+    const fresh: boolean[] = [];
+    const stale: OffsetLookup = {
+      ...rc,
+      async bounds(tps, isFresh) {
+        fresh.push(isFresh === true);
+        const real = await rc.bounds(tps);
+        if (!isFresh) for (const [key, b] of real) real.set(key, { ...b, latest: b.latest - 3 });
+        return real;
+      },
+    };
+    const { starts } = await resolveAssignment({ topics: ['eqiad.rc'], allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, offset: 4 }, { topic: 'eqiad.rc', partition: 1, offset: 4 }], now }, stale);
+    expect(fresh).toEqual([false, true]);
+    expect(starts.map((s) => [s.offset, s.notice])).toEqual([[4, undefined], [4, undefined]]);
+  });
+
   it('understands the original -1 (latest) and -2 (earliest) offsets', async () => {
     const { starts } = await resolveAssignment(
       { topics: ['eqiad.rc'], allowedTopics: ['eqiad.rc'], positions: [{ topic: 'eqiad.rc', partition: 0, offset: -1 }, { topic: 'eqiad.rc', partition: 1, offset: -2 }], now },

@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StreamCatalogue, StreamConfig } from '../../catalogue/types.ts';
 import type { ServiceConfig } from '../../config/types.ts';
 import type { EventSource } from '../../fanout/hub.ts';
-import type { KafkaGateway } from '../../kafka/gateway.ts';
 import type { Metrics } from '../../metrics/registry.ts';
 import type { FlushQueue } from '../../stream/flush-queue.ts';
 import { PositionError, resolveAssignment, type Assignment } from '../../kafka/start-positions.ts';
@@ -19,7 +18,6 @@ import { sendProblem } from '../problem.ts';
 export interface StreamRouteDeps {
   config: ServiceConfig;
   catalogue: () => StreamCatalogue;
-  gateway: KafkaGateway;
   sessions: SessionRegistry;
   ipLimiter: IpLimiter;
   source: EventSource;
@@ -88,7 +86,7 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
   try {
     assignment = await resolveAssignment(
       { topics, allowedTopics, positions: lastEventId.positions, since: since.timestamp, now: Date.now() },
-      deps.gateway,
+      deps.source.offsets,
     );
   } catch (error) {
     if (error instanceof PositionError) return sendProblem(request, reply, error.status, error.type, error.message);
@@ -133,6 +131,7 @@ function openStream(request: StreamRequest, reply: FastifyReply, deps: StreamRou
     starts: assignment.starts,
     dropped: assignment.dropped,
     canaryTopics,
+    shareKey: `${format}|${streams.map((s) => s.name).sort().join(',')}`,
     backlogBytes: fanout.clientBacklogBytes,
     heartbeatIntervalMs: deps.config.heartbeatIntervalMs,
     // Jitter spreads the reconnects of clients that connected together.
