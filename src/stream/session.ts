@@ -237,6 +237,11 @@ export class StreamSession implements EventSink {
   }
 
   #write(chunk: string | Buffer): void {
+    // The client may be gone before its 'close' event arrives; writing would only build an error.
+    if (this.#res.destroyed) {
+      this.#stop('client_closed');
+      return;
+    }
     const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     this.#lastWrite = Date.now();
     this.stats.bytesSent += bytes;

@@ -85,7 +85,7 @@ describe('defaults', () => {
       dropCanaryEvents: true,
       heartbeatIntervalMs: 15000,
       clientIpConnectionLimit: 0,
-      fanout: { mode: 'shared', cacheBytesPerPartition: 33554432, idleReaderTtlMs: 30000, clientBacklogBytes: 8388608, catchUpShareWindow: 10000 },
+      fanout: { mode: 'shared', cacheBytesPerPartition: 33554432, idleReaderTtlMs: 30000, clientBacklogBytes: 2097152, catchUpShareWindow: 10000 },
       connections: { maxDurationMs: 900000, maxDurationJitter: 0.1, reconnectDelayMs: 1000, shutdownDrainMs: 10000 },
       streamUiEnabled: true,
       mediawikiRedactedPages: {},
