@@ -64,6 +64,7 @@ export class CatchUpReader {
           for (const cursor of this.#cursors) cursor.sink.fail('TopicDeleted', error.message);
         },
         fetched: () => metrics.kafkaFetches.inc({ kind: 'catch_up' }),
+        prefetch: true,
         closed: () => {
           for (const cursor of this.#cursors) if (cursor.sink.ended) this.remove(cursor);
           return this.#done || this.#cursors.size === 0;

@@ -55,6 +55,7 @@ export class PerConnectionSource implements EventSource {
         for (const sink of sinks) sink.fail('TopicDeleted', error.message);
       },
       fetched: () => this.#metrics.kafkaFetches.inc({ kind: 'per_connection' }),
+      prefetch: true,
       closed: () => closed || sinks.every((s) => s.ended),
     }).finally(() => consumer.close(true).catch(() => undefined));
     return {

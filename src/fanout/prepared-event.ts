@@ -1,5 +1,5 @@
 import type { KafkaMessage } from '../kafka/records.ts';
-import { decodeMessage, type SkipReason } from '../stream/event-codec.ts';
+import { encodeEvent, type SkipReason } from '../stream/event-codec.ts';
 
 /**
  * A Kafka message decoded and encoded once for every client that receives it. `frame` is shared by
@@ -23,9 +23,9 @@ const DATA_PREFIX = 'data: '.length;
 
 export function prepareEvent(message: KafkaMessage, maxBytes: number): PreparedEvent {
   const { topic, partition, offset, timestamp } = message;
-  const decoded = decodeMessage(message, maxBytes);
-  if (!decoded.ok) return { topic, partition, offset, timestamp, canary: false, skip: decoded.reason };
-  return { topic, partition, offset, timestamp, frame: Buffer.from(`data: ${decoded.data}\n\n`), canary: decoded.canary };
+  const encoded = encodeEvent(message, maxBytes);
+  if (!encoded.ok) return { topic, partition, offset, timestamp, canary: false, skip: encoded.reason };
+  return { topic, partition, offset, timestamp, frame: encoded.frame, canary: encoded.canary };
 }
 
 /** `<json>\n`: the event as a newline-delimited JSON line, sharing the SSE frame's bytes. */

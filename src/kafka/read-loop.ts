@@ -8,7 +8,7 @@ import { isUnknownTopic, type KafkaGateway } from './gateway.ts';
 export interface ReadLoopHooks {
   /** Partitions and offsets to fetch now; empty ends the loop. */
   positions(): FetchPosition[];
-  /** Waits until the reader's consumers can take more (backpressure); optional. */
+  /** Waits until the reader's clients can take the fetched batch (backpressure); optional. */
   ready?(): Promise<void>;
   /** Handles one fetch's result; the loop waits for it. */
   deliver(result: FetchResult): Promise<void> | void;
@@ -20,6 +20,11 @@ export interface ReadLoopHooks {
   fatal(error: Error): void | Promise<void>;
   /** Counted per fetch request sent (metrics). */
   fetched(): void;
+  /**
+   * Fetch the next batch while the current one is delivered. Only for readers whose positions
+   * move just by reading (catch-up, per connection): the prefetch uses the offsets the fetch returned.
+   */
+  prefetch?: boolean;
   closed(): boolean;
 }
 
@@ -33,15 +38,25 @@ const MAX_BACKOFF_MS = 5000;
 /** Fetches until told to stop, retrying Kafka errors with backoff and recovering lost positions. */
 export async function runReadLoop(consumer: Consumer, gateway: KafkaGateway, config: KafkaConfig, hooks: ReadLoopHooks): Promise<void> {
   let attempt = 0;
+  let prefetched: { positions: FetchPosition[]; result: Promise<FetchResult> } | undefined;
   while (!hooks.closed()) {
-    if (hooks.ready !== undefined) await hooks.ready();
-    if (hooks.closed()) return;
     const positions = hooks.positions();
     if (positions.length === 0) return;
     try {
-      hooks.fetched();
-      const result = await fetchOnce(consumer, config, positions);
+      const ahead = prefetched !== undefined && samePositions(prefetched.positions, positions) ? prefetched.result : undefined;
+      prefetched = undefined;
+      if (ahead === undefined) hooks.fetched();
+      const result = await (ahead ?? fetchOnce(consumer, config, positions));
       attempt = 0;
+      if (hooks.prefetch === true && !hooks.closed()) {
+        const next = positions.map((p) => ({ ...p, offset: result.next.get(partitionKey(p.topic, p.partition)) ?? p.offset }));
+        hooks.fetched();
+        prefetched = { positions: next, result: fetchOnce(consumer, config, next) };
+        // A prefetch that is never used must not surface as an unhandled rejection.
+        prefetched.result.catch(() => undefined);
+      }
+      // Fetching first and then waiting for room overlaps Kafka's round trip with the client's reading.
+      if (hooks.ready !== undefined) await hooks.ready();
       if (hooks.closed()) return;
       await hooks.deliver(result);
     } catch (error) {
@@ -77,6 +92,10 @@ async function outOfRangeMoves(gateway: KafkaGateway, positions: readonly FetchP
     else if (position.offset > bound.latest) moves.push({ ...position, to: bound.latest, notice: 'offset_beyond_end' });
   }
   return moves;
+}
+
+function samePositions(a: readonly FetchPosition[], b: readonly FetchPosition[]): boolean {
+  return a.length === b.length && a.every((p, i) => p.topic === b[i]?.topic && p.partition === b[i]?.partition && p.offset === b[i]?.offset);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,4 +1,5 @@
 import type { KafkaMessage } from '../kafka/records.ts';
+import { spliceMeta } from './meta-splice.ts';
 
 /** Why a Kafka message could not be served as an event. */
 export type SkipReason = 'null_value' | 'too_large' | 'not_json' | 'not_object';
@@ -42,4 +43,23 @@ function decodeKey(key: Buffer): unknown {
   } catch {
     return text;
   }
+}
+
+export type Encoded = { ok: true; frame: Buffer; canary: boolean } | { ok: false; reason: SkipReason };
+
+/**
+ * The event's SSE data line (`data: <json>\n\n`, UTF-8) with the Kafka position in `meta`:
+ * spliced into the bytes when the JSON is plain, else through a full parse (`decodeMessage`).
+ */
+export function encodeEvent(message: KafkaMessage, maxBytes: number): Encoded {
+  const { value } = message;
+  if (value === null || value.length === 0) return { ok: false, reason: 'null_value' };
+  if (value.length > maxBytes) return { ok: false, reason: 'too_large' };
+  let fields = `"topic":${JSON.stringify(message.topic)},"partition":${message.partition},"offset":${message.offset}`;
+  if (message.key !== null && message.key.length > 0) fields += `,"key":${JSON.stringify(decodeKey(message.key))}`;
+  const spliced = spliceMeta(value, fields);
+  if (spliced !== undefined) return { ok: true, frame: spliced.frame, canary: spliced.canary };
+  const decoded = decodeMessage(message, maxBytes);
+  if (!decoded.ok) return decoded;
+  return { ok: true, frame: Buffer.from(`data: ${decoded.data}\n\n`), canary: decoded.canary };
 }

@@ -134,13 +134,7 @@ export class StreamSession implements EventSink {
   flush(): void {
     if (this.#ended || this.#pendingBytes === 0) return;
     if (this.#res.writableLength >= SOCKET_HIGH_WATER) {
-      if (!this.#waitingDrain) {
-        this.#waitingDrain = true;
-        this.#res.once('drain', () => {
-          this.#waitingDrain = false;
-          this.flush();
-        });
-      }
+      this.#awaitDrain();
       return;
     }
     const endId = this.#sse ? this.#pendingId : this.#ids.toString();
@@ -156,7 +150,19 @@ export class StreamSession implements EventSink {
 
   writable(): Promise<void> {
     if (this.#ended || this.#backlog() < this.#options.backlogBytes / 4) return Promise.resolve();
+    this.#awaitDrain();
     return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** On the socket's next drain: write what is queued and wake readers waiting for room. */
+  #awaitDrain(): void {
+    if (this.#waitingDrain) return;
+    this.#waitingDrain = true;
+    this.#res.once('drain', () => {
+      this.#waitingDrain = false;
+      this.flush();
+      this.#release();
+    });
   }
 
   /** A partition moved because its position was lost while reading. */
@@ -250,7 +256,11 @@ export class StreamSession implements EventSink {
   }
 
   #release(): void {
-    if (this.#waiters.length === 0 || (!this.#ended && this.#backlog() >= this.#options.backlogBytes / 4)) return;
+    if (this.#waiters.length === 0) return;
+    if (!this.#ended && this.#backlog() >= this.#options.backlogBytes / 4) {
+      this.#awaitDrain();
+      return;
+    }
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const resolve of waiters) resolve();

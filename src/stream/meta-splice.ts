@@ -1,0 +1,244 @@
+/**
+ * Adds the Kafka position to an event's `meta` without parsing it into objects: a byte-level scan
+ * of the JSON value checks its structure and finds where `meta` ends, and the new fields are
+ * spliced in there. About ten times cheaper than JSON.parse + JSON.stringify, which matters for
+ * replays. Anything out of the ordinary returns undefined and the caller takes the slow path:
+ * line breaks or other control bytes (SSE needs the event on one line), escaped keys, a `meta`
+ * that is not an object or already has position fields, or invalid JSON.
+ */
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const SPACE = 0x20;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+
+const FAIL = -1;
+const CONTROL = /[\x00-\x1f]/;
+const META = Buffer.from('"meta"');
+const DOMAIN = Buffer.from('"domain"');
+const CANARY = Buffer.from('"canary"');
+/** Keys of `meta` that we set; an event that already has one takes the slow path, which overwrites it. */
+const POSITION_KEYS = ['"topic"', '"partition"', '"offset"', '"key"'].map((k) => Buffer.from(k));
+const LITERALS = [Buffer.from('true'), Buffer.from('false'), Buffer.from('null')];
+
+export interface Spliced {
+  /** `data: <json with meta fields>\n\n` */
+  frame: Buffer;
+  canary: boolean;
+}
+
+/** `fields` is the JSON text of the members to add, e.g. `"topic":"t","partition":0,"offset":5`. */
+export function spliceMeta(value: Buffer, fields: string): Spliced | undefined {
+  const scan = new Scanner(value);
+  const found = scan.topLevel();
+  if (found === undefined) return undefined;
+  const head = found.metaClose ?? found.close;
+  const separator = found.metaClose === undefined ? (found.hasMembers ? ',' : '') : found.metaHasMembers ? ',' : '';
+  const insert = found.metaClose === undefined ? `${separator}"meta":{${fields}}` : `${separator}${fields}`;
+  const insertBytes = Buffer.byteLength(insert);
+  const frame = Buffer.allocUnsafe(6 + value.length + insertBytes + 2);
+  frame.write('data: ', 0, 'latin1');
+  value.copy(frame, 6, 0, head);
+  frame.write(insert, 6 + head);
+  value.copy(frame, 6 + head + insertBytes, head);
+  frame.write('\n\n', frame.length - 2, 'latin1');
+  return { frame, canary: found.canary };
+}
+
+interface TopLevel {
+  /** Index of the top-level object's closing brace. */
+  close: number;
+  hasMembers: boolean;
+  /** Index of `meta`'s closing brace, when the event has a `meta` object. */
+  metaClose?: number;
+  metaHasMembers: boolean;
+  canary: boolean;
+}
+
+class Scanner {
+  readonly #b: Buffer;
+  /** Whether the last string scanned contained a backslash. */
+  #escaped = false;
+
+  constructor(bytes: Buffer) {
+    this.#b = bytes;
+  }
+
+  topLevel(): TopLevel | undefined {
+    const b = this.#b;
+    // Control bytes are never valid raw in JSON strings, and CR/LF would break SSE lines: one native pass.
+    if (CONTROL.test(b.toString('latin1'))) return undefined;
+    let i = this.#ws(0);
+    if (b[i] !== OPEN_OBJECT) return undefined;
+    const result: TopLevel = { close: FAIL, hasMembers: false, metaHasMembers: false, canary: false };
+    i = this.#ws(i + 1);
+    if (b[i] === CLOSE_OBJECT) {
+      result.close = i;
+      return this.#ws(i + 1) === b.length ? result : undefined;
+    }
+    for (;;) {
+      const keyStart = i;
+      i = this.#string(i);
+      if (i === FAIL || this.#escaped) return undefined;
+      const isMeta = this.#equals(keyStart, i, META);
+      i = this.#ws(i);
+      if (b[i] !== COLON) return undefined;
+      i = this.#ws(i + 1);
+      if (isMeta) {
+        if (result.metaClose !== undefined || b[i] !== OPEN_OBJECT) return undefined;
+        i = this.#meta(i, result);
+      } else {
+        i = this.#value(i);
+      }
+      if (i === FAIL) return undefined;
+      result.hasMembers = true;
+      i = this.#ws(i);
+      if (b[i] === COMMA) {
+        i = this.#ws(i + 1);
+        continue;
+      }
+      if (b[i] !== CLOSE_OBJECT) return undefined;
+      result.close = i;
+      return this.#ws(i + 1) === b.length ? result : undefined;
+    }
+  }
+
+  /** Scans `meta`'s members: notes its end, canary-ness, and refuses position keys it already has. */
+  #meta(start: number, result: TopLevel): number {
+    const b = this.#b;
+    let i = this.#ws(start + 1);
+    if (b[i] === CLOSE_OBJECT) {
+      result.metaClose = i;
+      return i + 1;
+    }
+    for (;;) {
+      const keyStart = i;
+      i = this.#string(i);
+      if (i === FAIL || this.#escaped) return FAIL;
+      for (const key of POSITION_KEYS) if (this.#equals(keyStart, i, key)) return FAIL;
+      const isDomain = this.#equals(keyStart, i, DOMAIN);
+      i = this.#ws(i);
+      if (b[i] !== COLON) return FAIL;
+      i = this.#ws(i + 1);
+      const valueStart = i;
+      i = this.#value(i);
+      if (i === FAIL) return FAIL;
+      if (isDomain && this.#equals(valueStart, i, CANARY)) result.canary = true;
+      result.metaHasMembers = true;
+      i = this.#ws(i);
+      if (b[i] === COMMA) {
+        i = this.#ws(i + 1);
+        continue;
+      }
+      if (b[i] !== CLOSE_OBJECT) return FAIL;
+      result.metaClose = i;
+      return i + 1;
+    }
+  }
+
+  #value(i: number): number {
+    const c = this.#b[i];
+    if (c === QUOTE) return this.#string(i);
+    if (c === OPEN_OBJECT) return this.#container(i, CLOSE_OBJECT, true);
+    if (c === OPEN_ARRAY) return this.#container(i, CLOSE_ARRAY, false);
+    if (c === 0x74 || c === 0x66 || c === 0x6e) {
+      for (const literal of LITERALS) if (this.#equals(i, i + literal.length, literal)) return i + literal.length;
+      return FAIL;
+    }
+    return this.#number(i);
+  }
+
+  #container(start: number, close: number, keyed: boolean): number {
+    const b = this.#b;
+    let i = this.#ws(start + 1);
+    if (b[i] === close) return i + 1;
+    for (;;) {
+      if (keyed) {
+        i = this.#string(i);
+        if (i === FAIL) return FAIL;
+        i = this.#ws(i);
+        if (b[i] !== COLON) return FAIL;
+        i = this.#ws(i + 1);
+      }
+      i = this.#value(i);
+      if (i === FAIL) return FAIL;
+      i = this.#ws(i);
+      if (b[i] === COMMA) {
+        i = this.#ws(i + 1);
+        continue;
+      }
+      return b[i] === close ? i + 1 : FAIL;
+    }
+  }
+
+  /** Jumps between quotes and backslashes natively; only escapes are looked at byte by byte. */
+  #string(start: number): number {
+    const b = this.#b;
+    if (b[start] !== QUOTE) return FAIL;
+    this.#escaped = false;
+    let i = start + 1;
+    for (;;) {
+      const quote = b.indexOf(QUOTE, i);
+      if (quote < 0) return FAIL;
+      const backslash = b.indexOf(BACKSLASH, i);
+      if (backslash < 0 || backslash > quote) return quote + 1;
+      this.#escaped = true;
+      const next = b[backslash + 1];
+      if (next === 0x75) {
+        // \uXXXX: four hex digits
+        for (let k = backslash + 2; k < backslash + 6; k++) if (!isHex(b[k])) return FAIL;
+        i = backslash + 6;
+      } else if (next === QUOTE || next === BACKSLASH || next === 0x2f || next === 0x62 || next === 0x66 || next === 0x6e || next === 0x72 || next === 0x74) {
+        i = backslash + 2;
+      } else {
+        return FAIL;
+      }
+    }
+  }
+
+  /** JSON's number grammar: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)? */
+  #number(start: number): number {
+    const b = this.#b;
+    let i = start;
+    if (b[i] === 0x2d) i++;
+    if (b[i] === 0x30) i++;
+    else if (isDigit(b[i]) && b[i] !== 0x30) while (isDigit(b[i])) i++;
+    else return FAIL;
+    if (b[i] === 0x2e) {
+      i++;
+      if (!isDigit(b[i])) return FAIL;
+      while (isDigit(b[i])) i++;
+    }
+    if (b[i] === 0x65 || b[i] === 0x45) {
+      i++;
+      if (b[i] === 0x2b || b[i] === 0x2d) i++;
+      if (!isDigit(b[i])) return FAIL;
+      while (isDigit(b[i])) i++;
+    }
+    return i;
+  }
+
+  #ws(i: number): number {
+    while (this.#b[i] === SPACE) i++;
+    return i;
+  }
+
+  #equals(start: number, end: number, expected: Buffer): boolean {
+    if (end - start !== expected.length) return false;
+    for (let k = 0; k < expected.length; k++) if (this.#b[start + k] !== expected[k]) return false;
+    return true;
+  }
+}
+
+function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= 0x30 && c <= 0x39;
+}
+
+function isHex(c: number | undefined): boolean {
+  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
+}
