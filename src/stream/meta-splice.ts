@@ -73,79 +73,42 @@ class Scanner {
     const b = this.#b;
     // Control bytes are never valid raw in JSON strings, and CR/LF would break SSE lines: one native pass.
     if (CONTROL.test(b.toString('latin1'))) return undefined;
-    let i = this.#ws(0);
-    if (b[i] !== OPEN_OBJECT) return undefined;
+    const open = this.#ws(0);
+    if (b[open] !== OPEN_OBJECT) return undefined;
     const result: TopLevel = { close: FAIL, hasMembers: false, metaHasMembers: false, canary: false };
-    i = this.#ws(i + 1);
-    if (b[i] === CLOSE_OBJECT) {
-      result.close = i;
-      return this.#ws(i + 1) === b.length ? result : undefined;
-    }
-    for (;;) {
-      const keyStart = i;
-      i = this.#string(i);
-      if (i === FAIL || this.#escaped) return undefined;
-      const isMeta = this.#equals(keyStart, i, META);
-      i = this.#ws(i);
-      if (b[i] !== COLON) return undefined;
-      i = this.#ws(i + 1);
-      if (isMeta) {
-        if (result.metaClose !== undefined || b[i] !== OPEN_OBJECT) return undefined;
-        i = this.#meta(i, result);
-      } else {
-        i = this.#value(i);
-      }
-      if (i === FAIL) return undefined;
+    result.close = this.#items(open, CLOSE_OBJECT, true, (keyStart, keyEnd, valueStart) => {
+      if (this.#escaped) return FAIL;
       result.hasMembers = true;
-      i = this.#ws(i);
-      if (b[i] === COMMA) {
-        i = this.#ws(i + 1);
-        continue;
-      }
-      if (b[i] !== CLOSE_OBJECT) return undefined;
-      result.close = i;
-      return this.#ws(i + 1) === b.length ? result : undefined;
-    }
+      if (!this.#equals(keyStart, keyEnd, META)) return this.#value(valueStart);
+      if (result.metaClose !== undefined || b[valueStart] !== OPEN_OBJECT) return FAIL;
+      return this.#meta(valueStart, result);
+    });
+    if (result.close === FAIL || this.#ws(result.close + 1) !== b.length) return undefined;
+    return result;
   }
 
   /** Scans `meta`'s members: notes its end, canary-ness, and refuses position keys it already has. */
-  #meta(start: number, result: TopLevel): number {
-    const b = this.#b;
-    let i = this.#ws(start + 1);
-    if (b[i] === CLOSE_OBJECT) {
-      result.metaClose = i;
-      return i + 1;
-    }
-    for (;;) {
-      const keyStart = i;
-      i = this.#string(i);
-      if (i === FAIL || this.#escaped) return FAIL;
-      for (const key of POSITION_KEYS) if (this.#equals(keyStart, i, key)) return FAIL;
-      const isDomain = this.#equals(keyStart, i, DOMAIN);
-      i = this.#ws(i);
-      if (b[i] !== COLON) return FAIL;
-      i = this.#ws(i + 1);
-      const valueStart = i;
-      i = this.#value(i);
-      if (i === FAIL) return FAIL;
-      if (isDomain && this.#equals(valueStart, i, CANARY)) result.canary = true;
+  #meta(open: number, result: TopLevel): number {
+    const close = this.#items(open, CLOSE_OBJECT, true, (keyStart, keyEnd, valueStart) => {
+      if (this.#escaped) return FAIL;
+      for (const key of POSITION_KEYS) if (this.#equals(keyStart, keyEnd, key)) return FAIL;
       result.metaHasMembers = true;
-      i = this.#ws(i);
-      if (b[i] === COMMA) {
-        i = this.#ws(i + 1);
-        continue;
-      }
-      if (b[i] !== CLOSE_OBJECT) return FAIL;
-      result.metaClose = i;
-      return i + 1;
-    }
+      const valueEnd = this.#value(valueStart);
+      if (valueEnd !== FAIL && this.#equals(keyStart, keyEnd, DOMAIN) && this.#equals(valueStart, valueEnd, CANARY)) result.canary = true;
+      return valueEnd;
+    });
+    if (close === FAIL) return FAIL;
+    result.metaClose = close;
+    return close + 1;
   }
 
   #value(i: number): number {
     const c = this.#b[i];
     if (c === QUOTE) return this.#string(i);
-    if (c === OPEN_OBJECT) return this.#container(i, CLOSE_OBJECT, true);
-    if (c === OPEN_ARRAY) return this.#container(i, CLOSE_ARRAY, false);
+    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      const close = this.#items(i, c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY, c === OPEN_OBJECT);
+      return close === FAIL ? FAIL : close + 1;
+    }
     if (c === 0x74 || c === 0x66 || c === 0x6e) {
       for (const literal of LITERALS) if (this.#equals(i, i + literal.length, literal)) return i + literal.length;
       return FAIL;
@@ -153,26 +116,32 @@ class Scanner {
     return this.#number(i);
   }
 
-  #container(start: number, close: number, keyed: boolean): number {
+  /**
+   * The items of the object or array opening at `open`: returns the index of its closing bracket.
+   * For objects, `member` scans each value (given where its key and value start) and returns its end.
+   */
+  #items(open: number, close: number, keyed: boolean, member = (_keyStart: number, _keyEnd: number, valueStart: number) => this.#value(valueStart)): number {
     const b = this.#b;
-    let i = this.#ws(start + 1);
-    if (b[i] === close) return i + 1;
+    let i = this.#ws(open + 1);
+    if (b[i] === close) return i;
     for (;;) {
       if (keyed) {
-        i = this.#string(i);
-        if (i === FAIL) return FAIL;
-        i = this.#ws(i);
+        const keyStart = i;
+        const keyEnd = this.#string(i);
+        if (keyEnd === FAIL) return FAIL;
+        i = this.#ws(keyEnd);
         if (b[i] !== COLON) return FAIL;
-        i = this.#ws(i + 1);
+        i = member(keyStart, keyEnd, this.#ws(i + 1));
+      } else {
+        i = this.#value(i);
       }
-      i = this.#value(i);
       if (i === FAIL) return FAIL;
       i = this.#ws(i);
       if (b[i] === COMMA) {
         i = this.#ws(i + 1);
         continue;
       }
-      return b[i] === close ? i + 1 : FAIL;
+      return b[i] === close ? i : FAIL;
     }
   }
 
