@@ -18,7 +18,11 @@ export class CatchUpReader {
   position: number;
   #done = false;
 
-  constructor(feed: PartitionFeed, from: number, context: ReaderContext) {
+  readonly #handOff: (cursor: PartitionCursor) => void;
+
+  /** `handOff` takes each cursor on to the feed once this reader reaches what the feed's cache holds. */
+  constructor(feed: PartitionFeed, from: number, context: ReaderContext, handOff: (cursor: PartitionCursor) => void) {
+    this.#handOff = handOff;
     this.feed = feed;
     this.position = from;
     this.#context = context;
@@ -79,10 +83,9 @@ export class CatchUpReader {
 
   #handOffIfCaughtUp(): void {
     if (!this.feed.cache.covers(this.position)) return;
-    for (const cursor of this.#cursors) {
-      if (!cursor.sink.ended) this.feed.join(cursor);
-    }
+    const cursors = [...this.#cursors];
     this.#finish();
+    for (const cursor of cursors) if (!cursor.sink.ended) this.#handOff(cursor);
   }
 
   #finish(): void {

@@ -26,6 +26,8 @@ export interface Subscription {
 }
 
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Cache replay per step: a quarter of the smallest client budget, so a replay never looks slow. */
+const REPLAY_SLICE_BYTES = 16 * 1024;
 const SWEEP_INTERVAL_MS = 1000;
 
 /**
@@ -40,6 +42,7 @@ export class FanoutHub implements EventSource {
   readonly #tail: TailReader;
   readonly #feeds = new Map<string, PartitionFeed>();
   readonly #catchUps = new Map<string, Set<CatchUpReader>>();
+  readonly #readerOf = new WeakMap<PartitionCursor, CatchUpReader>();
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(gateway: KafkaGateway, config: ServiceConfig, metrics: Metrics, log: FastifyBaseLogger) {
@@ -65,21 +68,43 @@ export class FanoutHub implements EventSource {
     await this.#tail.stop();
   }
 
-  /** Puts a cursor on its feed or a catch-up reader; returns how to take it off again. */
+  /** Puts a cursor on its feed (through the cache or a catch-up reader); returns how to take it off again. */
   #place(cursor: PartitionCursor, end: number): () => void {
     const key = partitionKey(cursor.topic, cursor.partition);
     const feed = this.#feed(key, cursor, end);
     const resuming = cursor.next < feed.tail;
-    if (feed.join(cursor)) {
-      if (resuming) this.#context.metrics.cacheLookups.inc({ result: 'hit' });
-      return () => feed.leave(cursor);
-    }
-    this.#context.metrics.cacheLookups.inc({ result: 'miss' });
-    const reader = this.#catchUp(key, feed, cursor);
+    const placed = this.#follow(feed, cursor);
+    if (resuming) this.#context.metrics.cacheLookups.inc({ result: placed === 'uncached' ? 'miss' : 'hit' });
     return () => {
-      reader.remove(cursor);
       feed.leave(cursor);
+      this.#readerOf.get(cursor)?.remove(cursor);
     };
+  }
+
+  /**
+   * Brings a cursor to its feed's live tail: from the cache in slices paced by the client (a big
+   * replay must not count as a slow client), or through a catch-up reader when the cache no
+   * longer holds its position.
+   */
+  #follow(feed: PartitionFeed, cursor: PartitionCursor): 'live' | 'more' | 'uncached' {
+    const first = feed.replay(cursor, REPLAY_SLICE_BYTES);
+    if (first === 'uncached') this.#catchUp(feed, cursor);
+    if (first !== 'more') return first;
+    feed.catchUpStarted();
+    void (async () => {
+      try {
+        for (;;) {
+          await cursor.sink.writable();
+          if (cursor.sink.ended) return;
+          const step = feed.replay(cursor, REPLAY_SLICE_BYTES);
+          if (step === 'uncached') this.#catchUp(feed, cursor);
+          if (step !== 'more') return;
+        }
+      } finally {
+        feed.catchUpEnded();
+      }
+    })();
+    return 'more';
   }
 
   #feed(key: string, cursor: PartitionCursor, end: number): PartitionFeed {
@@ -95,24 +120,26 @@ export class FanoutHub implements EventSource {
   }
 
   /** Joins a running catch-up reader at most `catchUpShareWindow` offsets behind the cursor, else starts one. */
-  #catchUp(key: string, feed: PartitionFeed, cursor: PartitionCursor): CatchUpReader {
+  #catchUp(feed: PartitionFeed, cursor: PartitionCursor): void {
+    const key = partitionKey(feed.topic, feed.partition);
     const readers = this.#catchUps.get(key) ?? new Set<CatchUpReader>();
     this.#catchUps.set(key, readers);
     const from = cursor.next;
     for (const reader of readers) {
       if (!reader.done && reader.position <= from && from - reader.position <= this.#config.fanout.catchUpShareWindow) {
         reader.add(cursor);
-        return reader;
+        this.#readerOf.set(cursor, reader);
+        return;
       }
     }
-    const reader = new CatchUpReader(feed, from, this.#context);
+    const reader = new CatchUpReader(feed, from, this.#context, (c) => this.#follow(feed, c));
     readers.add(reader);
     reader.add(cursor);
+    this.#readerOf.set(cursor, reader);
     void reader.run().finally(() => {
       readers.delete(reader);
       if (readers.size === 0) this.#catchUps.delete(key);
     });
-    return reader;
   }
 
   /** Stops feeds nobody has followed for `idleReaderTtlMs`; their caches go with them. */

@@ -40,15 +40,21 @@ export class PartitionFeed {
   }
 
   /**
-   * Starts following live, replaying from the cache what the cursor has not seen. False when the
-   * cursor needs offsets older than the cache: it must catch up from Kafka first.
+   * Replays from the cache what the cursor has not seen, at most about `maxBytes` of it, and once
+   * nothing is left makes it follow live. `more`: call again when the client has room;
+   * `uncached`: the cursor needs offsets older than the cache, from Kafka.
    */
-  join(cursor: PartitionCursor): boolean {
-    if (!this.cache.covers(cursor.next)) return false;
-    for (const event of this.cache.from(cursor.next)) cursor.offer(event);
+  replay(cursor: PartitionCursor, maxBytes: number): 'live' | 'more' | 'uncached' {
+    if (!this.cache.covers(cursor.next)) return 'uncached';
+    let bytes = 0;
+    for (const event of this.cache.from(cursor.next)) {
+      if (bytes >= maxBytes) return 'more';
+      cursor.offer(event);
+      bytes += event.frame?.length ?? 0;
+    }
     this.#live.add(cursor);
     this.idleSince = undefined;
-    return true;
+    return 'live';
   }
 
   leave(cursor: PartitionCursor): void {

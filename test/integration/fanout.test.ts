@@ -96,6 +96,53 @@ describe('recent-events cache', () => {
   });
 });
 
+describe('large resumes', () => {
+  it('replays far more than a client budget from the cache, paced, without calling the client slow', async () => {
+    const topic = await uniqueTopic('eqiad.bigcache', 1);
+    await withService({ b: { topics: [topic] } }, {}, async (svc) => {
+      const live = await openRaw(`${svc.url}/v2/stream/b`);
+      await live.until((x) => x.text().startsWith(':ok'));
+      const pad = 'x'.repeat(1000);
+      for (let batch = 0; batch < 17; batch++) {
+        await produceJson(testBrokers(), topic, range(batch * 300, batch * 300 + 300).map((i) => ({ value: rcEvent(i, { seq: i, pad }) })));
+      }
+      await live.until((x) => x.messages().length >= 5100, 30_000);
+      const firstId = live.blocks().find((b) => b.event === 'message')?.id ?? '';
+      const missesBefore = await metric(svc.url, 'eventstreams_cache_lookups_total', { result: 'miss' });
+      const resumed = await openRaw(`${svc.url}/v2/stream/b`, { 'last-event-id': firstId });
+      await resumed.until((x) => x.messages().length >= 5099, 30_000);
+      expect(seqs(resumed)).toEqual(range(1, 5100));
+      expect(resumed.blocks().some((b) => b.event === 'error')).toBe(false);
+      expect(await metric(svc.url, 'eventstreams_disconnects_total', { reason: 'slow_client' })).toBe(0);
+      expect(await metric(svc.url, 'eventstreams_cache_lookups_total', { result: 'miss' })).toBe(missesBefore);
+      live.close();
+      resumed.close();
+    });
+  }, 60_000);
+
+  it('hands a long catch-up over to a large cache without flooding the client', async () => {
+    const topic = await uniqueTopic('eqiad.longcatchup', 1);
+    const pad = 'x'.repeat(1000);
+    await withService({ l: { topics: [topic] } }, { fanout: { cache_bytes_per_partition: 5_000_000 } }, async (svc) => {
+      // A live client makes the feed; of the 3,000 events that follow, its cache keeps about the last 2,000.
+      const live = await openRaw(`${svc.url}/v2/stream/l`);
+      await live.until((x) => x.text().startsWith(':ok'));
+      for (let batch = 0; batch < 10; batch++) {
+        await produceJson(testBrokers(), topic, range(batch * 300, batch * 300 + 300).map((i) => ({ value: rcEvent(i, { seq: i, pad }) })));
+      }
+      await live.until((x) => x.messages().length >= 3000, 30_000);
+      const catchUpsBefore = await metric(svc.url, 'eventstreams_kafka_fetch_requests_total', { kind: 'catch_up' });
+      const resumed = await openRaw(`${svc.url}/v2/stream/l`, { 'last-event-id': JSON.stringify([{ topic, partition: 0, offset: 0 }]) });
+      await resumed.until((x) => x.messages().length >= 3000, 30_000);
+      expect(seqs(resumed)).toEqual(range(0, 3000));
+      expect(await metric(svc.url, 'eventstreams_kafka_fetch_requests_total', { kind: 'catch_up' })).toBeGreaterThan(catchUpsBefore);
+      expect(await metric(svc.url, 'eventstreams_disconnects_total', { reason: 'slow_client' })).toBe(0);
+      live.close();
+      resumed.close();
+    });
+  }, 60_000);
+});
+
 describe('catch-up readers', () => {
   it('hand clients over to the live feed with no gap and no duplicate while events keep arriving', async () => {
     const topic = await uniqueTopic('eqiad.catchup', 1);

@@ -6,6 +6,7 @@ import { RecentEvents } from '../../src/fanout/recent-events.ts';
 import type { StartPosition } from '../../src/protocol/position.ts';
 
 const event = (offset: number): PreparedEvent => ({ topic: 't', partition: 0, offset, timestamp: 1000 + offset, frame: Buffer.from(`data: {"o":"${String(offset).padStart(8, "0")}"}\n\n`), canary: false });
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 const events = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => event(from + i));
 
 class Sink implements EventSink {
@@ -110,21 +111,37 @@ describe('PartitionFeed', () => {
     feed.accept(events(0, 5), 5, { earliest: 0, latest: 5 });
     const sink = new Sink();
     const cursor = new PartitionCursor(sink, 0, 't', 0, 2);
-    expect(feed.join(cursor)).toBe(true);
+    expect(feed.replay(cursor, Infinity)).toBe('live');
     expect(sink.received).toEqual([2, 3, 4]);
     feed.accept(events(5, 7), 7, { earliest: 0, latest: 9 });
     expect(sink.received).toEqual([2, 3, 4, 5, 6]);
     expect(feed.lag).toBe(2);
   });
+  it('replays a large cache in slices, so a resuming client is paced rather than flooded', () => {
+    const feed = new PartitionFeed('t', 0, 0, 1e6);
+    feed.accept(events(0, 100), 100, { earliest: 0, latest: 100 });
+    const sink = new Sink();
+    const cursor = new PartitionCursor(sink, 0, 't', 0, 10);
+    const slice = (event(0).frame?.length ?? 0) * 20;
+    expect(feed.replay(cursor, slice)).toBe('more');
+    expect(sink.received).toEqual(range(10, 30));
+    expect(feed.replay(cursor, slice)).toBe('more');
+    expect(feed.replay(cursor, slice)).toBe('more');
+    expect(feed.replay(cursor, slice)).toBe('more');
+    expect(feed.replay(cursor, slice)).toBe('live');
+    expect(sink.received).toEqual(range(10, 100));
+    feed.accept(events(100, 102), 102, undefined);
+    expect(sink.received.slice(-2)).toEqual([100, 101]);
+  });
   it('refuses a cursor older than its cache (it must catch up)', () => {
     const feed = new PartitionFeed('t', 0, 100, 1e6);
-    expect(feed.join(new PartitionCursor(new Sink(), 0, 't', 0, 99))).toBe(false);
-    expect(feed.join(new PartitionCursor(new Sink(), 0, 't', 0, 100))).toBe(true);
+    expect(feed.replay(new PartitionCursor(new Sink(), 0, 't', 0, 99), Infinity)).toBe('uncached');
+    expect(feed.replay(new PartitionCursor(new Sink(), 0, 't', 0, 100), Infinity)).toBe('live');
   });
   it('lets a cursor ahead of the tail wait for its offsets', () => {
     const feed = new PartitionFeed('t', 0, 0, 1e6);
     const sink = new Sink();
-    feed.join(new PartitionCursor(sink, 0, 't', 0, 3));
+    feed.replay(new PartitionCursor(sink, 0, 't', 0, 3), Infinity);
     feed.accept(events(0, 5), 5, undefined);
     expect(sink.received).toEqual([3, 4]);
   });
@@ -132,7 +149,7 @@ describe('PartitionFeed', () => {
     const feed = new PartitionFeed('t', 0, 0, 1e6);
     expect(feed.idleSince).toBeDefined();
     const cursor = new PartitionCursor(new Sink(), 0, 't', 0, 0);
-    feed.join(cursor);
+    feed.replay(cursor, Infinity);
     expect(feed.idleSince).toBeUndefined();
     feed.catchUpStarted();
     feed.leave(cursor);
@@ -144,8 +161,8 @@ describe('PartitionFeed', () => {
     const feed = new PartitionFeed('t', 0, 10, 1e6);
     const a = new Sink();
     const b = new Sink();
-    feed.join(new PartitionCursor(a, 0, 't', 0, 10));
-    feed.join(new PartitionCursor(b, 0, 't', 0, 10));
+    feed.replay(new PartitionCursor(a, 0, 't', 0, 10), Infinity);
+    feed.replay(new PartitionCursor(b, 0, 't', 0, 10), Infinity);
     feed.moved(20, 'offset_before_earliest');
     expect([a.lost.length, b.lost.length]).toEqual([1, 1]);
     expect(feed.tail).toBe(20);
