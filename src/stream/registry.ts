@@ -32,11 +32,14 @@ export class SessionRegistry {
   /** Ends every stream with reconnection advice, spread evenly over `windowMs`. */
   async drain(windowMs: number, retryMs: number): Promise<void> {
     const sessions = [...this.#sessions];
-    const steps = Math.max(1, Math.floor(windowMs / DRAIN_STEP_MS));
-    const perStep = Math.ceil(sessions.length / steps);
-    for (let i = 0; i < sessions.length; i += perStep) {
-      if (i > 0) await new Promise((resolve) => setTimeout(resolve, DRAIN_STEP_MS));
-      for (const session of sessions.slice(i, i + perStep)) session.close(retryMs, 'shutdown');
+    // Session i closes in step floor(i * steps / n): evenly over the whole window.
+    const steps = Math.max(1, Math.min(sessions.length, Math.floor(windowMs / DRAIN_STEP_MS)));
+    const interval = windowMs / steps;
+    let next = 0;
+    for (let step = 0; step < steps; step++) {
+      if (step > 0) await new Promise((resolve) => setTimeout(resolve, interval));
+      const until = Math.floor(((step + 1) * sessions.length) / steps);
+      for (; next < until; next++) sessions[next]?.close(retryMs, 'shutdown');
     }
     this.#sessions.clear();
   }
