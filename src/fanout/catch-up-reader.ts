@@ -45,6 +45,7 @@ export class CatchUpReader {
   async run(): Promise<void> {
     const { metrics } = this.#context;
     metrics.catchUpReaders.inc();
+    metrics.catchUpReadersStarted.inc();
     try {
       await runReadLoop(this.#consumer, this.#context.gateway, this.#context.kafka, {
         positions: () => [{ topic: this.feed.topic, partition: this.feed.partition, offset: this.position }],

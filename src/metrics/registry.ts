@@ -15,6 +15,7 @@ export class Metrics {
   readonly bytesSent = new Counter({ name: 'eventstreams_bytes_sent_total', help: 'Bytes written to clients', registers: [this.registry] });
   readonly cacheLookups = new Counter({ name: 'eventstreams_cache_lookups_total', help: 'Client start positions served from the recent-events cache (hit) or needing a Kafka catch-up (miss)', labelNames: ['result'], registers: [this.registry] });
   readonly catchUpReaders = new Gauge({ name: 'eventstreams_catch_up_readers', help: 'Running catch-up readers', registers: [this.registry] });
+  readonly catchUpReadersStarted = new Counter({ name: 'eventstreams_catch_up_readers_started_total', help: 'Catch-up readers started (clients resuming close together share one)', registers: [this.registry] });
   readonly sharedReaders = new Gauge({ name: 'eventstreams_shared_readers', help: 'Partitions with a running shared reader', registers: [this.registry] });
   readonly cacheBytes = new Gauge({ name: 'eventstreams_cache_bytes', help: 'Bytes held by the recent-events caches', registers: [this.registry] });
   readonly disconnects = new Counter({ name: 'eventstreams_disconnects_total', help: 'Streams ended by the server, by reason', labelNames: ['reason'], registers: [this.registry] });

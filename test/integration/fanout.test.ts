@@ -161,6 +161,7 @@ describe('catch-up readers', () => {
           await new Promise((r) => setTimeout(r, 100));
         }
       })();
+      const startedBefore = await metric(svc.url, 'eventstreams_catch_up_readers_started_total');
       const catching = await Promise.all(range(0, 5).map((i) => openRaw(`${svc.url}/v2/stream/h`, { 'last-event-id': JSON.stringify([{ topic, partition: 0, offset: i * 7 }]) })));
       await producing;
       await Promise.all(catching.map((c) => c.until((x) => x.messages().length >= 800 - 35)));
@@ -168,6 +169,8 @@ describe('catch-up readers', () => {
       catching.forEach((c, i) => expect(seqs(c), `client ${i}`).toEqual(range(i * 7, 800)));
       expect(await metric(svc.url, 'eventstreams_cache_lookups_total', { result: 'miss' })).toBe(missesBefore + 5);
       expect(await metric(svc.url, 'eventstreams_kafka_fetch_requests_total', { kind: 'catch_up' })).toBeGreaterThan(0);
+      // Five clients resuming a few offsets apart share readers instead of starting one each.
+      expect((await metric(svc.url, 'eventstreams_catch_up_readers_started_total')) - startedBefore).toBeLessThan(5);
       await new Promise((r) => setTimeout(r, 500));
       expect(await metric(svc.url, 'eventstreams_catch_up_readers')).toBe(0);
       live.close();
