@@ -33,6 +33,8 @@ export function toServiceConfig(raw: RawConfig, file: string, warnings: string[]
       idleReaderTtlMs: raw.fanout.idle_reader_ttl_ms,
       clientBacklogBytes: raw.fanout.client_backlog_bytes,
       catchUpShareWindow: raw.fanout.catch_up_share_window,
+      totalBacklogBytes: raw.fanout.total_backlog_bytes,
+      maxEventLoopLagMs: raw.fanout.max_event_loop_lag_ms,
     },
     connections: {
       maxDurationMs: raw.connections.max_duration * 1000,

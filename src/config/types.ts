@@ -68,6 +68,8 @@ export interface FanoutConfig {
   idleReaderTtlMs: number;
   clientBacklogBytes: number;
   catchUpShareWindow: number;
+  totalBacklogBytes: number;
+  maxEventLoopLagMs: number;
 }
 
 /** Lifetime of stream connections (`connections`). */

@@ -11,6 +11,7 @@ import type { KafkaGateway } from '../kafka/gateway.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { FlushQueue } from '../stream/flush-queue.ts';
 import { IpLimiter } from '../stream/ip-limiter.ts';
+import { LoadGuard } from '../stream/load-guard.ts';
 import { SessionRegistry } from '../stream/registry.ts';
 import { sendProblem } from './problem.ts';
 import { schemaRoutes } from './routes/schemas.ts';
@@ -48,6 +49,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, metrics } = deps;
   // Ticks often enough for the heartbeat interval, at most once a second.
   const sessions = new SessionRegistry(Math.min(1000, Math.max(50, Math.floor((config.heartbeatIntervalMs || 1000) / 4))));
+  const guard = new LoadGuard(config.fanout.totalBacklogBytes, config.fanout.maxEventLoopLagMs);
   const source: EventSource =
     config.fanout.mode === 'shared'
       ? new FanoutHub(deps.gateway, config, metrics, deps.logger)
@@ -74,6 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     ipLimiter: new IpLimiter(config.clientIpConnectionLimit),
     source,
     flush: new FlushQueue(),
+    guard,
     metrics,
   });
   server.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
@@ -92,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     async shutdown() {
       await sessions.drain(config.connections.shutdownDrainMs, config.connections.reconnectDelayMs);
       sessions.stop();
+      guard.stop();
       await server.close();
       await source.stop();
     },

@@ -8,6 +8,7 @@ import type { StartPosition } from '../protocol/position.ts';
 import { NDJSON_HEARTBEAT, NDJSON_OPENING, SSE_HEARTBEAT, SSE_OPENING, sseEvent, sseRetry } from '../sse/frame.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { FlushQueue } from './flush-queue.ts';
+import type { LoadGuard, Sheddable } from './load-guard.ts';
 import { positionNotice } from './notice.ts';
 import { PositionIds } from './position-ids.ts';
 
@@ -29,6 +30,7 @@ export interface SessionOptions {
   deadline?: number;
   reconnectDelayMs: number;
   flush: FlushQueue;
+  guard: LoadGuard;
   metrics: Metrics;
   log: FastifyBaseLogger;
 }
@@ -46,6 +48,8 @@ export type EndReason = 'client_closed' | 'slow_client' | 'max_duration' | 'shut
 const SOCKET_HIGH_WATER = 64 * 1024;
 /** Queued text that is written at once instead of waiting for the end of the fan-out turn. */
 const WRITE_CHUNK = 16 * 1024;
+/** Clients queueing more than this are candidates for shedding when the process is over budget. */
+const LAGGING_BYTES = 64 * 1024;
 /** Time a disconnected slow client gets to take its error event before the socket is destroyed. */
 const EVICTION_GRACE_MS = 5000;
 
@@ -54,7 +58,7 @@ const EVICTION_GRACE_MS = 5000;
  * and written once per event-loop turn; a client whose queue outgrows its budget is told so with an
  * `event: error` and disconnected (it resumes with its id) instead of growing memory.
  */
-export class StreamSession implements EventSink {
+export class StreamSession implements EventSink, Sheddable {
   readonly stats: SessionStats = { eventsSent: 0, bytesSent: 0, skipped: 0 };
   readonly cursors: PartitionCursor[];
   readonly #res: ServerResponse;
@@ -127,7 +131,9 @@ export class StreamSession implements EventSink {
       this.#evict();
       return;
     }
-    this.#options.flush.mark(this);
+    // Past the process-wide budget, the clients with the longest queues go first.
+    if (this.#options.guard.overBudget()) this.#options.guard.enforce();
+    if (!this.#ended) this.#options.flush.mark(this);
   }
 
   /** Writes what is queued, unless the socket is still full (then on its next drain). */
@@ -230,13 +236,25 @@ export class StreamSession implements EventSink {
     return this.#pendingBytes + this.#res.writableLength;
   }
 
+  get queuedBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  shed(): void {
+    this.#evict();
+  }
+
   #queue(chunk: string | Buffer): void {
     this.#pending.push(chunk);
     // Queued strings are id lines: ASCII, one byte per character.
     this.#pendingBytes += chunk.length;
+    this.#options.guard.queued(chunk.length);
+    if (this.#pendingBytes > LAGGING_BYTES && this.#pendingBytes - chunk.length <= LAGGING_BYTES) this.#options.guard.queuing(this, true);
   }
 
   #clearPending(): void {
+    if (this.#pendingBytes > LAGGING_BYTES) this.#options.guard.queuing(this, false);
+    this.#options.guard.queued(-this.#pendingBytes);
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#pendingEvents = 0;
@@ -273,6 +291,7 @@ export class StreamSession implements EventSink {
 
   #stop(reason: EndReason): void {
     if (this.#ended) return;
+    this.#clearPending();
     this.#ended = true;
     this.#endReason = reason;
     if (reason !== 'client_closed') this.#options.metrics.disconnects.inc({ reason });

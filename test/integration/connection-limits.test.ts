@@ -59,3 +59,27 @@ describe('stream_ui_enabled: false', () => {
     expect((await getJson(`${service.url}/v2/ui`)).status).toBe(404);
   });
 });
+
+describe('overload', () => {
+  it('refuses new streams with 503 and Retry-After while the event loop lags', async () => {
+    const topic = await uniqueTopic('eqiad.overload', 1);
+    const svc = await startTestService({ o: { topics: [topic] } }, { fanout: { max_event_loop_lag_ms: 100 } });
+    try {
+      const before = await openRaw(`${svc.url}/v2/stream/o`);
+      expect(before.status).toBe(200);
+      before.close();
+      await new Promise((r) => setTimeout(r, 100));
+      const until = Date.now() + 400;
+      while (Date.now() < until) {
+        // a process too busy to serve more
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      const refused = await getJson(`${svc.url}/v2/stream/o`);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(refused.body).toMatchObject({ type: 'overloaded' });
+    } finally {
+      await svc.stop();
+    }
+  });
+});

@@ -219,6 +219,32 @@ describe('flow control', () => {
   }, 60_000);
 });
 
+describe('process-wide backlog budget', () => {
+  it('disconnects the client that stopped reading, not the one that reads', async () => {
+    const topic = await uniqueTopic('eqiad.budget', 1);
+    const settings = { fanout: { client_backlog_bytes: 64 * 1024 * 1024, total_backlog_bytes: 1024 * 1024 } };
+    await withService({ g: { topics: [topic] } }, settings, async (svc) => {
+      const port = Number(new URL(svc.url).port);
+      const stuck = net.connect(port, '127.0.0.1');
+      await new Promise((r) => stuck.once('connect', r));
+      stuck.write('GET /v2/stream/g HTTP/1.1\r\nHost: x\r\n\r\n');
+      const reader = await openRaw(`${svc.url}/v2/stream/g`);
+      await reader.until((x) => x.text().startsWith(':ok'));
+      await new Promise((r) => setTimeout(r, 300));
+      stuck.pause();
+      const pad = 'x'.repeat(1000);
+      for (let batch = 0; batch < 25; batch++) {
+        await produceJson(testBrokers(), topic, range(batch * 300, batch * 300 + 300).map((i) => ({ value: rcEvent(i, { seq: i, pad }) })));
+      }
+      await reader.until((x) => x.messages().length >= 7500, 30_000);
+      expect(seqs(reader)).toEqual(range(0, 7500));
+      expect(await metric(svc.url, 'eventstreams_disconnects_total', { reason: 'slow_client' })).toBe(1);
+      stuck.destroy();
+      reader.close();
+    });
+  }, 60_000);
+});
+
 describe('connection lifetime', () => {
   it('ends a stream at its maximum duration with retry advice; the client resumes without gap', async () => {
     const topic = await uniqueTopic('eqiad.maxdur', 1);

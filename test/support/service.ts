@@ -20,9 +20,12 @@ export interface TestStream {
 export async function startTestService(streams: Record<string, TestStream>, settings: Record<string, unknown> = {}): Promise<RunningService> {
   const dir = await mkdtemp(join(tmpdir(), 'eventstreams-test-'));
   const file = join(dir, 'config.yaml');
+  // The service shares this process's event loop with the test's own clients and parsing, so its
+  // event-loop overload guard would measure the tests: it is set out of reach unless a test sets it.
+  const fanout = { max_event_loop_lag_ms: 600_000, ...(settings.fanout as Record<string, unknown> | undefined) };
   await writeFile(
     file,
-    stringify({ port: 0, listen_address: '127.0.0.1', log_level: 'silent', kafka: { brokers: testBrokers() }, streams, ...settings }),
+    stringify({ port: 0, listen_address: '127.0.0.1', log_level: 'silent', kafka: { brokers: testBrokers() }, streams, ...settings, fanout }),
   );
   const { config } = await loadConfig({ argv: ['--config', file], env: {} });
   return startService(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));

@@ -186,3 +186,55 @@ describe('prepareEvent', async () => {
     expect(prepareEvent({ ...message, value: Buffer.from('nope') }, 1e6)).toEqual({ topic: 't', partition: 1, offset: 5, timestamp: 9, canary: false, skip: 'not_json' });
   });
 });
+
+describe('LoadGuard', async () => {
+  const { LoadGuard } = await import('../../src/stream/load-guard.ts');
+  it('accounts output queued for all clients and refuses new streams from 75 % of the budget', () => {
+    const guard = new LoadGuard(1000, 1000);
+    try {
+      guard.queued(700);
+      expect([guard.overBudget(), guard.overloaded()]).toEqual([false, false]);
+      guard.queued(100);
+      expect([guard.overBudget(), guard.overloaded()]).toEqual([false, true]);
+      guard.queued(300);
+      expect([guard.overBudget(), guard.overloaded()]).toEqual([true, true]);
+      guard.queued(-1100);
+      expect([guard.queuedBytes, guard.overBudget(), guard.overloaded()]).toEqual([0, false, false]);
+    } finally {
+      guard.stop();
+    }
+  });
+  it('sheds the clients with the longest queues until the budget holds', () => {
+    const guard = new LoadGuard(1000, 1000);
+    const shed: string[] = [];
+    const client = (name: string, bytes: number) => ({ queuedBytes: bytes, shed: () => { shed.push(name); guard.queued(-bytes); } });
+    try {
+      const [a, b, c] = [client('a', 300), client('b', 900), client('c', 400)];
+      for (const x of [a, b, c]) {
+        guard.queued(x.queuedBytes);
+        guard.queuing(x, true);
+      }
+      guard.enforce();
+      expect(shed).toEqual(['b']);
+      expect(guard.overBudget()).toBe(false);
+    } finally {
+      guard.stop();
+    }
+  });
+  it('counts a blocked event loop as overload', async () => {
+    const guard = new LoadGuard(1e9, 50);
+    try {
+      // The delay monitor measures from its first tick on.
+      await new Promise((r) => setTimeout(r, 100));
+      const until = Date.now() + 300;
+      while (Date.now() < until) {
+        // block the loop
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(guard.eventLoopLagMs).toBeGreaterThan(50);
+      expect(guard.overloaded()).toBe(true);
+    } finally {
+      guard.stop();
+    }
+  });
+});

@@ -11,6 +11,7 @@ import { parseSince } from '../../protocol/since.ts';
 import { startPositionsHeader } from '../../stream/notice.ts';
 import type { SessionRegistry } from '../../stream/registry.ts';
 import type { IpLimiter } from '../../stream/ip-limiter.ts';
+import type { LoadGuard } from '../../stream/load-guard.ts';
 import { StreamSession } from '../../stream/session.ts';
 import { clientIp } from '../client-ip.ts';
 import { sendProblem } from '../problem.ts';
@@ -22,6 +23,7 @@ export interface StreamRouteDeps {
   ipLimiter: IpLimiter;
   source: EventSource;
   flush: FlushQueue;
+  guard: LoadGuard;
   metrics: Metrics;
 }
 
@@ -34,6 +36,11 @@ type StreamRequest = FastifyRequest<{ Params: { streams: string }; Querystring: 
 
 export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
   app.get('/v2/stream/:streams', async (request: StreamRequest, reply) => {
+    if (deps.guard.overloaded()) {
+      deps.metrics.rejected.inc({ status: '503' });
+      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      return sendProblem(request, reply, 503, 'overloaded', 'This server is at capacity; retry shortly (the current streams keep being served)');
+    }
     const ip = clientIp(request, deps.config.clientIpHeader);
     if (!deps.ipLimiter.acquire(ip)) {
       deps.metrics.rejected.inc({ status: '429' });
@@ -138,6 +145,7 @@ function openStream(request: StreamRequest, reply: FastifyReply, deps: StreamRou
     ...(connections.maxDurationMs > 0 ? { deadline: started + connections.maxDurationMs * (1 - connections.maxDurationJitter * Math.random()) } : {}),
     reconnectDelayMs: connections.reconnectDelayMs,
     flush: deps.flush,
+    guard: deps.guard,
     metrics: deps.metrics,
     log,
   });
