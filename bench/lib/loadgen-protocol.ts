@@ -1,0 +1,187 @@
+/** Messages between a benchmark (parent) and the load generator child (bench/lib/loadgen.ts). */
+
+export interface Percentiles {
+  count: number;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  p999: number | null;
+  max: number | null;
+  mean: number | null;
+}
+
+export interface InitRequest {
+  type: 'init';
+  port: number;
+  path: string;
+  /** Parse every `sampleEvery`-th client (latency, seq tracking); count bytes on the rest. */
+  sampleEvery: number;
+  /** Parse and track every client (ids and seqs), for resume checks. Overrides sampleEvery for parsing. */
+  trackAll: boolean;
+  /** Reconnect a client the server dropped (with its Last-Event-ID when known). */
+  reconnectOnDrop: boolean;
+  reconnectDelayMs: number;
+}
+
+export interface ConnectRequest {
+  type: 'connect';
+  count: number;
+  /** Connections not yet answered with a response head, at most. */
+  maxPending: number;
+  timeoutMs: number;
+  /** Extra request headers for every connection. */
+  headers: Record<string, string>;
+}
+
+export interface ConnectResult {
+  requested: number;
+  connected: number;
+  failed: number;
+  /** Still unanswered at the timeout (then destroyed). */
+  timedOut: number;
+  ms: number;
+  statuses: Record<string, number>;
+  errors: Record<string, number>;
+  /** Response-head time per connection (ms from its connect() call). */
+  headLatency: Percentiles;
+}
+
+export interface GenUsage {
+  cpuUserMs: number;
+  cpuSystemMs: number;
+  rssBytes: number;
+  /** Event-loop utilisation 0..1 over the window: near 1 means the generator was saturated. */
+  elu: number;
+}
+
+export interface WindowResult {
+  ms: number;
+  openClients: number;
+  /** Body bytes received by all clients in the window. */
+  bytes: number;
+  /** Events and bytes counted exactly on the parsed (sampled) clients. */
+  sampledClients: number;
+  sampledEvents: number;
+  sampledBytes: number;
+  /** Estimated events delivered to all clients: bytes x (sampled events / sampled bytes). */
+  estimatedEvents: number;
+  latencyMs: Percentiles;
+  /** Window bytes per client, to spot starved clients. */
+  perClientBytes: { min: number; p1: number; p50: number; max: number; belowHalfMedian: number };
+  drops: number;
+  reconnects: number;
+  named: Record<string, number>;
+  namedExamples: string[];
+  errors: Record<string, number>;
+  usage: GenUsage;
+}
+
+export interface CheckRequest {
+  type: 'check';
+  fromSeq: number;
+  toSeq: number;
+  /** Seqs whose production failed or is uncertain: not counted. */
+  exclude: number[];
+  /** Partitions the seqs are spread over (seq % stride); 1 for one partition. */
+  stride: number;
+}
+
+export interface CheckResult {
+  clientsChecked: number;
+  /** Clients with a seq never received below their highest received seq (lost events). */
+  clientsWithGaps: number;
+  /** Clients that had not yet received the last seq of the range (lagging, not lost). */
+  clientsBehind: number;
+  clientsWithDuplicates: number;
+  /** Seqs never received below each client's highest received seq, summed over clients. */
+  missing: number;
+  /** Seqs above each client's highest received seq (not received yet), summed over clients. */
+  behind: number;
+  duplicates: number;
+  duplicatesAnywhere: number;
+  examples: { client: number; firstMissing: number; firstDuplicate: number; missing: number; behind: number; duplicates: number; maxSeq: number }[];
+}
+
+export interface WaitSeqResult {
+  /** Tracked clients that have `seq`. */
+  reached: number;
+  tracked: number;
+  ms: number;
+  /** Wall time (Date.now()) when the last of them got it, or null. */
+  lastReachedAt: number | null;
+}
+
+export interface StormRequest {
+  type: 'storm';
+  /** Reconnects are spread evenly (shuffled) over this many ms after all clients disconnect. */
+  windowMs: number;
+  timeoutMs: number;
+  /** Retry a failed reconnect (non-200, socket error) after this long. */
+  retryDelayMs: number;
+}
+
+export interface StormResult {
+  clients: number;
+  disconnectedAt: number;
+  resumed: number;
+  notResumed: number;
+  /** From the disconnect of all clients to the last client's first event after reconnecting. */
+  allResumedMs: number | null;
+  /** Per client: from its reconnect request to its first event. */
+  resumeLatencyMs: Percentiles;
+  /** Per client: from its reconnect request to the response head. */
+  headLatencyMs: Percentiles;
+  withoutLastId: number;
+  attempts: number;
+  statuses: Record<string, number>;
+  errors: Record<string, number>;
+  named: Record<string, number>;
+  namedExamples: string[];
+}
+
+export interface ClientTimes {
+  connectAt: number;
+  headAt: number | null;
+  firstEventAt: number | null;
+  events: number;
+  bytes: number;
+}
+
+export type Request =
+  | InitRequest
+  | ConnectRequest
+  | { type: 'window-start' }
+  | { type: 'window-end' }
+  | CheckRequest
+  | { type: 'wait-seq'; seq: number; timeoutMs: number }
+  | { type: 'wait-first-event'; timeoutMs: number }
+  | StormRequest
+  | { type: 'client-times'; index: number }
+  | { type: 'disconnect' }
+  | { type: 'usage' };
+
+export interface ResponseMap {
+  init: { ok: true };
+  connect: ConnectResult;
+  'window-start': { ok: true };
+  'window-end': WindowResult;
+  check: CheckResult;
+  'wait-seq': WaitSeqResult;
+  'wait-first-event': { withEvent: number; open: number; ms: number };
+  storm: StormResult;
+  'client-times': ClientTimes | null;
+  disconnect: { ok: true };
+  usage: GenUsage;
+}
+
+export interface Envelope {
+  id: number;
+  request: Request;
+}
+
+export interface Reply {
+  id: number;
+  ok: boolean;
+  result?: unknown;
+  error?: string;
+}

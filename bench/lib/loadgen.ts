@@ -1,0 +1,527 @@
+/**
+ * The load generator: a child process (forked by bench/lib/loadgen-client.ts) holding N raw
+ * `net` connections to the service, each a `GET /v2/stream/... HTTP/1.1`. Built to stay cheap at
+ * 10k clients: all sockets read into ONE shared buffer (`onread`), most clients only count bytes,
+ * and only the sampled clients (every `sampleEvery`-th, or all with `trackAll`) decode chunked
+ * HTTP and SSE frames to get latency (`bench.sent_ms`), seqs and their last event id.
+ * Never run directly; it exits when its parent goes away. Only ever connects to 127.0.0.1.
+ */
+import net from 'node:net';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import type {
+  CheckRequest,
+  CheckResult,
+  ClientTimes,
+  ConnectRequest,
+  ConnectResult,
+  Envelope,
+  GenUsage,
+  InitRequest,
+  Percentiles,
+  Reply,
+  Request,
+  StormRequest,
+  StormResult,
+  WaitSeqResult,
+  WindowResult,
+} from './loadgen-protocol.ts';
+import { HttpResponseReader, SeqTracker, SseParser } from './sse-reader.ts';
+import { percentiles } from './stats.ts';
+
+const HOST = '127.0.0.1';
+const SHARED = Buffer.allocUnsafe(256 * 1024);
+const MAX_EXAMPLES = 10;
+
+let cfg: InitRequest = { type: 'init', port: 0, path: '/', sampleEvery: 50, trackAll: false, reconnectOnDrop: false, reconnectDelayMs: 1000 };
+/** Date.now() of the read being handled: one clock read per socket read, not per event. */
+let readNow = 0;
+let inWindow = false;
+let stopping = false;
+let watchSeq = -1;
+
+const latencies: number[] = [];
+let sampledEvents = 0;
+let sampledBytes = 0;
+let drops = 0;
+let reconnects = 0;
+let named: Record<string, number> = {};
+let namedExamples: string[] = [];
+let errors: Record<string, number> = {};
+
+type Settle = (ok: boolean, status: number | null, error: string | null) => void;
+
+class Client {
+  readonly index: number;
+  readonly parsed: boolean;
+  readonly sampled: boolean;
+  readonly tracker: SeqTracker | null;
+  readonly sse: SseParser | null;
+  sock: net.Socket | null = null;
+  reader: HttpResponseReader | null = null;
+  open = false;
+  intentionalClose = false;
+  connectAt = 0;
+  headAt: number | null = null;
+  firstEventAt: number | null = null;
+  watchAt: number | null = null;
+  events = 0;
+  bytes = 0;
+  bytesAtConnect = 0;
+  winBytes = 0;
+  settle: Settle | null = null;
+  /** Called on the first event after a (re)connect. */
+  onFirstEvent: (() => void) | null = null;
+
+  constructor(index: number) {
+    this.index = index;
+    this.sampled = index % cfg.sampleEvery === 0;
+    this.parsed = cfg.trackAll || this.sampled;
+    this.tracker = this.parsed ? new SeqTracker() : null;
+    this.sse = this.parsed
+      ? new SseParser({
+          message: (seq, sent) => this.#message(seq, sent),
+          named: (kind, text) => {
+            named[kind] = (named[kind] ?? 0) + 1;
+            if (namedExamples.length < MAX_EXAMPLES) namedExamples.push(`client ${this.index}: ${text.slice(0, 500)}`);
+          },
+        })
+      : null;
+  }
+
+  #message(seq: number, sent: number): void {
+    this.events++;
+    this.tracker?.add(seq);
+    if (seq === watchSeq && this.watchAt === null) this.watchAt = readNow;
+    if (this.firstEventAt === null) this.#first();
+    if (inWindow) {
+      sampledEvents++;
+      if (this.sampled && sent > 0) latencies.push(readNow - sent);
+    }
+  }
+
+  #first(): void {
+    this.firstEventAt = readNow;
+    const cb = this.onFirstEvent;
+    this.onFirstEvent = null;
+    cb?.();
+  }
+
+  /** Opens (or reopens) the stream; `settle` gets the outcome of the response head. */
+  connect(extraHeaders: Record<string, string>, useLastId: boolean, settle: Settle | null): void {
+    this.settle = settle;
+    this.intentionalClose = false;
+    this.open = false;
+    this.headAt = null;
+    this.firstEventAt = null;
+    this.connectAt = Date.now();
+    this.bytesAtConnect = this.bytes;
+    this.sse?.reset();
+    const body = this.sse;
+    this.reader = new HttpResponseReader(body === null ? null : (buf, start, end) => body.push(buf, start, end));
+    let headers = `GET ${cfg.path} HTTP/1.1\r\nHost: ${HOST}:${cfg.port}\r\nAccept: text/event-stream\r\nUser-Agent: eventstreams-bench/1\r\n`;
+    for (const [k, v] of Object.entries(extraHeaders)) headers += `${k}: ${v}\r\n`;
+    const lastId = this.sse?.lastId ?? null;
+    if (useLastId && lastId !== null) headers += `Last-Event-ID: ${lastId}\r\n`;
+    const request = `${headers}\r\n`;
+    const sock = net.connect({
+      host: HOST,
+      port: cfg.port,
+      onread: {
+        buffer: SHARED,
+        callback: (n: number) => {
+          this.#read(n);
+          return true;
+        },
+      },
+    });
+    this.sock = sock;
+    sock.setNoDelay(true);
+    sock.once('connect', () => sock.write(request));
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code ?? err.message;
+      errors[code] = (errors[code] ?? 0) + 1;
+    });
+    sock.once('close', () => {
+      if (this.sock !== sock) return;
+      this.sock = null;
+      const wasOpen = this.open;
+      this.open = false;
+      if (this.settle !== null) {
+        const s = this.settle;
+        this.settle = null;
+        s(false, null, 'closed before response head');
+        return;
+      }
+      if (this.intentionalClose || stopping || !wasOpen) return;
+      drops++;
+      if (cfg.reconnectOnDrop) {
+        setTimeout(() => {
+          if (stopping || this.sock !== null) return;
+          reconnects++;
+          this.connect({}, true, null);
+        }, cfg.reconnectDelayMs).unref();
+      }
+    });
+  }
+
+  #read(n: number): void {
+    readNow = Date.now();
+    const view = SHARED.subarray(0, n);
+    const reader = this.reader;
+    if (reader === null) return;
+    if (reader.head !== null && !this.parsed) {
+      this.winBytes += n;
+      this.bytes += n;
+      // Unparsed clients: more than the ":ok" preamble means events are arriving.
+      if (this.firstEventAt === null && this.bytes - this.bytesAtConnect > 64) this.#first();
+      return;
+    }
+    const hadHead = reader.head !== null;
+    let bodyBytes: number;
+    try {
+      bodyBytes = reader.push(view);
+    } catch (error) {
+      const code = `parse: ${(error as Error).message}`;
+      errors[code] = (errors[code] ?? 0) + 1;
+      this.sock?.destroy();
+      return;
+    }
+    this.winBytes += bodyBytes;
+    this.bytes += bodyBytes;
+    if (this.parsed && inWindow) sampledBytes += bodyBytes;
+    if (!hadHead && reader.head !== null) {
+      this.headAt = readNow;
+      const status = reader.head.status;
+      const ok = status === 200;
+      if (ok) this.open = true;
+      const s = this.settle;
+      this.settle = null;
+      s?.(ok, status, null);
+      if (!ok) {
+        this.intentionalClose = true;
+        this.sock?.destroy();
+      }
+    }
+  }
+
+  close(): void {
+    this.intentionalClose = true;
+    this.open = false;
+    this.sock?.destroy();
+    this.sock = null;
+  }
+}
+
+const clients: Client[] = [];
+let windowStart = 0;
+let cpuAtWindow = process.cpuUsage();
+let eluAtWindow: EventLoopUtilization = performance.eventLoopUtilization();
+
+function bump(map: Record<string, number>, key: string): void {
+  map[key] = (map[key] ?? 0) + 1;
+}
+
+function connectMany(req: ConnectRequest): Promise<ConnectResult> {
+  const started = performance.now();
+  const statuses: Record<string, number> = {};
+  const errs: Record<string, number> = {};
+  const headLat: number[] = [];
+  const batch: Client[] = [];
+  let next = 0;
+  let pending = 0;
+  let connected = 0;
+  let failed = 0;
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      let timedOut = 0;
+      for (const c of batch) {
+        if (c.settle !== null) {
+          c.settle = null;
+          timedOut++;
+          c.close();
+        }
+      }
+      resolve({
+        requested: req.count,
+        connected,
+        failed,
+        timedOut,
+        ms: Math.round(performance.now() - started),
+        statuses,
+        errors: errs,
+        headLatency: percentiles(headLat),
+      });
+    };
+    const timer = setTimeout(finish, req.timeoutMs);
+    const pump = (): void => {
+      while (!done && pending < req.maxPending && next < req.count) {
+        next++;
+        pending++;
+        const c = new Client(clients.length);
+        clients.push(c);
+        batch.push(c);
+        c.connect(req.headers, false, (ok, status, error) => {
+          pending--;
+          if (status !== null) bump(statuses, String(status));
+          if (error !== null) bump(errs, error);
+          if (ok) {
+            connected++;
+            headLat.push(Date.now() - c.connectAt);
+          } else failed++;
+          // Let the event loop breathe between bursts of new connections.
+          if (next < req.count) setImmediate(pump);
+          else if (pending === 0) finish();
+        });
+      }
+      if (next >= req.count && pending === 0) finish();
+    };
+    pump();
+  });
+}
+
+function usage(): GenUsage {
+  const cpu = process.cpuUsage(cpuAtWindow);
+  return {
+    cpuUserMs: Math.round(cpu.user / 1000),
+    cpuSystemMs: Math.round(cpu.system / 1000),
+    rssBytes: process.memoryUsage.rss(),
+    elu: Number(performance.eventLoopUtilization(eluAtWindow).utilization.toFixed(3)),
+  };
+}
+
+function startWindow(): void {
+  for (const c of clients) c.winBytes = 0;
+  latencies.length = 0;
+  sampledEvents = 0;
+  sampledBytes = 0;
+  drops = 0;
+  reconnects = 0;
+  named = {};
+  namedExamples = [];
+  errors = {};
+  windowStart = performance.now();
+  cpuAtWindow = process.cpuUsage();
+  eluAtWindow = performance.eventLoopUtilization();
+  inWindow = true;
+}
+
+function endWindow(): WindowResult {
+  inWindow = false;
+  const ms = performance.now() - windowStart;
+  const open = clients.filter((c) => c.open);
+  const per = Float64Array.from(open.map((c) => c.winBytes)).sort();
+  let bytes = 0;
+  for (const c of clients) bytes += c.winBytes;
+  const at = (q: number): number => (per.length === 0 ? 0 : per[Math.min(per.length - 1, Math.floor(q * per.length))]!);
+  const median = at(0.5);
+  const sampled = clients.filter((c) => c.parsed).length;
+  return {
+    ms: Math.round(ms),
+    openClients: open.length,
+    bytes,
+    sampledClients: sampled,
+    sampledEvents,
+    sampledBytes,
+    estimatedEvents: sampledBytes > 0 ? Math.round((bytes * sampledEvents) / sampledBytes) : 0,
+    latencyMs: percentiles(latencies),
+    perClientBytes: {
+      min: per.length > 0 ? per[0]! : 0,
+      p1: at(0.01),
+      p50: median,
+      max: per.length > 0 ? per[per.length - 1]! : 0,
+      belowHalfMedian: per.filter((b) => b < median / 2).length,
+    },
+    drops,
+    reconnects,
+    named: { ...named },
+    namedExamples: [...namedExamples],
+    errors: { ...errors },
+    usage: usage(),
+  };
+}
+
+function check(req: CheckRequest): CheckResult {
+  const exclude = new Set(req.exclude);
+  const result: CheckResult = {
+    clientsChecked: 0,
+    clientsWithGaps: 0,
+    clientsBehind: 0,
+    clientsWithDuplicates: 0,
+    missing: 0,
+    behind: 0,
+    duplicates: 0,
+    duplicatesAnywhere: 0,
+    examples: [],
+  };
+  for (const c of clients) {
+    if (c.tracker === null) continue;
+    result.clientsChecked++;
+    const r = c.tracker.check(req.fromSeq, req.toSeq, exclude, Math.max(1, req.stride));
+    const anywhere = c.tracker.duplicatesAnywhere(exclude);
+    result.missing += r.holes;
+    result.behind += r.behind;
+    result.duplicates += r.duplicates;
+    result.duplicatesAnywhere += anywhere;
+    if (r.holes > 0) result.clientsWithGaps++;
+    if (r.behind > 0) result.clientsBehind++;
+    if (r.duplicates > 0 || anywhere > 0) result.clientsWithDuplicates++;
+    if ((r.holes > 0 || r.duplicates > 0) && result.examples.length < MAX_EXAMPLES) {
+      result.examples.push({ client: c.index, firstMissing: r.firstHole, firstDuplicate: r.firstDuplicate, missing: r.holes, behind: r.behind, duplicates: r.duplicates, maxSeq: c.tracker.max });
+    }
+  }
+  return result;
+}
+
+async function waitSeq(seq: number, timeoutMs: number): Promise<WaitSeqResult> {
+  const started = performance.now();
+  watchSeq = seq;
+  const tracked = clients.filter((c) => c.tracker !== null);
+  for (const c of tracked) c.watchAt = c.tracker!.count(seq) > 0 ? (c.watchAt ?? Date.now()) : null;
+  const reachedCount = (): number => tracked.filter((c) => c.tracker!.count(seq) > 0).length;
+  // Clients that are gone for good (closed, no reconnect) cannot reach it: stop waiting then.
+  const allGone = (): boolean => !cfg.reconnectOnDrop && tracked.every((c) => c.sock === null || (!c.open && c.settle === null));
+  while (reachedCount() < tracked.length && performance.now() - started < timeoutMs && !allGone()) await sleep(20);
+  const reached = reachedCount();
+  let last: number | null = null;
+  for (const c of tracked) if (c.watchAt !== null && (last === null || c.watchAt > last)) last = c.watchAt;
+  return { reached, tracked: tracked.length, ms: Math.round(performance.now() - started), lastReachedAt: reached === tracked.length ? last : null };
+}
+
+async function waitFirstEvent(timeoutMs: number): Promise<{ withEvent: number; open: number; ms: number }> {
+  const started = performance.now();
+  const count = (): number => clients.filter((c) => c.open && c.firstEventAt !== null).length;
+  while (count() < clients.filter((c) => c.open).length && performance.now() - started < timeoutMs) await sleep(50);
+  return { withEvent: count(), open: clients.filter((c) => c.open).length, ms: Math.round(performance.now() - started) };
+}
+
+function storm(req: StormRequest): Promise<StormResult> {
+  const targets = clients.filter((c) => c.open);
+  const statuses: Record<string, number> = {};
+  const errs: Record<string, number> = {};
+  const resumeLat: number[] = [];
+  const headLat: number[] = [];
+  named = {};
+  namedExamples = [];
+  let resumed = 0;
+  let attempts = 0;
+  let withoutLastId = 0;
+  const disconnectedAt = Date.now();
+  for (const c of targets) {
+    if (c.sse?.lastId === null) withoutLastId++;
+    c.close();
+  }
+  // Evenly spread, shuffled: client k reconnects at windowMs * slot / N.
+  const slots = targets.map((_, i) => i);
+  for (let i = slots.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [slots[i], slots[j]] = [slots[j]!, slots[i]!];
+  }
+  return new Promise((resolve) => {
+    let done = false;
+    let lastResumeAt: number | null = null;
+    const timers: NodeJS.Timeout[] = [];
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      for (const t of timers) clearTimeout(t);
+      resolve({
+        clients: targets.length,
+        disconnectedAt,
+        resumed,
+        notResumed: targets.length - resumed,
+        allResumedMs: resumed === targets.length && lastResumeAt !== null ? lastResumeAt - disconnectedAt : null,
+        resumeLatencyMs: percentiles(resumeLat),
+        headLatencyMs: percentiles(headLat),
+        withoutLastId,
+        attempts,
+        statuses,
+        errors: errs,
+        named: { ...named },
+        namedExamples: [...namedExamples],
+      });
+    };
+    const deadline = setTimeout(finish, req.timeoutMs);
+    const attempt = (c: Client): void => {
+      if (done) return;
+      attempts++;
+      const requestedAt = Date.now();
+      c.onFirstEvent = () => {
+        resumed++;
+        lastResumeAt = readNow;
+        resumeLat.push(readNow - requestedAt);
+        if (resumed === targets.length) finish();
+      };
+      c.connect({}, true, (ok, status, error) => {
+        if (status !== null) bump(statuses, String(status));
+        if (error !== null) bump(errs, error);
+        if (ok) {
+          headLat.push(Date.now() - requestedAt);
+          return;
+        }
+        c.onFirstEvent = null;
+        timers.push(setTimeout(() => attempt(c), req.retryDelayMs));
+      });
+    };
+    targets.forEach((c, i) => {
+      const delay = targets.length <= 1 ? 0 : (req.windowMs * slots[i]!) / targets.length;
+      timers.push(setTimeout(() => attempt(c), delay));
+    });
+    if (targets.length === 0) finish();
+  });
+}
+
+function clientTimes(index: number): ClientTimes | null {
+  const c = clients[index];
+  if (c === undefined) return null;
+  return { connectAt: c.connectAt, headAt: c.headAt, firstEventAt: c.firstEventAt, events: c.events, bytes: c.bytes };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function handle(req: Request): Promise<unknown> {
+  switch (req.type) {
+    case 'init':
+      if (req.port <= 0) throw new Error('init: no port');
+      cfg = req;
+      return { ok: true };
+    case 'connect':
+      return connectMany(req);
+    case 'window-start':
+      startWindow();
+      return { ok: true };
+    case 'window-end':
+      return endWindow();
+    case 'check':
+      return check(req);
+    case 'wait-seq':
+      return waitSeq(req.seq, req.timeoutMs);
+    case 'wait-first-event':
+      return waitFirstEvent(req.timeoutMs);
+    case 'storm':
+      return storm(req);
+    case 'client-times':
+      return clientTimes(req.index);
+    case 'disconnect':
+      stopping = true;
+      for (const c of clients) c.close();
+      return { ok: true };
+    case 'usage':
+      return usage();
+  }
+}
+
+process.on('message', (message: Envelope) => {
+  handle(message.request).then(
+    (result) => process.send?.({ id: message.id, ok: true, result } satisfies Reply),
+    (error: unknown) => process.send?.({ id: message.id, ok: false, error: error instanceof Error ? error.stack ?? error.message : String(error) } satisfies Reply),
+  );
+});
+// The parent went away (finished, crashed or killed): never linger.
+process.on('disconnect', () => process.exit(0));

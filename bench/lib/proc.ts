@@ -1,0 +1,158 @@
+/**
+ * CPU and memory of processes from /proc (Linux): utime+stime ticks from /proc/<pid>/stat,
+ * VmRSS/VmHWM from /proc/<pid>/status, and the whole machine's busy/steal time from /proc/stat.
+ * A Monitor samples a set of named processes every 250 ms so windows get peak RSS as well.
+ */
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+/** USER_HZ: the unit of /proc/<pid>/stat times; 100 on every mainstream Linux. */
+const CLK_TCK = 100;
+
+export interface ProcReading {
+  at: number;
+  cpuTicks: number;
+  systemTicks: number;
+  rssBytes: number;
+  hwmBytes: number;
+}
+
+export function readProc(pid: number): ProcReading | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After "pid (comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12.
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const status = readFileSync(`/proc/${pid}/status`, 'latin1');
+    const kb = (key: string): number => {
+      const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+      return m === null ? 0 : Number(m[1]) * 1024;
+    };
+    return { at: Date.now(), cpuTicks: ticks, systemTicks: Number(fields[12]), rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM') };
+  } catch {
+    return null;
+  }
+}
+
+export interface MachineReading {
+  at: number;
+  total: number;
+  idle: number;
+  steal: number;
+}
+
+export function readMachine(): MachineReading {
+  const line = readFileSync('/proc/stat', 'latin1').split('\n')[0] ?? '';
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
+  const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { at: Date.now(), total, idle: (v[3] ?? 0) + (v[4] ?? 0), steal: v[7] ?? 0 };
+}
+
+export interface ProcWindow {
+  /** Percent of ONE core over the window (200 = two cores busy). */
+  cpuPct: number | null;
+  cpuSeconds: number | null;
+  /** The kernel's share of cpuPct (system time: socket writes/reads, page faults). */
+  systemPct: number | null;
+  rssStartMiB: number | null;
+  rssPeakMiB: number | null;
+  rssEndMiB: number | null;
+  /** Peak RSS over the process's whole life (VmHWM). */
+  lifetimePeakMiB: number | null;
+}
+
+export interface MachineWindow {
+  cores: number;
+  /** Percent of all cores busy (any process). */
+  busyPct: number;
+  /** The same in percent of one core (200 = both cores of a 2-core machine busy). */
+  busyCorePct: number;
+  /** Percent of time the hypervisor gave our vCPUs to others (noisy neighbours). */
+  stealPct: number;
+}
+
+export interface Mark {
+  at: number;
+  procs: Map<string, ProcReading | null>;
+  machine: MachineReading;
+}
+
+const MiB = 2 ** 20;
+const mib = (b: number): number => Math.round((b / MiB) * 10) / 10;
+
+export class Monitor {
+  readonly #pids = new Map<string, number>();
+  readonly #samples = new Map<string, ProcReading[]>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(intervalMs = 250) {
+    this.#timer = setInterval(() => this.#sample(), intervalMs);
+    this.#timer.unref();
+  }
+
+  watch(name: string, pid: number): void {
+    this.#pids.set(name, pid);
+    this.#samples.set(name, []);
+    this.#sample();
+  }
+
+  unwatch(name: string): void {
+    this.#pids.delete(name);
+    this.#samples.delete(name);
+  }
+
+  #sample(): void {
+    for (const [name, pid] of this.#pids) {
+      const r = readProc(pid);
+      if (r === null) continue;
+      const list = this.#samples.get(name);
+      if (list === undefined) continue;
+      list.push(r);
+      // Keep ~1 h at 4 samples/s.
+      if (list.length > 15_000) list.splice(0, list.length - 15_000);
+    }
+  }
+
+  mark(): Mark {
+    this.#sample();
+    const procs = new Map<string, ProcReading | null>();
+    for (const [name, pid] of this.#pids) procs.set(name, readProc(pid));
+    return { at: Date.now(), procs, machine: readMachine() };
+  }
+
+  /** Figures of process `name` between two marks. */
+  proc(name: string, from: Mark, to: Mark): ProcWindow {
+    const a = from.procs.get(name) ?? null;
+    const b = to.procs.get(name) ?? null;
+    const inWindow = (this.#samples.get(name) ?? []).filter((s) => s.at >= from.at && s.at <= to.at);
+    const peak = Math.max(0, ...inWindow.map((s) => s.rssBytes), a?.rssBytes ?? 0, b?.rssBytes ?? 0);
+    const secs = (to.at - from.at) / 1000;
+    const cpuSeconds = a !== null && b !== null ? (b.cpuTicks - a.cpuTicks) / CLK_TCK : null;
+    return {
+      cpuPct: cpuSeconds !== null && secs > 0 ? Math.round((1000 * cpuSeconds) / secs) / 10 : null,
+      cpuSeconds,
+      systemPct: a !== null && b !== null && secs > 0 ? Math.round((1000 * (b.systemTicks - a.systemTicks)) / CLK_TCK / secs) / 10 : null,
+      rssStartMiB: a !== null ? mib(a.rssBytes) : null,
+      rssPeakMiB: peak > 0 ? mib(peak) : null,
+      rssEndMiB: b !== null ? mib(b.rssBytes) : null,
+      lifetimePeakMiB: b !== null ? mib(b.hwmBytes) : a !== null ? mib(a.hwmBytes) : null,
+    };
+  }
+
+  machine(from: Mark, to: Mark): MachineWindow {
+    const total = to.machine.total - from.machine.total;
+    const idle = to.machine.idle - from.machine.idle;
+    const steal = to.machine.steal - from.machine.steal;
+    return {
+      cores: cpus().length,
+      busyPct: total > 0 ? Math.round((1000 * (total - idle)) / total) / 10 : 0,
+      busyCorePct: total > 0 ? Math.round((1000 * cpus().length * (total - idle)) / total) / 10 : 0,
+      stealPct: total > 0 ? Math.round((1000 * steal) / total) / 10 : 0,
+    };
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
