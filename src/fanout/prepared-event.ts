@@ -1,4 +1,5 @@
 import type { KafkaMessage } from '../kafka/records.ts';
+import { DATA_PREFIX, DATA_SUFFIX } from '../sse/frame.ts';
 import { encodeEvent, type SkipReason } from '../stream/event-codec.ts';
 
 /**
@@ -19,7 +20,6 @@ export interface PreparedEvent {
   skip?: SkipReason;
 }
 
-const DATA_PREFIX = 'data: '.length;
 
 export function prepareEvent(message: KafkaMessage, maxBytes: number): PreparedEvent {
   const { topic, partition, offset, timestamp } = message;
@@ -30,12 +30,12 @@ export function prepareEvent(message: KafkaMessage, maxBytes: number): PreparedE
 
 /** `<json>\n`: the event as a newline-delimited JSON line, sharing the SSE frame's bytes. */
 export function ndjsonLine(frame: Buffer): Buffer {
-  return frame.subarray(DATA_PREFIX, frame.length - 1);
+  return frame.subarray(DATA_PREFIX.length, frame.length - DATA_SUFFIX.length + 1);
 }
 
 /** The event's JSON text (tests, logs). */
 export function eventJson(event: PreparedEvent): string | undefined {
-  return event.frame?.toString('utf8', DATA_PREFIX, event.frame.length - 2);
+  return event.frame?.toString('utf8', DATA_PREFIX.length, event.frame.length - DATA_SUFFIX.length);
 }
 
 /** Approximate memory of an event, for cache budgets. */

@@ -16,15 +16,22 @@ export function sseEvent(event: string, id: string | undefined, data: string): s
   return id === undefined ? `event: ${event}\ndata: ${data}\n\n` : `event: ${event}\nid: ${id}\ndata: ${data}\n\n`;
 }
 
-export function sseMessage(id: string, data: string): string {
-  return `event: message\nid: ${id}\ndata: ${data}\n\n`;
+/**
+ * A message event is written in two parts: this per-client head, then the event's data line,
+ * encoded once and shared by every client (`dataLine`).
+ */
+export function sseMessageHead(id: string): string {
+  return `event: message\nid: ${id}\n`;
+}
+
+export const DATA_PREFIX = 'data: ';
+export const DATA_SUFFIX = '\n\n';
+
+export function dataLine(json: string): string {
+  return `${DATA_PREFIX}${json}${DATA_SUFFIX}`;
 }
 
 /** Reconnection advice; a block with only `retry:` dispatches no event. */
 export function sseRetry(ms: number): string {
   return `retry: ${Math.max(0, Math.round(ms))}\n\n`;
-}
-
-export function ndjsonLine(data: string): string {
-  return `${data}\n`;
 }

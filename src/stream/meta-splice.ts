@@ -7,6 +7,8 @@
  * that is not an object or already has position fields, or invalid JSON.
  */
 
+import { DATA_PREFIX, DATA_SUFFIX } from '../sse/frame.ts';
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const SPACE = 0x20;
@@ -41,12 +43,13 @@ export function spliceMeta(value: Buffer, fields: string): Spliced | undefined {
   const separator = found.metaClose === undefined ? (found.hasMembers ? ',' : '') : found.metaHasMembers ? ',' : '';
   const insert = found.metaClose === undefined ? `${separator}"meta":{${fields}}` : `${separator}${fields}`;
   const insertBytes = Buffer.byteLength(insert);
-  const frame = Buffer.allocUnsafe(6 + value.length + insertBytes + 2);
-  frame.write('data: ', 0, 'latin1');
-  value.copy(frame, 6, 0, head);
-  frame.write(insert, 6 + head);
-  value.copy(frame, 6 + head + insertBytes, head);
-  frame.write('\n\n', frame.length - 2, 'latin1');
+  const start = DATA_PREFIX.length;
+  const frame = Buffer.allocUnsafe(start + value.length + insertBytes + DATA_SUFFIX.length);
+  frame.write(DATA_PREFIX, 0, 'latin1');
+  value.copy(frame, start, 0, head);
+  frame.write(insert, start + head);
+  value.copy(frame, start + head + insertBytes, head);
+  frame.write(DATA_SUFFIX, frame.length - DATA_SUFFIX.length, 'latin1');
   return { frame, canary: found.canary };
 }
 

@@ -5,7 +5,7 @@ import { ndjsonLine, type PreparedEvent } from '../fanout/prepared-event.ts';
 import type { DroppedPosition } from '../kafka/start-positions.ts';
 import type { StreamFormat } from '../protocol/content-type.ts';
 import type { StartPosition } from '../protocol/position.ts';
-import { NDJSON_HEARTBEAT, NDJSON_OPENING, SSE_HEARTBEAT, SSE_OPENING, sseEvent, sseRetry } from '../sse/frame.ts';
+import { NDJSON_HEARTBEAT, NDJSON_OPENING, SSE_HEARTBEAT, SSE_OPENING, sseEvent, sseMessageHead, sseRetry } from '../sse/frame.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { FlushQueue } from './flush-queue.ts';
 import type { LoadGuard, Sheddable } from './load-guard.ts';
@@ -118,7 +118,7 @@ export class StreamSession implements EventSink, Sheddable {
     if (event.canary && !this.#options.canaryTopics.has(event.topic)) return;
     if (this.#sse) {
       this.#pendingId = this.#ids.toString();
-      this.#queue(`event: message\nid: ${this.#pendingId}\n`);
+      this.#queue(sseMessageHead(this.#pendingId));
       this.#queue(frame);
     } else {
       this.#queue(ndjsonLine(frame));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../src/stream/event-codec.ts';
 import { PositionIds } from '../../src/stream/position-ids.ts';
-import { ndjsonLine, sseEvent, sseMessage, sseRetry } from '../../src/sse/frame.ts';
+import { dataLine, sseEvent, sseMessageHead, sseRetry } from '../../src/sse/frame.ts';
 import type { KafkaMessage } from '../../src/kafka/records.ts';
 
 const message = (value: string | null, extra: Partial<KafkaMessage> = {}): KafkaMessage => ({
@@ -16,11 +16,10 @@ const message = (value: string | null, extra: Partial<KafkaMessage> = {}): Kafka
 
 describe('SSE framing', () => {
   it('writes event, id, data in that order, one line each, ending with a blank line', () => {
-    expect(sseMessage('[1]', '{"a":1}')).toBe('event: message\nid: [1]\ndata: {"a":1}\n\n');
+    expect(sseMessageHead('[1]') + dataLine('{"a":1}')).toBe('event: message\nid: [1]\ndata: {"a":1}\n\n');
     expect(sseEvent('error', '[2]', '{"m":"x"}')).toBe('event: error\nid: [2]\ndata: {"m":"x"}\n\n');
     expect(sseEvent('notice', undefined, '{}')).toBe('event: notice\ndata: {}\n\n');
     expect(sseRetry(2000.4)).toBe('retry: 2000\n\n');
-    expect(ndjsonLine('{"a":1}')).toBe('{"a":1}\n');
   });
 });
 
