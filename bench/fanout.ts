@@ -29,7 +29,7 @@ import { ensureTopics, loadTemplates, RateProducer, RECENTCHANGE_TOPICS, startBe
 import { runLimitFanout, type LimitResult } from './lib/limit.ts';
 import { Monitor, type MachineWindow, type ProcWindow } from './lib/proc.ts';
 import { machineInfo, table, writeResults, type Cell } from './lib/report.ts';
-import { log, num, numList, options, runMain, sleep, type Cleanup } from './lib/run.ts';
+import { log, num, numList, options, runMain, sleep, type Cleanup, nodeArgs, serviceOptions } from './lib/run.ts';
 import { metricDelta, metricDeltaBy, metricSum, scrapeMetrics, startServiceChild, type LogSummary } from './lib/service.ts';
 import { ratio, round } from './lib/stats.ts';
 
@@ -42,10 +42,7 @@ const opts = options('node bench/fanout.ts [options]', {
   'sample-every': { default: '50', help: 'parse latency on every n-th client (2 %)' },
   warmup: { default: '3', help: 'seconds between "events flowing" and the window' },
   limit: { default: 'yes', help: 'run limit-fanout for each N (yes/no)' },
-  'kafka-port': { default: '29092', help: 'port of the dedicated bench broker' },
-  'log-level': { default: 'info', help: 'service log_level' },
-  'service-node-args': { default: '', help: 'comma-separated node flags for the service, e.g. --cpu-prof,--cpu-prof-dir=/tmp/prof' },
-  name: { default: 'fanout', help: 'results file name under bench/results/' },
+  ...serviceOptions('fanout', 29092),
 });
 
 const clientCounts = numList(opts.clients, 'clients');
@@ -58,7 +55,7 @@ const sampleEvery = Math.max(1, num(opts['sample-every'], 'sample-every'));
 const warmup = num(opts.warmup, 'warmup');
 const withLimit = opts.limit !== 'no';
 const kafkaPort = num(opts['kafka-port'], 'kafka-port');
-const serviceNodeArgs = opts['service-node-args'].split(',').filter((a) => a !== '');
+const serviceNodeArgs = nodeArgs(opts['service-node-args']);
 
 const TARGET = { clients: 10_000, rate: 100, p99Ms: 250, rssMiB: 1536, deliveredFraction: 0.99 };
 const STREAM_PATH = '/v2/stream/recentchange';

@@ -30,7 +30,7 @@ import { LoadGen } from './lib/loadgen-client.ts';
 import { ensureTopics, loadTemplates, RateProducer, RECENTCHANGE_TOPICS, startBenchKafka } from './lib/kafka.ts';
 import { Monitor } from './lib/proc.ts';
 import { machineInfo, table, writeResults } from './lib/report.ts';
-import { log, num, options, runMain, sleep } from './lib/run.ts';
+import { log, num, options, runMain, sleep, nodeArgs, serviceOptions } from './lib/run.ts';
 import { metricDelta, metricDeltaBy, metricSum, scrapeMetrics, startServiceChild } from './lib/service.ts';
 import { round } from './lib/stats.ts';
 
@@ -42,10 +42,7 @@ const opts = options('node bench/reconnect-storm.ts [options]', {
   before: { default: '10', help: 'seconds of steady streaming before the storm' },
   after: { default: '10', help: 'seconds of streaming after all resumed, before production stops' },
   'sample-every': { default: '50', help: 'latency on every n-th client' },
-  'kafka-port': { default: '29292', help: 'port of the dedicated bench broker' },
-  'log-level': { default: 'info', help: 'service log_level' },
-  'service-node-args': { default: '', help: 'comma-separated node flags for the service' },
-  name: { default: 'reconnect-storm', help: 'results file name under bench/results/' },
+  ...serviceOptions('reconnect-storm', 29292),
 });
 const clients = Math.floor(num(opts.clients, 'clients'));
 const windowS = num(opts.window, 'window');
@@ -76,7 +73,7 @@ runMain('reconnect-storm', 600_000 + connectTimeoutMs + stormTimeoutMs + (before
       streams: { 'mediawiki.recentchange': { topics: RECENTCHANGE_TOPICS, stream_aliases: ['recentchange'] } },
       fanout: { mode },
     },
-    opts['service-node-args'].split(',').filter((a) => a !== ''),
+    nodeArgs(opts['service-node-args']),
   );
   monitor.watch('service', service.pid);
   const gen = await LoadGen.start(cleanup, {

@@ -23,7 +23,7 @@ import { LoadGen } from './lib/loadgen-client.ts';
 import { benchValue, ensureTopics, loadTemplates, newProducer, startBenchKafka } from './lib/kafka.ts';
 import { Monitor } from './lib/proc.ts';
 import { machineInfo, table, writeResults } from './lib/report.ts';
-import { log, num, options, runMain } from './lib/run.ts';
+import { log, num, options, runMain, nodeArgs, serviceOptions } from './lib/run.ts';
 import { metricDeltaBy, readFirstEvent, scrapeMetrics, startServiceChild } from './lib/service.ts';
 import { ratio, round } from './lib/stats.ts';
 
@@ -33,10 +33,7 @@ const opts = options('node bench/replay.ts [options]', {
   batch: { default: '500', help: 'events per produce request (keep under ~1 MB)' },
   timeout: { default: '900', help: 'seconds the client may take' },
   reconnect: { default: 'no', help: 'yes: resume with Last-Event-ID (after 1 s) when the server drops the client, like EventSource; no: a drop ends the run' },
-  'kafka-port': { default: '29192', help: 'port of the dedicated replay broker (data kept)' },
-  'log-level': { default: 'info', help: 'service log_level' },
-  'service-node-args': { default: '', help: 'comma-separated node flags for the service' },
-  name: { default: 'replay', help: 'results file name under bench/results/' },
+  ...serviceOptions('replay', 29192),
 });
 const events = Math.floor(num(opts.events, 'events'));
 const batch = Math.max(1, Math.floor(num(opts.batch, 'batch')));
@@ -84,7 +81,7 @@ runMain('replay', (timeoutS + 900) * 1000, async (cleanup) => {
     cleanup,
     `replay-${mode}`,
     { log_level: opts['log-level'], kafka: { brokers: kafka.brokers }, streams: { 'bench-replay': { topics: [TOPIC] } }, fanout: { mode } },
-    opts['service-node-args'].split(',').filter((a) => a !== ''),
+    nodeArgs(opts['service-node-args']),
   );
   monitor.watch('service', service.pid);
   monitor.watch('kafka', kafka.pid);

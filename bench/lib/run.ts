@@ -88,6 +88,21 @@ export function runMain(name: string, deadlineMs: number, main: (cleanup: Cleanu
 export type OptionSpec = Record<string, { default: string; help: string }>;
 
 /** Parses `--name value` options (all strings, with defaults); `--help` prints them and exits. */
+/** The options every benchmark has: its broker port, the service's log level and node flags, the results name. */
+export function serviceOptions(name: string, kafkaPort: number) {
+  return {
+    'kafka-port': { default: String(kafkaPort), help: 'port of the dedicated bench broker' },
+    'log-level': { default: 'info', help: 'service log_level' },
+    'service-node-args': { default: '', help: 'comma-separated node flags for the service, e.g. --cpu-prof,--cpu-prof-dir=/tmp/prof' },
+    name: { default: name, help: 'results file name under bench/results/' },
+  };
+}
+
+/** `--service-node-args` as a list of flags. */
+export function nodeArgs(value: string): string[] {
+  return value.split(',').filter((a) => a !== '');
+}
+
 export function options<T extends OptionSpec>(usage: string, spec: T): { [K in keyof T]: string } {
   const { values } = parseArgs({
     options: {

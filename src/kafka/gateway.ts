@@ -1,6 +1,7 @@
 import { Consumer, ListOffsetTimestamps, findErrorBy } from '@platformatic/kafka';
 import type { KafkaConfig } from '../config/types.ts';
 import { partitionKey, type TopicPartition } from '../protocol/position.ts';
+import type { LogBounds } from './records.ts';
 import type { OffsetLookup } from './start-positions.ts';
 
 /** A client that never joins a group: the id is required by the constructor but never sent. */
@@ -44,10 +45,8 @@ export class KafkaGateway implements OffsetLookup {
       }
       return counts;
     } catch (error) {
-      if (!isUnknownTopic(error) || topics.length === 1) {
-        if (isUnknownTopic(error)) return counts;
-        throw error;
-      }
+      if (!isUnknownTopic(error)) throw error;
+      if (topics.length === 1) return counts;
     }
     // One of the topics does not exist: ask for each so the others can still be served.
     for (const topic of topics) {
@@ -56,12 +55,12 @@ export class KafkaGateway implements OffsetLookup {
     return counts;
   }
 
-  async bounds(partitions: readonly TopicPartition[]): Promise<Map<string, { earliest: number; latest: number }>> {
+  async bounds(partitions: readonly TopicPartition[]): Promise<Map<string, LogBounds>> {
     const [earliest, latest] = await Promise.all([
       this.#offsets(partitions, ListOffsetTimestamps.EARLIEST),
       this.#offsets(partitions, ListOffsetTimestamps.LATEST),
     ]);
-    const result = new Map<string, { earliest: number; latest: number }>();
+    const result = new Map<string, LogBounds>();
     for (const { topic, partition } of partitions) {
       const key = partitionKey(topic, partition);
       const e = earliest.get(key);

@@ -1,3 +1,4 @@
+import type { LogBounds } from './records.ts';
 import {
   partitionKey,
   type PartitionPosition,
@@ -15,7 +16,7 @@ export interface OffsetLookup {
    * Earliest retained and next (high-watermark) offsets, keyed by `partitionKey`. May answer from
    * recent knowledge; `fresh` asks Kafka itself.
    */
-  bounds(partitions: readonly TopicPartition[], fresh?: boolean): Promise<Map<string, { earliest: number; latest: number }>>;
+  bounds(partitions: readonly TopicPartition[], fresh?: boolean): Promise<Map<string, LogBounds>>;
   /** First offset whose timestamp is >= `timestamp`, or undefined when there is none yet. */
   offsetsForTimestamp(partitions: readonly TopicPartition[], timestamp: number): Promise<Map<string, number | undefined>>;
 }
@@ -153,7 +154,7 @@ async function lookupTimestamps(
 
 function resolveOne(
   want: Wanted,
-  bound: { earliest: number; latest: number },
+  bound: LogBounds,
   offsetAt: (timestamp: number) => number | undefined,
   now: number,
 ): { offset: number; notice?: PositionNoticeReason } {

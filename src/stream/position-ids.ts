@@ -5,8 +5,6 @@ interface Slot {
   element: string;
   /** `{"topic":"…","partition":N,` — the fixed start of this partition's element, encoded once. */
   prefix: string;
-  topic: string;
-  partition: number;
   /** The client resumed this partition by offset: keep answering in offsets. */
   offsets: boolean;
   lastTimestamp: number;
@@ -33,8 +31,6 @@ export class PositionIds {
       const slot: Slot = {
         element: undeliveredElement(start),
         prefix: `{"topic":${JSON.stringify(start.topic)},"partition":${start.partition},`,
-        topic: start.topic,
-        partition: start.partition,
         offsets,
         lastTimestamp: within ? (requested.timestamp ?? 0) - 1 : -1,
         tsSeen: within ? (requested.tsSeen ?? 0) : 0,

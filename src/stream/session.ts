@@ -38,7 +38,6 @@ export interface SessionOptions {
 export interface SessionStats {
   eventsSent: number;
   bytesSent: number;
-  skipped: number;
 }
 
 /** Why the server ended a stream. */
@@ -59,7 +58,7 @@ const EVICTION_GRACE_MS = 5000;
  * `event: error` and disconnected (it resumes with its id) instead of growing memory.
  */
 export class StreamSession implements EventSink, Sheddable {
-  readonly stats: SessionStats = { eventsSent: 0, bytesSent: 0, skipped: 0 };
+  readonly stats: SessionStats = { eventsSent: 0, bytesSent: 0 };
   readonly cursors: PartitionCursor[];
   readonly #res: ServerResponse;
   readonly #options: SessionOptions;
@@ -111,10 +110,7 @@ export class StreamSession implements EventSink, Sheddable {
   receive(slot: number, event: PreparedEvent): void {
     this.#ids.advance(slot, event.offset, event.timestamp);
     const frame = event.frame;
-    if (frame === undefined) {
-      this.stats.skipped++;
-      return;
-    }
+    if (frame === undefined) return;
     if (event.canary && !this.#options.canaryTopics.has(event.topic)) return;
     if (this.#sse) {
       this.#pendingId = this.#ids.toString();
@@ -175,8 +171,6 @@ export class StreamSession implements EventSink, Sheddable {
   positionLost(start: StartPosition): void {
     if (this.#ended) return;
     this.#ids.reset(start);
-    const cursor = this.cursors.find((c) => c.topic === start.topic && c.partition === start.partition);
-    if (cursor !== undefined) cursor.next = start.offset;
     const notice = positionNotice([start], []);
     if (notice === undefined || !this.#sse) return;
     this.#pendingId = this.#ids.toString();
@@ -201,7 +195,7 @@ export class StreamSession implements EventSink, Sheddable {
   fail(name: string, message: string, reason: EndReason = 'error'): void {
     if (this.#ended) return;
     this.flush();
-    if (this.#sse) this.#write(sseEvent('error', this.#writtenId(), JSON.stringify({ name, message })));
+    if (this.#sse) this.#write(sseEvent('error', this.#lastWrittenId, JSON.stringify({ name, message })));
     this.#finish(reason);
   }
 
@@ -219,17 +213,13 @@ export class StreamSession implements EventSink, Sheddable {
     this.#clearPending();
     if (this.#sse) {
       const message = 'The client did not read events as fast as they arrived; reconnect with Last-Event-ID to resume';
-      this.#write(sseEvent('error', this.#writtenId(), JSON.stringify({ name: 'SlowClient', message })));
+      this.#write(sseEvent('error', this.#lastWrittenId, JSON.stringify({ name: 'SlowClient', message })));
     }
     // Close the connection itself (not just the response) once the error is out, or after a grace period.
     const socket = this.#res.socket;
     this.#stop('slow_client');
     this.#res.end(() => socket?.destroy());
     setTimeout(() => socket?.destroy(), EVICTION_GRACE_MS).unref();
-  }
-
-  #writtenId(): string {
-    return this.#lastWrittenId;
   }
 
   #backlog(): number {
