@@ -54,15 +54,23 @@ export class PartitionCursor {
   }
 
   offer(event: PreparedEvent): void {
-    if (event.offset < this.next || this.sink.ended) return;
+    if (this.#passed(event) || this.sink.ended) return;
     const consumed = this.#consumedUpTo(event);
     this.sink.receive(this.slot, event, consumed);
   }
 
   /** Consumes up to `event` without sending it: an indexed client that was not offered what came before. */
   settle(event: PreparedEvent): void {
-    if (event.offset < this.next || this.sink.ended) return;
+    if (this.#passed(event) || this.sink.ended) return;
     this.sink.skip(this.slot, event, this.#consumedUpTo(event));
+  }
+
+  /** An event before this client's position: already had, or before where it started. */
+  #passed(event: PreparedEvent): boolean {
+    if (event.offset >= this.next) return false;
+    // Feed events before its start must not count as consumed by it later.
+    if (event.seq !== undefined && this.lastSeq !== undefined && event.seq > this.lastSeq) this.lastSeq = event.seq;
+    return true;
   }
 
   #consumedUpTo(event: PreparedEvent): number {

@@ -62,7 +62,8 @@ export class PartitionFeed {
     // It has consumed everything accepted so far, through whichever reader.
     cursor.lastSeq = this.#seq;
     const hint = cursor.sink.index;
-    if (hint === undefined) this.#live.add(cursor);
+    // A client starting ahead of the tail must see each event to know where it starts: not indexed.
+    if (hint === undefined || cursor.next > this.tail) this.#live.add(cursor);
     else this.#indexed.add(cursor, hint);
     this.idleSince = undefined;
     return 'live';

@@ -36,11 +36,12 @@ export class Selections {
     const filter = compileFilter(checked.clauses);
     const projection = checked.fields === undefined ? undefined : compileProjection(checked.fields);
     const names = streams.map((s) => s.name).sort();
-    const key = `${names.join(',')}|${filter?.key ?? ''}|${projection?.key ?? ''}`;
+    const canaryTopics = [...new Set(streams.filter((s) => !s.dropCanaryEvents).flatMap((s) => s.topics))].sort();
+    // Canary topics are in the key: a catalogue reload may change them for the same stream names.
+    const key = `${names.join(',')}|${canaryTopics.join(',')}|${filter?.key ?? ''}|${projection?.key ?? ''}`;
     let selection = this.#shared.get(key);
     if (selection === undefined) {
-      const canaryTopics = new Set(streams.filter((s) => !s.dropCanaryEvents).flatMap((s) => s.topics));
-      selection = new EventSelection(key, canaryTopics, filter, projection);
+      selection = new EventSelection(key, new Set(canaryTopics), filter, projection);
       this.#shared.set(key, selection);
     }
     return { ok: true, selection };

@@ -97,6 +97,20 @@ describe('SubscriberIndex in a live feed', () => {
     }
   });
 
+  it('keeps the id exact for a filtered client that starts ahead of the feed tail', () => {
+    const all = makeEvents(60, random(3)).map((e) => ({ ...e, timestamp: 2_000 }));
+    const feed = new PartitionFeed('t', 0, 0, 1e9);
+    const start: StartPosition = { topic: 't', partition: 0, offset: 20, requested: { since: 2_000 } };
+    const everything = new Client(start);
+    const filtered = new Client(start, hint('enwiki'));
+    feed.replay(new PartitionCursor(everything, 0, 't', 0, 20), Infinity);
+    feed.replay(new PartitionCursor(filtered, 0, 't', 0, 20), Infinity);
+    for (let at = 0; at < all.length; at += 7) feed.accept(all.slice(at, at + 7), Math.min(at + 7, all.length), undefined);
+    // All 40 events from offset 20 on share one millisecond: the count must be 40, not 60.
+    expect(everything.ids.toString()).toBe('[{"topic":"t","partition":0,"timestamp":2001,"ts_seen":40}]');
+    expect(filtered.ids.toString()).toBe(everything.ids.toString());
+  });
+
   it('stops offering to a client that left or ended, and keeps the feed idle-aware', () => {
     const feed = new PartitionFeed('t', 0, 0, 1e9);
     const client = new Client({ topic: 't', partition: 0, offset: 0 }, hint('enwiki'));
