@@ -5,12 +5,19 @@ import type { ServiceConfig } from './config/types.ts';
 import { buildApp, type App } from './http/app.ts';
 import { KafkaGateway } from './kafka/gateway.ts';
 import { Metrics } from './metrics/registry.ts';
+import { RedactedPages } from './sanitize/redacted-pages.ts';
+import { Sanitizer } from './sanitize/sanitizer.ts';
+import { SuppressionFollower } from './sanitize/suppression-follower.ts';
+import { SuppressionIndex } from './sanitize/suppression-index.ts';
+import { topicPolicies } from './sanitize/topic-policies.ts';
 
 export interface RunningService {
   app: App;
   catalogue: CatalogueHolder;
   /** The address the HTTP server listens on, e.g. `http://127.0.0.1:8092`. */
   url: string;
+  /** Applies what can change without a restart (the redacted pages) from a freshly loaded config. */
+  reload(config: ServiceConfig): void;
   /** Ends every stream properly, then releases Kafka and timers. */
   stop(): Promise<void>;
 }
@@ -21,15 +28,40 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
   await catalogue.start();
   const gateway = new KafkaGateway(config.kafka);
   const schemas = new SchemaStore(config.schemaBaseUris);
-  const app = await buildApp({ config, catalogue: () => catalogue.current(), gateway, schemas, metrics: new Metrics(), logger });
+  const metrics = new Metrics();
+  const sanitizer = new Sanitizer(
+    new SuppressionIndex(config.sanitize.maxSuppressedRevisions),
+    new RedactedPages(config.mediawikiRedactedPages),
+    topicPolicies(() => catalogue.current()),
+    metrics,
+    logger,
+  );
+  const follower = new SuppressionFollower(gateway, config.kafka, (event) => sanitizer.learn(event), logger);
+  const visibility = config.sanitize.visibilityStreams.flatMap((name) => catalogue.current().get(name)?.topics ?? []);
+  follower.start([...new Set(visibility)]);
+  const app = await buildApp({
+    config,
+    catalogue: () => catalogue.current(),
+    gateway,
+    schemas,
+    sanitizer,
+    suppressionsReady: (timeoutMs) => follower.ready(timeoutMs),
+    metrics,
+    logger,
+  });
   // A reconnect storm arrives all at once: queue connections up to the kernel's usual limit.
   const url = await app.server.listen({ port: config.port, host: config.listenAddress, backlog: 4096 });
   return {
     app,
     catalogue,
     url: url.replace('0.0.0.0', '127.0.0.1'),
+    reload(next) {
+      sanitizer.pages.replace(next.mediawikiRedactedPages);
+      logger.info({ pages: sanitizer.pages.size }, 'redacted pages reloaded');
+    },
     async stop() {
       await app.shutdown();
+      await follower.stop();
       catalogue.stop();
       await gateway.close();
     },

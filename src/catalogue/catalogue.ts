@@ -44,5 +44,6 @@ function freezeStream(stream: StreamConfig): StreamConfig {
     topics: Object.freeze([...stream.topics]) as string[],
   };
   if (stream.topicsAllowed !== undefined) copy.topicsAllowed = Object.freeze([...stream.topicsAllowed]) as string[];
+  if (stream.removeFields !== undefined) copy.removeFields = Object.freeze([...stream.removeFields]) as string[];
   return Object.freeze(copy);
 }

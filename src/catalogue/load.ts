@@ -73,6 +73,8 @@ async function fetchStreams(config: ServiceConfig, opts: LoadCatalogueOptions): 
   return streams as Record<string, StreamSettings>;
 }
 
+const FIELD_PATH = /^(\*|[A-Za-z0-9_$@-]+)(\.(\*|[A-Za-z0-9_$@-]+))*$/;
+
 function toStreamConfig(name: string, settings: StreamSettings, dropCanaryDefault: boolean): StreamConfig {
   const check = new SettingsReader(name, settings);
   const explicitTopics = check.strings('topics');
@@ -95,6 +97,12 @@ function toStreamConfig(name: string, settings: StreamSettings, dropCanaryDefaul
   if (schemaTitle !== undefined) stream.schemaTitle = schemaTitle;
   const schemaUri = check.string('$schema');
   if (schemaUri !== undefined) stream.schemaUri = schemaUri;
+  const removeFields = check.strings('remove_fields');
+  if (removeFields !== undefined) {
+    const bad = removeFields.find((f) => !FIELD_PATH.test(f));
+    if (bad !== undefined) throw new CatalogueError(`Stream "${name}": remove_fields entry "${bad}" is not a dotted field path (letters, digits, _-$@ or *)`);
+    stream.removeFields = removeFields;
+  }
   return stream;
 }
 

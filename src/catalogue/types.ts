@@ -18,6 +18,8 @@ export interface StreamConfig {
   schemaUri?: string;
   /** Drop events with `meta.domain == "canary"` before they reach clients. */
   dropCanaryEvents: boolean;
+  /** Fields never served, as dotted paths (`*` = any key): the stream's `remove_fields`. */
+  removeFields?: string[];
 }
 
 /** The resolved set of public streams at one point in time. Immutable: a reload builds a new one. */

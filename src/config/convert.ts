@@ -46,6 +46,11 @@ export function toServiceConfig(raw: RawConfig, file: string, warnings: string[]
     mediawikiRedactedPages: Object.fromEntries(
       Object.entries(raw.mediawiki_redacted_pages).map(([domain, titles]) => [domain, titles.map(String)]),
     ),
+    sanitize: {
+      visibilityStreams: raw.sanitize.visibility_streams,
+      maxSuppressedRevisions: raw.sanitize.max_suppressed_revisions,
+      replayWaitMs: raw.sanitize.replay_wait_ms,
+    },
     info: {
       name: raw.name,
       version: raw.version ?? packageInfo.version,

@@ -28,6 +28,7 @@ export interface RawConfig {
   connections: { max_duration: number; max_duration_jitter: number; reconnect_delay_ms: number; shutdown_drain_ms: number };
   stream_ui_enabled: boolean;
   mediawiki_redacted_pages: Record<string, (string | number)[]>;
+  sanitize: { visibility_streams: string[]; max_suppressed_revisions: number; replay_wait_ms: number };
 }
 
 export interface RawKafkaConfig {

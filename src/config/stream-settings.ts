@@ -11,5 +11,7 @@ export interface StreamSettings {
   $schema?: string;
   /** Per-stream opt-out of the server-side canary drop: `false` keeps canary events. */
   drop_canary_events?: boolean;
+  /** Dotted paths (with `*`) removed from every event of the stream. */
+  remove_fields?: string[];
   [key: string]: unknown;
 }

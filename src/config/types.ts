@@ -57,6 +57,7 @@ export interface ServiceConfig {
   streamUiEnabled: boolean;
   /** Page titles (as configured) per wiki domain whose events get user fields removed (`mediawiki_redacted_pages`). */
   mediawikiRedactedPages: Record<string, string[]>;
+  sanitize: SanitizeConfig;
   /** Service identity for `/_info`. */
   info: { name: string; version: string; description: string; home: string };
 }
@@ -79,4 +80,13 @@ export interface ConnectionsConfig {
   maxDurationJitter: number;
   reconnectDelayMs: number;
   shutdownDrainMs: number;
+}
+
+/** Retroactive suppression (`sanitize`). */
+export interface SanitizeConfig {
+  /** Streams whose events announce visibility changes, followed from their earliest event. */
+  visibilityStreams: string[];
+  maxSuppressedRevisions: number;
+  /** How long a replaying request waits for the suppression index after a start. */
+  replayWaitMs: number;
 }

@@ -10,6 +10,7 @@ import { FeedOffsets } from './feed-offsets.ts';
 import type { PartitionCursor } from './cursor.ts';
 import { PartitionFeed } from './partition-feed.ts';
 import { prepareEvent, type PreparedEvent } from './prepared-event.ts';
+import type { Sanitizer } from '../sanitize/sanitizer.ts';
 import { TailReader, type ReaderContext } from './tail-reader.ts';
 
 /** Where a connection's cursors get their events from. */
@@ -45,9 +46,9 @@ export class FanoutHub implements EventSource {
   readonly #readerOf = new WeakMap<PartitionCursor, CatchUpReader>();
   readonly #sweeper: NodeJS.Timeout;
 
-  constructor(gateway: KafkaGateway, config: ServiceConfig, metrics: Metrics, log: FastifyBaseLogger) {
+  constructor(gateway: KafkaGateway, config: ServiceConfig, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
     this.#config = config;
-    this.#context = { gateway, kafka: config.kafka, metrics, log, prepare: (message) => prepareLogged(message, metrics, log) };
+    this.#context = { gateway, kafka: config.kafka, metrics, log, prepare: (message) => sanitizer.prepare(prepareLogged(message, metrics, log)) };
     this.#tail = new TailReader(this.#context);
     // A followed partition's bounds are at most one fetch wait (plus slack) old.
     this.offsets = new FeedOffsets(gateway, (key) => this.#feeds.get(key), config.kafka.fetchMaxWaitMs + 1000);
@@ -160,7 +161,7 @@ export class FanoutHub implements EventSource {
 }
 
 /** Decodes once; a message that cannot be served is logged and counted here, once, not per client. */
-function prepareLogged(message: KafkaMessage, metrics: Metrics, log: FastifyBaseLogger): PreparedEvent {
+export function prepareLogged(message: KafkaMessage, metrics: Metrics, log: FastifyBaseLogger): PreparedEvent {
   const event = prepareEvent(message, MAX_MESSAGE_BYTES);
   if (event.skip !== undefined) {
     metrics.skippedMessages.inc({ reason: event.skip });

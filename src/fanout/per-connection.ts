@@ -6,9 +6,10 @@ import type { OffsetLookup } from '../kafka/start-positions.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { partitionKey } from '../protocol/position.ts';
 import type { PartitionCursor } from './cursor.ts';
-import type { EventSource, Subscription } from './hub.ts';
-import { MAX_MESSAGE_BYTES } from './hub.ts';
-import { prepareEvent } from './prepared-event.ts';
+import type { KafkaMessage } from '../kafka/records.ts';
+import type { Sanitizer } from '../sanitize/sanitizer.ts';
+import { prepareLogged, type EventSource, type Subscription } from './hub.ts';
+import type { PreparedEvent } from './prepared-event.ts';
 
 /**
  * How EventStreams reads Kafka: one reader per connection, every event decoded per client. Kept
@@ -20,13 +21,16 @@ export class PerConnectionSource implements EventSource {
   readonly #kafka: KafkaConfig;
   readonly #metrics: Metrics;
   readonly #log: FastifyBaseLogger;
+  readonly #prepare: (message: KafkaMessage) => PreparedEvent;
 
-  constructor(gateway: KafkaGateway, kafka: KafkaConfig, metrics: Metrics, log: FastifyBaseLogger) {
+  constructor(gateway: KafkaGateway, kafka: KafkaConfig, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
     this.#gateway = gateway;
     this.offsets = gateway;
     this.#kafka = kafka;
     this.#metrics = metrics;
     this.#log = log;
+    // Every client decodes and sanitizes every event itself, as EventStreams does.
+    this.#prepare = (message) => sanitizer.prepare(prepareLogged(message, metrics, log));
   }
 
   subscribe(cursors: readonly PartitionCursor[]): Subscription {
@@ -40,7 +44,7 @@ export class PerConnectionSource implements EventSource {
       ready: () => Promise.all(sinks.map((s) => s.writable())).then(() => undefined),
       deliver: (result) => {
         this.#metrics.kafkaMessages.inc({ kind: 'per_connection' }, result.messages.length);
-        for (const message of result.messages) byKey.get(partitionKey(message.topic, message.partition))?.offer(prepareEvent(message, MAX_MESSAGE_BYTES));
+        for (const message of result.messages) byKey.get(partitionKey(message.topic, message.partition))?.offer(this.#prepare(message));
         // Control batches move a partition without any message to offer.
         for (const [key, next] of result.next) {
           const cursor = byKey.get(key);

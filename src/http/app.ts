@@ -9,6 +9,7 @@ import { FanoutHub, type EventSource } from '../fanout/hub.ts';
 import { PerConnectionSource } from '../fanout/per-connection.ts';
 import type { KafkaGateway } from '../kafka/gateway.ts';
 import type { Metrics } from '../metrics/registry.ts';
+import type { Sanitizer } from '../sanitize/sanitizer.ts';
 import { FlushQueue } from '../stream/flush-queue.ts';
 import { IpLimiter } from '../stream/ip-limiter.ts';
 import { LoadGuard } from '../stream/load-guard.ts';
@@ -24,6 +25,9 @@ export interface AppDeps {
   catalogue: () => StreamCatalogue;
   gateway: KafkaGateway;
   schemas: SchemaStore;
+  sanitizer: Sanitizer;
+  /** Resolves true once the suppression index holds what Kafka had at start (false after `timeoutMs`). */
+  suppressionsReady: (timeoutMs: number) => Promise<boolean>;
   metrics: Metrics;
   logger: FastifyBaseLogger;
 }
@@ -53,8 +57,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const guard = new LoadGuard(config.fanout.totalBacklogBytes, config.fanout.maxEventLoopLagMs);
   const source: EventSource =
     config.fanout.mode === 'shared'
-      ? new FanoutHub(deps.gateway, config, metrics, deps.logger)
-      : new PerConnectionSource(deps.gateway, config.kafka, metrics, deps.logger);
+      ? new FanoutHub(deps.gateway, config, deps.sanitizer, metrics, deps.logger)
+      : new PerConnectionSource(deps.gateway, config.kafka, deps.sanitizer, metrics, deps.logger);
 
   await server.register(cors, {
     origin: '*',
@@ -79,7 +83,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     flush: new FlushQueue(),
     guard,
     metrics,
-    selections: new Selections(deps.schemas, deps.logger),
+    selections: new Selections(deps.schemas, deps.sanitizer, deps.logger),
+    suppressionsReady: deps.suppressionsReady,
   });
   server.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 

@@ -21,6 +21,9 @@ export class Metrics {
   readonly disconnects = new Counter({ name: 'eventstreams_disconnects_total', help: 'Streams ended by the server, by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly skippedMessages = new Counter({ name: 'eventstreams_skipped_messages_total', help: 'Kafka messages that were not servable events (not JSON, too large, null), by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly rejected = new Counter({ name: 'eventstreams_rejected_requests_total', help: 'Stream requests refused before streaming, by status', labelNames: ['status'], registers: [this.registry] });
+  readonly sanitizedFields = new Counter({ name: 'eventstreams_sanitized_fields_total', help: 'Fields removed from events before they were served, per stream and rule (policy, visibility, suppressed, redacted_page)', labelNames: ['stream', 'rule'], registers: [this.registry] });
+  readonly suppressedRevisions = new Gauge({ name: 'eventstreams_suppressed_revisions', help: 'Revisions with hidden parts in the suppression index', registers: [this.registry] });
+  readonly suppressionEvictions = new Gauge({ name: 'eventstreams_suppression_index_evicted', help: 'Suppression index entries dropped (oldest first) because the index was full', registers: [this.registry] });
   readonly eventsFiltered = new Counter({ name: 'eventstreams_events_filtered_total', help: 'Events a client consumed without being sent them because its filter did not match, per stream', labelNames: ['stream'], registers: [this.registry] });
 
   constructor() {

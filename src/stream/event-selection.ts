@@ -1,6 +1,7 @@
 import { eventObject, type PreparedEvent } from '../fanout/prepared-event.ts';
 import type { EventFilter, IndexHint } from '../filter/compile.ts';
 import type { Projection } from '../filter/project.ts';
+import type { Sanitizer } from '../sanitize/sanitizer.ts';
 import { dataLine } from '../sse/frame.ts';
 
 /** Why a client is not sent an event it consumed. */
@@ -15,15 +16,18 @@ export class EventSelection {
   readonly key: string;
   readonly index: IndexHint | undefined;
   readonly filtering: boolean;
+  readonly #sanitizer: Sanitizer;
   readonly #canaryTopics: ReadonlySet<string>;
   readonly #filter: EventFilter | undefined;
   readonly #projection: Projection | undefined;
   // Clients of one selection are offered the same events at about the same time: one slot suffices.
   #last: PreparedEvent | undefined;
+  #lastFrame: Buffer | undefined;
   #lastResult: Buffer | Skipped = 'unservable';
 
-  constructor(key: string, canaryTopics: ReadonlySet<string>, filter?: EventFilter, projection?: Projection) {
+  constructor(key: string, sanitizer: Sanitizer, canaryTopics: ReadonlySet<string>, filter?: EventFilter, projection?: Projection) {
     this.key = key;
+    this.#sanitizer = sanitizer;
     this.#canaryTopics = canaryTopics;
     this.#filter = filter;
     this.#projection = projection;
@@ -33,12 +37,15 @@ export class EventSelection {
 
   /** The frame to send for `event`, or why it is skipped. */
   select(event: PreparedEvent): Buffer | Skipped {
+    // A suppression that arrived after the event was read (and cached) applies before it is sent.
+    this.#sanitizer.refresh(event);
     const frame = event.frame;
     if (frame === undefined) return 'unservable';
     if (event.canary && !this.#canaryTopics.has(event.topic)) return 'canary';
     if (this.#filter === undefined && this.#projection === undefined) return frame;
-    if (event !== this.#last) {
+    if (event !== this.#last || frame !== this.#lastFrame) {
       this.#last = event;
+      this.#lastFrame = frame;
       this.#lastResult = this.#evaluate(event, frame);
     }
     return this.#lastResult;

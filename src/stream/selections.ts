@@ -7,6 +7,7 @@ import { compileFilter } from '../filter/compile.ts';
 import { parseFilterQuery } from '../filter/parse.ts';
 import { compileProjection } from '../filter/project.ts';
 import { schemaFields } from '../filter/schema-fields.ts';
+import type { Sanitizer } from '../sanitize/sanitizer.ts';
 import { EventSelection } from './event-selection.ts';
 
 export type SelectionResult = { ok: true; selection: EventSelection } | { ok: false; problem: FilterProblem };
@@ -18,11 +19,13 @@ export type SelectionResult = { ok: true; selection: EventSelection } | { ok: fa
  */
 export class Selections {
   readonly #schemas: SchemaStore;
+  readonly #sanitizer: Sanitizer;
   readonly #log: FastifyBaseLogger;
   readonly #shared = new LRUCache<string, EventSelection>({ max: 20_000 });
 
-  constructor(schemas: SchemaStore, log: FastifyBaseLogger) {
+  constructor(schemas: SchemaStore, sanitizer: Sanitizer, log: FastifyBaseLogger) {
     this.#schemas = schemas;
+    this.#sanitizer = sanitizer;
     this.#log = log;
   }
 
@@ -41,7 +44,7 @@ export class Selections {
     const key = `${names.join(',')}|${canaryTopics.join(',')}|${filter?.key ?? ''}|${projection?.key ?? ''}`;
     let selection = this.#shared.get(key);
     if (selection === undefined) {
-      selection = new EventSelection(key, new Set(canaryTopics), filter, projection);
+      selection = new EventSelection(key, this.#sanitizer, new Set(canaryTopics), filter, projection);
       this.#shared.set(key, selection);
     }
     return { ok: true, selection };

@@ -42,6 +42,7 @@ function config(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
     connections: { maxDurationMs: 0, maxDurationJitter: 0, reconnectDelayMs: 0, shutdownDrainMs: 0 },
     streamUiEnabled: true,
     mediawikiRedactedPages: {},
+    sanitize: { visibilityStreams: [], maxSuppressedRevisions: 1000, replayWaitMs: 0 },
     info: { name: 't', version: '0', description: '', home: '' },
     ...overrides,
   };

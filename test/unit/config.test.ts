@@ -89,6 +89,7 @@ describe('defaults', () => {
       connections: { maxDurationMs: 900000, maxDurationJitter: 0.1, reconnectDelayMs: 1000, shutdownDrainMs: 10000 },
       streamUiEnabled: true,
       mediawikiRedactedPages: {},
+      sanitize: { visibilityStreams: ['mediawiki.revision-visibility-change'], maxSuppressedRevisions: 5000000, replayWaitMs: 15000 },
       info: { name: 'eventstreams', version: pkg.version, description: pkg.description, home: '' },
     });
   });
@@ -128,6 +129,7 @@ describe('every key', () => {
       connections: { max_duration: 60, max_duration_jitter: 0.5, reconnect_delay_ms: 250, shutdown_drain_ms: 0 },
       stream_ui_enabled: false,
       mediawiki_redacted_pages: { 'ru.wikipedia.org': ['Some page', 1984] },
+      sanitize: { visibility_streams: ['vis'], max_suppressed_revisions: 10, replay_wait_ms: 5 },
     });
     expect(warnings).toEqual([]);
     expect(config).toEqual({
@@ -152,6 +154,7 @@ describe('every key', () => {
       connections: { maxDurationMs: 60000, maxDurationJitter: 0.5, reconnectDelayMs: 250, shutdownDrainMs: 0 },
       streamUiEnabled: false,
       mediawikiRedactedPages: { 'ru.wikipedia.org': ['Some page', '1984'] },
+      sanitize: { visibilityStreams: ['vis'], maxSuppressedRevisions: 10, replayWaitMs: 5 },
       info: { name: 'my-streams', version: '9.9.9', description: 'Our streams', home: 'https://example.org' },
     });
   });

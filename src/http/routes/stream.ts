@@ -28,6 +28,7 @@ export interface StreamRouteDeps {
   guard: LoadGuard;
   metrics: Metrics;
   selections: Selections;
+  suppressionsReady: (timeoutMs: number) => Promise<boolean>;
 }
 
 /** Response header listing the concrete offset every partition starts from on this connection. */
@@ -99,6 +100,13 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
       ...(field === undefined ? {} : { field }),
       ...(validFields === undefined ? {} : { valid_fields: validFields }),
     });
+  }
+
+  // Replayed history must be scrubbed of every suppression Kafka knows of: wait for the index after a start.
+  const replaying = since.timestamp !== undefined || lastEventId.positions.length > 0;
+  if (replaying && !(await deps.suppressionsReady(deps.config.sanitize.replayWaitMs))) {
+    reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    return sendProblem(request, reply, 503, 'sanitizer_not_ready', 'The suppression index is still being rebuilt from Kafka; retry shortly');
   }
 
   const topics = [...new Set(streams.flatMap((s) => s.topics))];

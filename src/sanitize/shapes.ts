@@ -1,0 +1,178 @@
+import { CONTENT, COMMENT, USER, hiddenFromFlags, hiddenFromVisibility, type HiddenParts } from './hidden.ts';
+
+type Path = readonly string[];
+
+/** A revision an event refers to, and where the event carries that revision's hideable parts. */
+export interface RevisionScope {
+  wiki: string;
+  revId: number;
+  /** Parts the event itself says are hidden (its visibility flags). */
+  inEvent: HiddenParts;
+  /** Fields holding each part of this revision in this event. */
+  fields: Readonly<Record<number, readonly Path[]>>;
+}
+
+/** What EventStreams' `mediawiki_redacted_pages` does to an event about a redacted page. */
+export interface Redaction {
+  title: Path;
+  remove: readonly Path[];
+  empty: readonly Path[];
+}
+
+export interface EventShape {
+  name: 'recentchange' | 'page_change' | 'revision' | 'other';
+  revisions(event: Record<string, unknown>): RevisionScope[];
+  redaction: Redaction;
+}
+
+const p = (dotted: string): Path => dotted.split('.');
+const paths = (...dotted: string[]): Path[] => dotted.map(p);
+
+/**
+ * recentchange: `revision.new` is the revision the event is about; `user` and `comment` are its
+ * (the old revision's parts are not in the event).
+ */
+const RECENTCHANGE: EventShape = {
+  name: 'recentchange',
+  revisions(event) {
+    const revId = numberAt(event, ['revision', 'new']);
+    const wiki = event.wiki;
+    if (revId === undefined || typeof wiki !== 'string') return [];
+    const fields = { [USER]: paths('user'), [COMMENT]: paths('comment', 'parsedcomment', 'log_action_comment'), [CONTENT]: [] };
+    return [{ wiki, revId, inEvent: genericFlags(event), fields }];
+  },
+  redaction: { title: p('title'), remove: paths('user'), empty: [] },
+};
+
+/** Kinds whose performer is the revision's editor and whose top-level comment is its comment. */
+const REVISION_MAKING = new Set(['create', 'edit']);
+
+/**
+ * page_change: `revision` is the current revision, `prior_state.revision` the one before (or, for a
+ * visibility change, the same revision's earlier flags). Each carries its own `is_*_visible` flags.
+ */
+const PAGE_CHANGE: EventShape = {
+  name: 'page_change',
+  revisions(event) {
+    const wiki = event.wiki_id;
+    if (typeof wiki !== 'string') return [];
+    const makes = REVISION_MAKING.has(String(event.page_change_kind));
+    const scopes: RevisionScope[] = [];
+    const revision = objectAt(event, ['revision']);
+    const revId = numberAt(event, ['revision', 'rev_id']);
+    if (revision !== undefined && revId !== undefined) {
+      scopes.push({
+        wiki,
+        revId,
+        inEvent: hiddenFromFlags(revision),
+        fields: {
+          [USER]: [...paths('revision.editor'), ...(makes ? paths('performer') : [])],
+          [COMMENT]: [...paths('revision.comment'), ...(makes ? paths('comment') : [])],
+          // A deletion's generated reason quotes the content ("content was: ...").
+          [CONTENT]: [...paths('revision.content_slots.*.content_body', 'revision.content_slots.*.content_sha1', 'revision.rev_sha1'), ...(event.page_change_kind === 'delete' ? paths('comment') : [])],
+        },
+      });
+    }
+    const prior = objectAt(event, ['prior_state', 'revision']);
+    const priorId = numberAt(event, ['prior_state', 'revision', 'rev_id']) ?? (event.page_change_kind === 'visibility_change' ? revId : undefined);
+    if (prior !== undefined && priorId !== undefined) {
+      scopes.push({
+        wiki,
+        revId: priorId,
+        inEvent: hiddenFromFlags(prior),
+        fields: {
+          [USER]: paths('prior_state.revision.editor'),
+          [COMMENT]: paths('prior_state.revision.comment'),
+          [CONTENT]: paths('prior_state.revision.content_slots.*.content_body', 'prior_state.revision.content_slots.*.content_sha1', 'prior_state.revision.rev_sha1'),
+        },
+      });
+    }
+    return scopes;
+  },
+  redaction: { title: p('page.page_title'), remove: paths('revision.editor', 'prior_state.revision.editor'), empty: paths('performer') },
+};
+
+/**
+ * The revision entity events (revision-create, -visibility-change, -tags-change, -score, ...):
+ * `rev_id` on `database`; `comment` is the revision's. Only in revision-create is `performer` its
+ * author (elsewhere it is whoever changed tags or visibility).
+ */
+function revisionShape(authored: boolean): EventShape {
+  return {
+    name: 'revision',
+    revisions(event) {
+      const wiki = event.database;
+      const revId = numberAt(event, ['rev_id']);
+      if (typeof wiki !== 'string' || revId === undefined) return [];
+      const visibility = objectAt(event, ['visibility']);
+      const inEvent = (visibility === undefined ? 0 : hiddenFromVisibility(visibility)) | genericFlags(event);
+      const fields = {
+        [USER]: authored ? paths('performer') : [],
+        [COMMENT]: paths('comment', 'parsedcomment'),
+        [CONTENT]: paths('rev_sha1', 'rev_slots.*.rev_slot_sha1'),
+      };
+      return [{ wiki, revId, inEvent, fields }];
+    },
+    redaction: { title: p('page_title'), remove: paths('performer'), empty: [] },
+  };
+}
+
+const REVISION_CREATE = revisionShape(true);
+const REVISION_OTHER = revisionShape(false);
+const OTHER: EventShape = { name: 'other', revisions: () => [], redaction: { title: p('page_title'), remove: paths('performer'), empty: [] } };
+
+/** The shape of an event, from its `$schema`. */
+export function shapeOf(event: Record<string, unknown>): EventShape {
+  const schema = typeof event.$schema === 'string' ? event.$schema : '';
+  if (schema.includes('/mediawiki/recentchange/')) return RECENTCHANGE;
+  if (schema.includes('/mediawiki/page/change/')) return PAGE_CHANGE;
+  if (schema.includes('/mediawiki/revision/create/')) return REVISION_CREATE;
+  if (schema.includes('/mediawiki/revision/')) return REVISION_OTHER;
+  return OTHER;
+}
+
+/** A `rev_deleted`-style bit field, as some producers carry it. */
+function genericFlags(event: Record<string, unknown>): HiddenParts {
+  const bits = event.rev_deleted;
+  return typeof bits === 'number' && Number.isInteger(bits) ? bits & (CONTENT | COMMENT | USER) : 0;
+}
+
+function objectAt(event: Record<string, unknown>, path: Path): Record<string, unknown> | undefined {
+  let node: unknown = event;
+  for (const segment of path) {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
+    node = (node as Record<string, unknown>)[segment];
+  }
+  return typeof node === 'object' && node !== null && !Array.isArray(node) ? (node as Record<string, unknown>) : undefined;
+}
+
+function numberAt(event: Record<string, unknown>, path: Path): number | undefined {
+  const parent = objectAt(event, path.slice(0, -1));
+  const value = parent?.[path[path.length - 1] as string];
+  return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
+}
+
+/** A visibility change an event announces: the revision's new hidden parts. */
+export interface VisibilityChange {
+  wiki: string;
+  revId: number;
+  hidden: HiddenParts;
+}
+
+/** `mediawiki.revision-visibility-change` events, and page_change events of kind `visibility_change`. */
+export function visibilityChange(event: Record<string, unknown>): VisibilityChange | undefined {
+  const schema = typeof event.$schema === 'string' ? event.$schema : '';
+  if (schema.includes('/mediawiki/revision/visibility-change/')) {
+    const visibility = objectAt(event, ['visibility']);
+    const revId = numberAt(event, ['rev_id']);
+    if (visibility === undefined || revId === undefined || typeof event.database !== 'string') return undefined;
+    return { wiki: event.database, revId, hidden: hiddenFromVisibility(visibility) };
+  }
+  if (schema.includes('/mediawiki/page/change/') && event.page_change_kind === 'visibility_change') {
+    const revision = objectAt(event, ['revision']);
+    const revId = numberAt(event, ['revision', 'rev_id']);
+    if (revision === undefined || revId === undefined || typeof event.wiki_id !== 'string') return undefined;
+    return { wiki: event.wiki_id, revId, hidden: hiddenFromFlags(revision) };
+  }
+  return undefined;
+}
