@@ -51,18 +51,19 @@ export function sanitize(event: Record<string, unknown>, rules: SanitizeRules): 
   // Flags about one revision anywhere in the event (a visibility change's prior state) hide it everywhere.
   const byRevision = new Map<string, { ref: RevisionRef; inEvent: HiddenParts }>();
   for (const scope of scopes) {
+    if (scope.wiki === undefined || scope.revId === undefined) continue;
     const key = `${scope.wiki}\u0000${scope.revId}`;
     const entry = byRevision.get(key) ?? { ref: { wiki: scope.wiki, revId: scope.revId, hidden: rules.hidden(scope.wiki, scope.revId) }, inEvent: 0 };
     entry.inEvent |= scope.inEvent;
     byRevision.set(key, entry);
   }
   for (const scope of scopes) {
-    const entry = byRevision.get(`${scope.wiki}\u0000${scope.revId}`);
-    if (entry === undefined) continue;
-    const hidden = entry.inEvent | entry.ref.hidden;
+    const entry = scope.wiki === undefined ? undefined : byRevision.get(`${scope.wiki}\u0000${scope.revId}`);
+    const inEvent = entry?.inEvent ?? scope.inEvent;
+    const hidden = inEvent | (entry?.ref.hidden ?? 0);
     for (const { bit } of PARTS) {
       if ((hidden & bit) === 0) continue;
-      for (const path of scope.fields[bit] ?? []) remove(entry.inEvent & bit ? 'visibility' : 'suppressed', path);
+      for (const path of scope.fields[bit] ?? []) remove(inEvent & bit ? 'visibility' : 'suppressed', path);
     }
   }
   const revisions = [...byRevision.values()].map(({ ref, inEvent }) => ({ ...ref, hidden: ref.hidden | inEvent }));

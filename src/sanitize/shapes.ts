@@ -4,8 +4,9 @@ type Path = readonly string[];
 
 /** A revision an event refers to, and where the event carries that revision's hideable parts. */
 export interface RevisionScope {
-  wiki: string;
-  revId: number;
+  /** Absent when the event does not say which revision (its own flags still apply). */
+  wiki?: string;
+  revId?: number;
   /** Parts the event itself says are hidden (its visibility flags). */
   inEvent: HiddenParts;
   /** Fields holding each part of this revision in this event. */
@@ -35,11 +36,8 @@ const paths = (...dotted: string[]): Path[] => dotted.map(p);
 const RECENTCHANGE: EventShape = {
   name: 'recentchange',
   revisions(event) {
-    const revId = numberAt(event, ['revision', 'new']);
-    const wiki = event.wiki;
-    if (revId === undefined || typeof wiki !== 'string') return [];
     const fields = { [USER]: paths('user'), [COMMENT]: paths('comment', 'parsedcomment', 'log_action_comment'), [CONTENT]: [] };
-    return [{ wiki, revId, inEvent: genericFlags(event), fields }];
+    return [scope(event.wiki, numberAt(event, ['revision', 'new']), genericFlags(event), fields)];
   },
   redaction: { title: p('title'), remove: paths('user'), empty: [] },
 };
@@ -101,9 +99,6 @@ function revisionShape(authored: boolean): EventShape {
   return {
     name: 'revision',
     revisions(event) {
-      const wiki = event.database;
-      const revId = numberAt(event, ['rev_id']);
-      if (typeof wiki !== 'string' || revId === undefined) return [];
       const visibility = objectAt(event, ['visibility']);
       const inEvent = (visibility === undefined ? 0 : hiddenFromVisibility(visibility)) | genericFlags(event);
       const fields = {
@@ -111,7 +106,7 @@ function revisionShape(authored: boolean): EventShape {
         [COMMENT]: paths('comment', 'parsedcomment'),
         [CONTENT]: paths('rev_sha1', 'rev_slots.*.rev_slot_sha1'),
       };
-      return [{ wiki, revId, inEvent, fields }];
+      return [scope(event.database, numberAt(event, ['rev_id']), inEvent, fields)];
     },
     redaction: { title: p('page_title'), remove: paths('performer'), empty: [] },
   };
@@ -129,6 +124,15 @@ export function shapeOf(event: Record<string, unknown>): EventShape {
   if (schema.includes('/mediawiki/revision/create/')) return REVISION_CREATE;
   if (schema.includes('/mediawiki/revision/')) return REVISION_OTHER;
   return OTHER;
+}
+
+function scope(wiki: unknown, revId: number | undefined, inEvent: HiddenParts, fields: RevisionScope['fields']): RevisionScope {
+  const found: RevisionScope = { inEvent, fields };
+  if (typeof wiki === 'string' && revId !== undefined) {
+    found.wiki = wiki;
+    found.revId = revId;
+  }
+  return found;
 }
 
 /** A `rev_deleted`-style bit field, as some producers carry it. */
