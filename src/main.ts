@@ -53,6 +53,12 @@ async function main(): Promise<void> {
       const replay = await startDemoData(config.kafka.brokers, service.catalogue.current().streams, logger);
       cleanups.splice(cleanups.length - 1, 0, () => replay.stop());
     }
+    // SIGHUP re-reads the config file for what can change without a restart (the redacted pages).
+    process.on('SIGHUP', () => {
+      loadConfig({ argv: process.argv.slice(2), env: process.env })
+        .then((next) => service.reload(next.config))
+        .catch((error: unknown) => logger.error({ err: error }, 'SIGHUP: config reload failed; keeping the current settings'));
+    });
     logger.info(`serving on ${service.url} — try: curl -s ${service.url}/v2/stream/recentchange`);
   } catch (error) {
     logger.fatal({ err: error }, 'could not start');

@@ -17,7 +17,7 @@ export interface RunningService {
   /** The address the HTTP server listens on, e.g. `http://127.0.0.1:8092`. */
   url: string;
   /** Applies what can change without a restart (the redacted pages) from a freshly loaded config. */
-  reload(config: ServiceConfig): void;
+  reload(config: Pick<ServiceConfig, 'mediawikiRedactedPages'>): void;
   /** Ends every stream properly, then releases Kafka and timers. */
   stop(): Promise<void>;
 }

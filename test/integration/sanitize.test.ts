@@ -1,0 +1,177 @@
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningService } from '../../src/service.ts';
+import { rcEvent } from '../support/events.ts';
+import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
+import { startTestService } from '../support/service.ts';
+import { openRaw } from '../support/sse.ts';
+import { metric } from '../support/metrics.ts';
+
+type Event = Record<string, unknown>;
+const SCHEMAS = fileURLToPath(new URL('../../config/schemas', import.meta.url));
+const T0 = Date.now() - 60_000;
+
+let rc: string;
+let visibility: string;
+let service: RunningService;
+
+/** Real recentchange events with recognisable users and comments, one revision each. */
+const events: Event[] = Array.from({ length: 20 }, (_, i) => ({
+  ...rcEvent(i),
+  type: 'edit',
+  wiki: 'enwiki',
+  user: `Editor${i}Secret`,
+  comment: `comment ${i} secret`,
+  parsedcomment: `<b>comment ${i} secret</b>`,
+  revision: { old: 5000 + i, new: 6000 + i },
+  server_url: 'https://en.wikipedia.org',
+}));
+
+function visibilityEvent(revId: number, visible: { text: boolean; user: boolean; comment: boolean }): Event {
+  return {
+    $schema: '/mediawiki/revision/visibility-change/1.0.1',
+    database: 'enwiki',
+    meta: { domain: 'en.wikipedia.org', stream: 'mediawiki.revision-visibility-change', dt: new Date().toISOString() },
+    rev_id: revId,
+    page_id: 1,
+    page_title: 'X',
+    performer: { user_text: 'Oversighter', user_groups: ['suppress'], user_is_bot: false },
+    visibility: visible,
+    prior_state: { visibility: { text: true, user: true, comment: true } },
+  };
+}
+
+const streams = () => ({
+  'mediawiki.recentchange': { topics: [rc], stream_aliases: ['recentchange'], schema_title: 'mediawiki/recentchange', remove_fields: ['server_url'] },
+  'mediawiki.revision-visibility-change': { topics: [visibility] },
+});
+const settings = { heartbeat_interval: 300, schema_base_uris: [SCHEMAS], mediawiki_redacted_pages: {} };
+
+async function replay(target: RunningService, count: number, query = `since=${T0}`): Promise<Event[]> {
+  const s = await openRaw(`${target.url}/v2/stream/recentchange?${query}`);
+  expect(s.status).toBe(200);
+  await s.until((x) => x.messages().length >= count);
+  s.close();
+  return s.messages().map((m) => m.data);
+}
+
+const byRev = (list: Event[], revId: number) => list.find((e) => (e.revision as { new: number }).new === revId) as Event;
+
+beforeAll(async () => {
+  rc = await uniqueTopic('eqiad.sanitize.rc', 1);
+  visibility = await uniqueTopic('eqiad.sanitize.visibility', 1);
+  await produceJson(testBrokers(), rc, events.map((value, i) => ({ value, timestamp: T0 + i })));
+  service = await startTestService(streams(), { ...settings, sanitize: { visibility_streams: ['mediawiki.revision-visibility-change'] } });
+});
+
+afterAll(async () => {
+  await service?.stop();
+});
+
+describe('sanitization end to end', () => {
+  it('removes the fields the stream never serves', async () => {
+    const got = await replay(service, 20);
+    expect(got.every((e) => e.server_url === undefined)).toBe(true);
+    expect(got[0]?.user).toBe('Editor0Secret');
+  });
+
+  it('scrubs replays, the cache and live events once a suppression arrives, and a restarted service still does', async () => {
+    // A live client: the events it is sent next pass through the shared reader into the fan-out cache.
+    const live = await openRaw(`${service.url}/v2/stream/recentchange`);
+    await live.until((x) => x.text().startsWith(':ok'));
+    const cachedRevId = 6100;
+    await produceJson(testBrokers(), rc, [{ value: { ...events[0], user: 'CachedEditorSecret', revision: { old: 1, new: cachedRevId } }, timestamp: T0 + 50 }]);
+    await live.until((x) => x.messages().length >= 1);
+    expect(live.messages()[0]?.data.user).toBe('CachedEditorSecret');
+
+    await produceJson(testBrokers(), visibility, [
+      { value: visibilityEvent(6003, { text: true, user: false, comment: true }) },
+      { value: visibilityEvent(6007, { text: true, user: true, comment: false }) },
+      { value: visibilityEvent(cachedRevId, { text: true, user: false, comment: true }) },
+    ]);
+    const expectScrubbed = (list: Event[]) => {
+      const text = JSON.stringify(list);
+      expect(text).not.toContain('Editor3Secret');
+      expect(text).not.toContain('comment 7 secret');
+      expect(text).not.toContain('CachedEditorSecret');
+      expect(byRev(list, 6003).comment).toBe('comment 3 secret');
+      expect(byRev(list, 6007).user).toBe('Editor7Secret');
+      expect(byRev(list, 6007).parsedcomment).toBeUndefined();
+      expect(byRev(list, 6004).user).toBe('Editor4Secret');
+      expect(byRev(list, cachedRevId).comment).toBe(events[0]?.comment);
+    };
+    // The index follows the visibility topic live; wait until a replay shows it.
+    const deadline = Date.now() + 15_000;
+    let replayed = await replay(service, 21);
+    while (JSON.stringify(replayed).includes('CachedEditorSecret') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      replayed = await replay(service, 21);
+    }
+    // 6003 and 6007 come through a catch-up read of Kafka, the last one from the fan-out cache,
+    // where it sat before its suppression arrived.
+    expectScrubbed(replayed);
+    // Resuming right at the cached event is served from the cache alone.
+    const offset = (live.messages()[0]?.data.meta as { offset: number }).offset;
+    const hits = await metric(service.url, 'eventstreams_cache_lookups_total', { result: 'hit' });
+    const resumed = await openRaw(`${service.url}/v2/stream/recentchange`, { 'last-event-id': JSON.stringify([{ topic: rc, partition: 0, offset }]) });
+    await resumed.until((x) => x.messages().length >= 1);
+    resumed.close();
+    expect(await metric(service.url, 'eventstreams_cache_lookups_total', { result: 'hit' })).toBe(hits + 1);
+    expect(resumed.messages()[0]?.data.user).toBeUndefined();
+    expect(resumed.text()).not.toContain('CachedEditorSecret');
+    expect(await metric(service.url, 'eventstreams_sanitized_fields_total', { stream: 'mediawiki.recentchange', rule: 'suppressed' })).toBeGreaterThanOrEqual(3);
+
+    // Live: a new event about a suppressed revision (a later log entry re-announcing it, say).
+    await produceJson(testBrokers(), rc, [{ value: { ...events[3], comment: 'again' }, timestamp: T0 + 100 }]);
+    await live.until((x) => x.messages().length >= 2);
+    live.close();
+    const last = live.messages().at(-1)?.data as Event;
+    expect(last.comment).toBe('again');
+    expect(last.user).toBeUndefined();
+
+    // A new instance rebuilds the index from Kafka before it serves a replay.
+    const restarted = await startTestService(streams(), { ...settings, sanitize: { visibility_streams: ['mediawiki.revision-visibility-change'] } });
+    try {
+      expectScrubbed(await replay(restarted, 22));
+    } finally {
+      await restarted.stop();
+    }
+  });
+
+  it('shows a revision again once it is made visible again', async () => {
+    await produceJson(testBrokers(), visibility, [{ value: visibilityEvent(6010, { text: true, user: false, comment: true }) }]);
+    const fresh = await startTestService(streams(), { ...settings, sanitize: { visibility_streams: ['mediawiki.revision-visibility-change'] } });
+    try {
+      expect(byRev(await replay(fresh, 22), 6010).user).toBeUndefined();
+      await produceJson(testBrokers(), visibility, [{ value: visibilityEvent(6010, { text: true, user: true, comment: true }) }]);
+      const again = await startTestService(streams(), { ...settings, sanitize: { visibility_streams: ['mediawiki.revision-visibility-change'] } });
+      try {
+        expect(byRev(await replay(again, 22), 6010).user).toBe('Editor10Secret');
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('redacts pages listed in mediawiki_redacted_pages, reloaded without a restart', async () => {
+    const title = String(events[12]?.title);
+    const domain = String((events[12]?.meta as Event).domain);
+    expect(byRev(await replay(service, 22), 6012).user).toBe('Editor12Secret');
+    service.reload({ mediawikiRedactedPages: { [domain]: [`  ${title.replaceAll('_', ' ')} `] } });
+    const after = await replay(service, 22);
+    expect(byRev(after, 6012).user).toBeUndefined();
+    expect(byRev(after, 6012).title).toBe(title);
+    expect(byRev(after, 6011).user).toBe('Editor11Secret');
+    service.reload({ mediawikiRedactedPages: {} });
+  });
+
+  it('filters cannot see hidden values either', async () => {
+    const s = await openRaw(`${service.url}/v2/stream/recentchange?since=${T0}&user=Editor3Secret,Editor4Secret`);
+    await s.until((x) => x.messages().length >= 1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    s.close();
+    expect(s.messages().map((m) => m.data.user)).toEqual(['Editor4Secret']);
+  });
+});
