@@ -19,9 +19,10 @@ export interface RunningService {
 export async function startService(config: ServiceConfig, logger: Logger): Promise<RunningService> {
   const catalogue = new CatalogueHolder(config, logger);
   await catalogue.start();
-  const gateway = new KafkaGateway(config.kafka);
+  const metrics = new Metrics();
+  const gateway = new KafkaGateway(config.kafka, metrics);
   const schemas = new SchemaStore(config.schemaBaseUris);
-  const app = await buildApp({ config, catalogue: () => catalogue.current(), gateway, schemas, metrics: new Metrics(), logger });
+  const app = await buildApp({ config, catalogue: () => catalogue.current(), gateway, schemas, metrics, logger });
   // A reconnect storm arrives all at once: queue connections up to the kernel's usual limit.
   const url = await app.server.listen({ port: config.port, host: config.listenAddress, backlog: 4096 });
   return {

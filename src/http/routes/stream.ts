@@ -173,5 +173,5 @@ function openStream(request: StreamRequest, reply: FastifyReply, deps: StreamRou
       'stream closed',
     );
   });
-  log.info({ streams: names, format, partitions: assignment.starts.length }, 'stream opened');
+  log.info({ streams: names, format, partitions: assignment.starts.length, clientIp: ip, userAgent: request.headers['user-agent'] }, 'stream opened');
 }
