@@ -141,7 +141,7 @@ function streamDocOperation(stream: StreamConfig, name: string, resolved: Resolv
   if (name !== stream.name) lines.push(`(NOTE: This stream is an alias of ${stream.name})`);
   lines.push(`Topics: ${stream.topics.join(', ')}`);
   if (resolved !== undefined) lines.push(`Schema: ${resolved.uri}`);
-  else if (stream.schemaTitle !== undefined) lines.push(`Schema title: ${stream.schemaTitle}`);
+  else lines.push(`Schema title: ${stream.schemaTitle ?? 'none'} (the schema is not available here)`);
   const eventSchema = resolved === undefined ? { type: 'object' } : embeddable(resolved.schema);
   const example = resolved === undefined ? undefined : firstExample(resolved.schema);
   return {
@@ -164,11 +164,30 @@ function streamDocOperation(stream: StreamConfig, name: string, resolved: Resolv
 
 /**
  * The event schema without the keys that would change its meaning inside the OpenAPI document:
- * `$schema` would switch the dialect, `$id` the base URI; `examples` moves to the media type.
+ * `$schema` would switch the dialect and `$id`s (also of embedded fragments, which repeat across
+ * streams) would collide as base URIs; the top-level `examples` move to the media type.
  */
 function embeddable(schema: Record<string, unknown>): Doc {
-  const { $schema: _dialect, $id: _id, examples: _examples, ...rest } = schema;
+  const { examples: _examples, ...rest } = withoutIds(schema) as Doc;
   return rest;
+}
+
+/** Keywords whose value is a subschema, a list of them, or a map of names to them (draft-07). */
+const SUBSCHEMA = new Set(['items', 'additionalItems', 'additionalProperties', 'contains', 'propertyNames', 'not', 'if', 'then', 'else', 'allOf', 'anyOf', 'oneOf']);
+const SUBSCHEMA_MAPS = new Set(['properties', 'patternProperties', 'definitions', '$defs', 'dependencies']);
+
+function withoutIds(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withoutIds);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: Doc = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === '$id' || key === '$schema') continue;
+    if (SUBSCHEMA.has(key)) out[key] = withoutIds(value);
+    else if (SUBSCHEMA_MAPS.has(key) && typeof value === 'object' && value !== null) {
+      out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, withoutIds(sub)]));
+    } else out[key] = value;
+  }
+  return out;
 }
 
 function firstExample(schema: Record<string, unknown>): unknown {
