@@ -1,0 +1,218 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalKafkaError, startLocalKafka, type LocalKafka } from '../../src/local-kafka/launcher.ts';
+import type { RunningService } from '../../src/service.ts';
+import { rcEvent } from '../support/events.ts';
+import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
+import { metric } from '../support/metrics.ts';
+import { exampleErrors, openApiErrors, type OpenApiDoc } from '../support/openapi.ts';
+import { startTestService } from '../support/service.ts';
+import { getJson, openRaw } from '../support/sse.ts';
+
+const SCHEMAS = fileURLToPath(new URL('../../config/schemas', import.meta.url));
+const CLIENT_IP = '198.51.100.23';
+
+let service: RunningService;
+let topic: string;
+const logLines: Record<string, unknown>[] = [];
+
+beforeAll(async () => {
+  topic = await uniqueTopic('eqiad.ops.rc', 2);
+  const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+  service = await startTestService(
+    { 'ops.recentchange': { topics: [topic], stream_aliases: ['ops-rc'], schema_title: 'mediawiki/recentchange' } },
+    { schema_base_uris: [SCHEMAS], client_ip_connection_limit: 1, client_ip_header: 'x-client-ip' },
+    logger,
+  );
+});
+
+afterAll(async () => {
+  await service?.stop();
+});
+
+describe('API documentation', () => {
+  it('/?spec is a valid OpenAPI document of the live catalogue, with the stream schema and example', async () => {
+    const r = await getJson(`${service.url}/?spec`);
+    expect(r.status).toBe(200);
+    const doc = r.body as OpenApiDoc;
+    expect(await openApiErrors(doc)).toEqual([]);
+    expect(doc.paths['/v2/stream/{streams}']?.get.parameters?.[0]?.schema.items?.enum).toEqual(['ops-rc', 'ops.recentchange']);
+    for (const name of ['ops.recentchange', 'ops-rc']) {
+      const json = doc.paths[`/v2/stream/${name}`]?.get.responses['200']?.content?.['application/json'];
+      expect(json?.schema?.['title'], name).toBe('mediawiki/recentchange');
+      expect(exampleErrors(json?.schema ?? {}, json?.example), name).toEqual([]);
+    }
+  });
+
+  it('/?doc is Swagger UI for /?spec, served entirely by this service', async () => {
+    const page = await fetch(`${service.url}/?doc`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain("url: '?spec'");
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? '');
+    expect(assets.length).toBe(2);
+    for (const asset of assets) {
+      expect(asset).not.toMatch(/^(https?:)?\/\//);
+      const response = await fetch(new URL(asset, `${service.url}/`));
+      expect(response.status, asset).toBe(200);
+      expect((await response.arrayBuffer()).byteLength, asset).toBeGreaterThan(10_000);
+    }
+    expect((await fetch(`${service.url}/v2/doc/package.json`)).status).toBe(404);
+  });
+});
+
+describe('Prometheus metrics', () => {
+  it('count connections, events read and sent per stream, bytes, Kafka latency and reader lag once an event streamed', async () => {
+    const url = service.url;
+    const stream = { stream: 'ops.recentchange' };
+    const before = {
+      connections: await metric(url, 'eventstreams_client_connections_total', { streams: 'ops.recentchange' }),
+      read: await metric(url, 'eventstreams_events_read_total', stream),
+      sent: await metric(url, 'eventstreams_events_sent_total', stream),
+      bytes: await metric(url, 'eventstreams_bytes_sent_total'),
+    };
+    const client = await openRaw(`${url}/v2/stream/ops-rc`, { 'x-client-ip': CLIENT_IP, 'user-agent': 'ops-metrics-test/1.0' });
+    try {
+      await client.until((s) => s.text().startsWith(':ok'));
+      expect(await metric(url, 'eventstreams_connected_clients', stream)).toBe(1);
+      await produceJson(testBrokers(), topic, [0, 1, 2].map((i) => ({ value: rcEvent(i), partition: i % 2 })));
+      await client.until((s) => s.messages().length >= 3);
+      expect(await metric(url, 'eventstreams_client_connections_total', { streams: 'ops.recentchange' })).toBe(before.connections + 1);
+      expect(await metric(url, 'eventstreams_events_read_total', stream)).toBeGreaterThanOrEqual(before.read + 3);
+      expect(await metric(url, 'eventstreams_events_sent_total', stream)).toBe(before.sent + 3);
+      expect((await metric(url, 'eventstreams_bytes_sent_total')) - before.bytes).toBeGreaterThanOrEqual(Buffer.byteLength(client.text()));
+      expect(await metric(url, 'eventstreams_kafka_request_duration_seconds_count', { api: 'fetch', outcome: 'ok' })).toBeGreaterThan(0);
+      expect(await metric(url, 'eventstreams_kafka_request_duration_seconds_count', { api: 'list_offsets', outcome: 'ok' })).toBeGreaterThan(0);
+      const text = await (await fetch(`${url}/metrics`)).text();
+      // The shared reader of each partition reports its lag; it has read all there is.
+      for (const partition of ['0', '1']) {
+        expect(text).toMatch(new RegExp(`^eventstreams_shared_reader_lag_messages\\{topic="${topic}",partition="${partition}"\\} 0$`, 'm'));
+      }
+      expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+      expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+      // Bounded labels: nothing identifies a client.
+      expect(text).not.toContain(CLIENT_IP);
+      expect(text).not.toContain('ops-metrics-test');
+
+      const rejectedBefore = await metric(url, 'eventstreams_rejected_requests_total', { status: '429' });
+      const second = await getJson(`${url}/v2/stream/ops-rc`, { 'x-client-ip': CLIENT_IP });
+      expect(second.status).toBe(429);
+      expect(await metric(url, 'eventstreams_rejected_requests_total', { status: '429' })).toBe(rejectedBefore + 1);
+    } finally {
+      client.close();
+    }
+    await expect.poll(() => metric(url, 'eventstreams_connected_clients', stream)).toBe(0);
+  });
+});
+
+describe('logs', () => {
+  it('write one JSON line per stream open and close, with request id, client, duration, events, bytes and reason', async () => {
+    const requestId = `ops-log-${Date.now()}`;
+    const client = await openRaw(`${service.url}/v2/stream/ops.recentchange`, {
+      'x-client-ip': '203.0.113.5',
+      'user-agent': 'ops-log-test/2.0',
+      'x-request-id': requestId,
+    });
+    expect(client.headers['x-request-id']).toBe(requestId);
+    await client.until((s) => s.text().startsWith(':ok'));
+    await produceJson(testBrokers(), topic, [{ value: rcEvent(7) }, { value: rcEvent(8) }]);
+    await client.until((s) => s.messages().length >= 2);
+    const received = Buffer.byteLength(client.text());
+    client.close();
+    await expect.poll(() => logLines.some((l) => l['reqId'] === requestId && l['msg'] === 'stream closed')).toBe(true);
+    const lines = logLines.filter((l) => l['reqId'] === requestId);
+    expect(lines.map((l) => l['msg'])).toEqual(['stream opened', 'stream closed']);
+    expect(lines[0]).toMatchObject({ level: 30, streams: ['ops.recentchange'], clientIp: '203.0.113.5', userAgent: 'ops-log-test/2.0', format: 'sse' });
+    expect(lines[1]).toMatchObject({ streams: ['ops.recentchange'], clientIp: '203.0.113.5', userAgent: 'ops-log-test/2.0', eventsSent: 2, reason: 'client_closed' });
+    expect(lines[1]?.['bytesSent']).toBe(received);
+    expect(lines[1]?.['durationMs']).toEqual(expect.any(Number));
+  });
+
+  it('gives requests without an id a unique one', async () => {
+    const ids = await Promise.all([1, 2].map(async () => (await fetch(`${service.url}/_info`)).headers.get('x-request-id')));
+    expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ids[1]).not.toBe(ids[0]);
+  });
+});
+
+describe('readiness', () => {
+  it('reports shutting_down while open streams drain, so load balancers stop sending clients', async () => {
+    const svc = await startTestService({ drain: { topics: [topic] } }, { connections: { shutdown_drain_ms: 3000 } });
+    // Three streams end one by one over the drain window; the server answers meanwhile.
+    const clients = await Promise.all([1, 2, 3].map(() => openRaw(`${svc.url}/v2/stream/drain`)));
+    for (const client of clients) await client.until((s) => s.text().startsWith(':ok'));
+    expect((await getJson(`${svc.url}/_ready`)).body).toEqual({ status: 'ready' });
+    const stopped = svc.stop();
+    const during = await getJson(`${svc.url}/_ready`);
+    expect(during.status).toBe(503);
+    expect(during.body).toMatchObject({ type: 'shutting_down' });
+    await stopped;
+    await Promise.all(clients.map((c) => c.ended));
+  });
+
+  describe('with a broker of its own', () => {
+    let kafka: LocalKafka | undefined;
+    let dataDir: string;
+    let port: number;
+    let svc: RunningService;
+
+    beforeAll(async () => {
+      dataDir = await mkdtemp(join(tmpdir(), 'eventstreams-ready-'));
+      ({ kafka, port } = await startOnFreePort(dataDir));
+      svc = await startTestService({ s: { topics: ['ready-test'] } }, { kafka: { brokers: kafka.brokers, request_timeout_ms: 2000 } });
+    }, 180_000);
+
+    afterAll(async () => {
+      await svc?.stop();
+      await kafka?.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }, 60_000);
+
+    it('flips to 503 when Kafka stops and back to 200 when it returns, while /_info stays cheap', async () => {
+      const ready = async () => (await getJson(`${svc.url}/_ready`)).status;
+      expect(await ready()).toBe(200);
+      await kafka?.stop();
+      kafka = undefined;
+      await expect.poll(ready, { timeout: 15_000, interval: 250 }).toBe(503);
+      const down = await getJson(`${svc.url}/_ready`);
+      expect(down.body).toMatchObject({ type: 'kafka_unavailable', status: 503 });
+      expect(down.headers.get('retry-after')).toMatch(/^\d+$/);
+      const started = Date.now();
+      expect((await getJson(`${svc.url}/_info`)).status).toBe(200);
+      expect(Date.now() - started).toBeLessThan(500);
+
+      kafka = await startLocalKafka({ port, dataDir });
+      await expect.poll(ready, { timeout: 30_000, interval: 500 }).toBe(200);
+    }, 180_000);
+  });
+});
+
+/** A second local broker on ports nobody uses (the client port and the next one, for its controller). */
+async function startOnFreePort(dataDir: string): Promise<{ kafka: LocalKafka; port: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    if (port >= 65535) continue;
+    try {
+      return { kafka: await startLocalKafka({ port, dataDir, fresh: true }), port };
+    } catch (error) {
+      if (!(error instanceof LocalKafkaError && error.code === 'PORT_IN_USE') || attempt >= 5) throw error;
+    }
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
