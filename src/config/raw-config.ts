@@ -30,6 +30,8 @@ export interface RawConfig {
   mediawiki_redacted_pages: Record<string, (string | number)[]>;
 }
 
+import type { SaslMechanism } from './types.ts';
+
 export interface RawKafkaConfig {
   brokers?: string[] | string;
   'metadata.broker.list'?: string[] | string;
@@ -45,5 +47,9 @@ export interface RawKafkaConfig {
   'ssl.ca.location'?: string;
   'ssl.certificate.location'?: string;
   'ssl.key.location'?: string;
+  'sasl.mechanisms'?: SaslMechanism;
+  'sasl.mechanism'?: SaslMechanism;
+  'sasl.username'?: string;
+  'sasl.password'?: string;
   [key: string]: unknown;
 }

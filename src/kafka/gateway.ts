@@ -1,5 +1,6 @@
 import { Consumer, ListOffsetTimestamps, findErrorBy } from '@platformatic/kafka';
 import type { KafkaConfig } from '../config/types.ts';
+import { securityOptions } from './connection-options.ts';
 import { unobserved, type KafkaObserver } from './observer.ts';
 import { partitionKey, type TopicPartition } from '../protocol/position.ts';
 import type { LogBounds } from './records.ts';
@@ -19,6 +20,7 @@ export function createGrouplessConsumer(config: KafkaConfig): Consumer {
     retryDelay: 250,
     maxWaitTime: config.fetchMaxWaitMs,
     minBytes: 1,
+    ...securityOptions(config),
   });
 }
 

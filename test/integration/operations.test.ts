@@ -1,11 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalKafkaError, startLocalKafka, type LocalKafka } from '../../src/local-kafka/launcher.ts';
 import type { RunningService } from '../../src/service.ts';
 import { rcEvent } from '../support/events.ts';
 import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
@@ -155,64 +150,4 @@ describe('readiness', () => {
     await stopped;
     await Promise.all(clients.map((c) => c.ended));
   });
-
-  describe('with a broker of its own', () => {
-    let kafka: LocalKafka | undefined;
-    let dataDir: string;
-    let port: number;
-    let svc: RunningService;
-
-    beforeAll(async () => {
-      dataDir = await mkdtemp(join(tmpdir(), 'eventstreams-ready-'));
-      ({ kafka, port } = await startOnFreePort(dataDir));
-      svc = await startTestService({ s: { topics: ['ready-test'] } }, { kafka: { brokers: kafka.brokers, request_timeout_ms: 2000 } });
-    }, 180_000);
-
-    afterAll(async () => {
-      await svc?.stop();
-      await kafka?.stop();
-      await rm(dataDir, { recursive: true, force: true });
-    }, 60_000);
-
-    it('flips to 503 when Kafka stops and back to 200 when it returns, while /_info stays cheap', async () => {
-      const ready = async () => (await getJson(`${svc.url}/_ready`)).status;
-      expect(await ready()).toBe(200);
-      await kafka?.stop();
-      kafka = undefined;
-      await expect.poll(ready, { timeout: 15_000, interval: 250 }).toBe(503);
-      const down = await getJson(`${svc.url}/_ready`);
-      expect(down.body).toMatchObject({ type: 'kafka_unavailable', status: 503 });
-      expect(down.headers.get('retry-after')).toMatch(/^\d+$/);
-      const started = Date.now();
-      expect((await getJson(`${svc.url}/_info`)).status).toBe(200);
-      expect(Date.now() - started).toBeLessThan(500);
-
-      kafka = await startLocalKafka({ port, dataDir });
-      await expect.poll(ready, { timeout: 30_000, interval: 500 }).toBe(200);
-    }, 180_000);
-  });
 });
-
-/** A second local broker on ports nobody uses (the client port and the next one, for its controller). */
-async function startOnFreePort(dataDir: string): Promise<{ kafka: LocalKafka; port: number }> {
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
-    if (port >= 65535) continue;
-    try {
-      return { kafka: await startLocalKafka({ port, dataDir, fresh: true }), port };
-    } catch (error) {
-      if (!(error instanceof LocalKafkaError && error.code === 'PORT_IN_USE') || attempt >= 5) throw error;
-    }
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
