@@ -151,3 +151,28 @@ describe('readiness', () => {
     await Promise.all(clients.map((c) => c.ended));
   });
 });
+
+describe('several instances behind a load balancer', () => {
+  it('resume on another instance with the id of the first, with no gap and no duplicate', async () => {
+    const shared = await uniqueTopic('eqiad.ops.lb', 2);
+    const streams = { lb: { topics: [shared] } };
+    const [first, second] = await Promise.all([startTestService(streams), startTestService(streams)]);
+    try {
+      const t0 = Date.now() - 10_000;
+      await produceJson(testBrokers(), shared, [0, 1, 2, 3, 4, 5].map((i) => ({ value: rcEvent(i, { seq: i }), partition: i % 2, timestamp: t0 + i })));
+      const a = await openRaw(`${first?.url}/v2/stream/lb?since=${t0}`);
+      await a.until((s) => s.messages().length >= 6);
+      a.close();
+      const afterThird = a.blocks().filter((b) => b.event === 'message')[2];
+      const seen = a.messages().slice(0, 3).map((m) => m.data.seq as number);
+      await produceJson(testBrokers(), shared, [6, 7].map((i) => ({ value: rcEvent(i, { seq: i }), partition: i % 2 })));
+      const b = await openRaw(`${second?.url}/v2/stream/lb`, { 'last-event-id': afterThird?.id ?? '' });
+      await b.until((s) => s.messages().length >= 5);
+      b.close();
+      const resumed = b.messages().map((m) => m.data.seq as number);
+      expect([...seen, ...resumed].sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    } finally {
+      await Promise.all([first?.stop(), second?.stop()]);
+    }
+  });
+});
