@@ -26,20 +26,8 @@ export class Metrics implements KafkaObserver {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
-  readonly eventsRead: Counter<'stream'> = new Counter({
-    name: 'eventstreams_events_read_total',
-    help: 'Messages read from Kafka (all reader kinds), per stream of their topic',
-    labelNames: ['stream'],
-    registers: [this.registry],
-    collect: (): void => this.#exportByStream(this.eventsRead, this.#readByTopic),
-  });
-  readonly eventsSent: Counter<'stream'> = new Counter({
-    name: 'eventstreams_events_sent_total',
-    help: 'Events written to clients, per stream of their topic',
-    labelNames: ['stream'],
-    registers: [this.registry],
-    collect: (): void => this.#exportByStream(this.eventsSent, this.#sentByTopic),
-  });
+  readonly eventsRead = this.#perStreamCounter('eventstreams_events_read_total', 'Messages read from Kafka (all reader kinds), per stream of their topic', this.#readByTopic);
+  readonly eventsSent = this.#perStreamCounter('eventstreams_events_sent_total', 'Events written to clients, per stream of their topic', this.#sentByTopic);
   readonly bytesSent = new Counter({ name: 'eventstreams_bytes_sent_total', help: 'Bytes written to clients', registers: [this.registry] });
   readonly cacheLookups = new Counter({ name: 'eventstreams_cache_lookups_total', help: 'Client start positions served from the recent-events cache (hit) or needing a Kafka catch-up (miss)', labelNames: ['result'], registers: [this.registry] });
   readonly catchUpReaders = new Gauge({ name: 'eventstreams_catch_up_readers', help: 'Running catch-up readers', registers: [this.registry] });
@@ -80,6 +68,18 @@ export class Metrics implements KafkaObserver {
         throw error;
       },
     );
+  }
+
+  /** A counter whose per-stream samples are computed at scrape time from per-topic counts. */
+  #perStreamCounter(name: string, help: string, byTopic: ReadonlyMap<string, number>): Counter<'stream'> {
+    const counter: Counter<'stream'> = new Counter({
+      name,
+      help,
+      labelNames: ['stream'],
+      registers: [this.registry],
+      collect: () => this.#exportByStream(counter, byTopic),
+    });
+    return counter;
   }
 
   #exportByStream(counter: Counter<'stream'>, byTopic: ReadonlyMap<string, number>): void {
