@@ -214,7 +214,7 @@ export class StreamSession implements EventSink, Sheddable {
   }
 
   #evict(reason: 'slow_client' | 'overloaded'): void {
-    this.#options.log.warn({ backlogBytes: this.#backlog() }, 'client too slow: disconnecting it');
+    this.#options.log.warn({ backlogBytes: this.#backlog(), reason }, 'client too slow: disconnecting it');
     // Queued events are dropped; the error carries the id of the last event handed to the socket.
     this.#clearPending();
     if (this.#sse) {
