@@ -10,8 +10,8 @@ export type SchemaLookup = (stream: StreamConfig) => Promise<ResolvedSchema | un
 
 /**
  * The OpenAPI 3.1 document served at `/?spec`, built from the live catalogue. 3.1 because its
- * schema objects are plain JSON Schema, so the streams' event schemas (draft-07) are embedded as
- * they are. The list of streams sits where EventStreams clients and its UI read it:
+ * schema objects are plain JSON Schema, so the streams' event schemas (draft-07) are embedded
+ * unchanged but for their `$id`s and `$schema`. The list of streams sits where EventStreams clients and its UI read it:
  * `paths['/v2/stream/{streams}'].get.parameters[0].schema.items.enum`.
  */
 export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConfig['info'], schemaOf: SchemaLookup): Promise<Doc> {
