@@ -65,3 +65,15 @@ java_ok || die "java 17+ still missing"
 echo "$(java -version 2>&1 | head -1)"
 echo "$(mvn -v 2>/dev/null | head -1 | sed 's/\x1b\[[0-9;]*m//g')"
 
+
+# --- Python SSE client (compatibility tests run requests-sse, the library under pywikibot) -----
+section "Python requests-sse"
+PY_TOOLS="$ROOT/.tools/python"
+command -v python3 >/dev/null || apt_install python3 python3-pip
+if ! PYTHONPATH="$PY_TOOLS" python3 -c 'import requests_sse' 2>/dev/null; then
+  python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+  python3 -m pip install -q --disable-pip-version-check --target "$PY_TOOLS" requests-sse==0.5.3 2>/dev/null ||
+    python3 -m pip install -q --disable-pip-version-check --break-system-packages --target "$PY_TOOLS" requests-sse==0.5.3 ||
+    die "could not install requests-sse for the Python client tests"
+fi
+echo "requests-sse in $PY_TOOLS"

@@ -1,10 +1,18 @@
 import type { StartPosition } from '../protocol/position.ts';
+import type { IndexHint } from '../filter/compile.ts';
 import type { PreparedEvent } from './prepared-event.ts';
 
 /** What a cursor hands events to: one client's stream. */
 export interface EventSink {
-  /** An event at or after the cursor's position, for the partition in slot `slot`. */
-  receive(slot: number, event: PreparedEvent): void;
+  /**
+   * An event at or after the cursor's position, for the partition in slot `slot`; `consumed`
+   * counts it and the events skipped since the last one offered (see `PositionIds.advance`).
+   */
+  receive(slot: number, event: PreparedEvent, consumed: number): void;
+  /** The client consumed the partition up to `event` without being sent it (not for its filter). */
+  skip(slot: number, event: PreparedEvent, consumed: number): void;
+  /** When set, a live feed offers this client only events with one of these values (its filter needs one). */
+  readonly index: IndexHint | undefined;
   /** Resolves when the client can take more (backpressure for catch-up reads). */
   writable(): Promise<void>;
   /** The partition's position was lost (retention) and reading moved on from `start.offset`. */
@@ -26,6 +34,8 @@ export class PartitionCursor {
   readonly sink: EventSink;
   /** Next offset this client needs. */
   next: number;
+  /** `seq` of the last live-feed event consumed (undefined after events from other readers). */
+  lastSeq: number | undefined = undefined;
 
   constructor(sink: EventSink, slot: number, topic: string, partition: number, next: number) {
     this.sink = sink;
@@ -44,8 +54,29 @@ export class PartitionCursor {
   }
 
   offer(event: PreparedEvent): void {
-    if (event.offset < this.next || this.sink.ended) return;
+    if (this.#passed(event) || this.sink.ended) return;
+    const consumed = this.#consumedUpTo(event);
+    this.sink.receive(this.slot, event, consumed);
+  }
+
+  /** Consumes up to `event` without sending it: an indexed client that was not offered what came before. */
+  settle(event: PreparedEvent): void {
+    if (this.#passed(event) || this.sink.ended) return;
+    this.sink.skip(this.slot, event, this.#consumedUpTo(event));
+  }
+
+  /** An event before this client's position: already had, or before where it started. */
+  #passed(event: PreparedEvent): boolean {
+    if (event.offset >= this.next) return false;
+    // Feed events before its start must not count as consumed by it later.
+    if (event.seq !== undefined && this.lastSeq !== undefined && event.seq > this.lastSeq) this.lastSeq = event.seq;
+    return true;
+  }
+
+  #consumedUpTo(event: PreparedEvent): number {
+    const consumed = event.seq !== undefined && this.lastSeq !== undefined ? event.seq - this.lastSeq : 1;
     this.next = event.offset + 1;
-    this.sink.receive(this.slot, event);
+    this.lastSeq = event.seq;
+    return consumed;
   }
 }

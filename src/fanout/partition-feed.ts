@@ -3,6 +3,7 @@ import type { PositionNoticeReason } from '../protocol/position.ts';
 import type { PartitionCursor } from './cursor.ts';
 import type { PreparedEvent } from './prepared-event.ts';
 import { RecentEvents } from './recent-events.ts';
+import { SubscriberIndex } from './subscriber-index.ts';
 
 /**
  * One topic-partition read once for all its clients: the shared tail position, the cache of recent
@@ -12,7 +13,13 @@ export class PartitionFeed {
   readonly topic: string;
   readonly partition: number;
   readonly cache: RecentEvents;
+  /** Live clients offered every event, and those offered only what their filter's index selects. */
   readonly #live = new Set<PartitionCursor>();
+  readonly #indexed = new SubscriberIndex();
+  /** `seq` of the last accepted event, and the run of equal timestamps it ends. */
+  #seq = 0;
+  #lastTimestamp = -1;
+  #run = 0;
   /** Cursors still catching up towards this feed; they keep it alive. */
   catchingUp = 0;
   /** High watermark minus tail position at the last fetch. */
@@ -36,7 +43,7 @@ export class PartitionFeed {
   }
 
   get clients(): number {
-    return this.#live.size + this.catchingUp;
+    return this.#live.size + this.#indexed.size + this.catchingUp;
   }
 
   /**
@@ -52,13 +59,19 @@ export class PartitionFeed {
       cursor.offer(event);
       bytes += event.frame?.length ?? 0;
     }
-    this.#live.add(cursor);
+    // It has consumed everything accepted so far, through whichever reader.
+    cursor.lastSeq = this.#seq;
+    const hint = cursor.sink.index;
+    // A client starting ahead of the tail must see each event to know where it starts: not indexed.
+    if (hint === undefined || cursor.next > this.tail) this.#live.add(cursor);
+    else this.#indexed.add(cursor, hint);
     this.idleSince = undefined;
     return 'live';
   }
 
   leave(cursor: PartitionCursor): void {
     this.#live.delete(cursor);
+    this.#indexed.delete(cursor);
     this.#markIdle();
   }
 
@@ -74,6 +87,12 @@ export class PartitionFeed {
 
   /** New events from the shared reader: cache them and offer them to every live cursor. */
   accept(events: readonly PreparedEvent[], next: number, bounds: LogBounds | undefined): void {
+    for (const event of events) {
+      event.seq = ++this.#seq;
+      this.#run = event.timestamp === this.#lastTimestamp ? this.#run + 1 : 1;
+      this.#lastTimestamp = event.timestamp;
+      event.tsRun = this.#run;
+    }
     this.cache.append(events, next);
     if (bounds !== undefined) {
       this.bounds = bounds;
@@ -88,19 +107,23 @@ export class PartitionFeed {
       }
       for (const event of events) cursor.offer(event);
     }
+    this.#indexed.offer(events);
     this.#markIdle();
   }
 
   /** The tail's position was lost (retention or truncation): continue at `to` and tell every client. */
   moved(to: number, notice: PositionNoticeReason): void {
     this.cache.reset(to);
-    for (const cursor of this.#live) cursor.jump(to, notice);
+    this.#lastTimestamp = -1;
+    for (const cursor of [...this.#live, ...this.#indexed]) cursor.jump(to, notice);
   }
 
   /** Reading cannot go on: end every live client's stream. */
   fail(name: string, message: string): void {
-    for (const cursor of this.#live) cursor.sink.fail(name, message);
-    this.#live.clear();
+    for (const cursor of [...this.#live, ...this.#indexed]) {
+      cursor.sink.fail(name, message);
+      this.leave(cursor);
+    }
     this.#markIdle();
   }
 

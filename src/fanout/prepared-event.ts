@@ -18,8 +18,16 @@ export interface PreparedEvent {
   frame?: Buffer;
   canary: boolean;
   skip?: SkipReason;
+  /**
+   * Set by the live feed: the event's place in the feed's sequence, and how many consecutive events
+   * up to this one share its timestamp. A client offered only some events (an indexed filter) keeps
+   * an exact id from them (`PositionIds.advance`).
+   */
+  seq?: number;
+  tsRun?: number;
+  /** The parsed JSON, for filters and projections; weak, so cached events do not hold it. */
+  parsed?: WeakRef<Record<string, unknown>>;
 }
-
 
 export function prepareEvent(message: KafkaMessage, maxBytes: number): PreparedEvent {
   const { topic, partition, offset, timestamp } = message;
@@ -41,4 +49,16 @@ export function eventJson(event: PreparedEvent): string | undefined {
 /** Approximate memory of an event, for cache budgets. */
 export function eventBytes(event: PreparedEvent): number {
   return 96 + (event.frame?.length ?? 0);
+}
+
+/** The event as an object, parsed once however many clients filter or project it at a time. */
+export function eventObject(event: PreparedEvent): Record<string, unknown> | undefined {
+  let object = event.parsed?.deref();
+  if (object === undefined) {
+    const json = eventJson(event);
+    if (json === undefined) return undefined;
+    object = JSON.parse(json) as Record<string, unknown>;
+    event.parsed = new WeakRef(object);
+  }
+  return object;
 }

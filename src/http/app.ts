@@ -14,6 +14,7 @@ import { FlushQueue } from '../stream/flush-queue.ts';
 import { IpLimiter } from '../stream/ip-limiter.ts';
 import { LoadGuard } from '../stream/load-guard.ts';
 import { SessionRegistry } from '../stream/registry.ts';
+import { Selections } from '../stream/selections.ts';
 import { sendProblem } from './problem.ts';
 import { Readiness } from './readiness.ts';
 import { schemaRoutes } from './routes/schemas.ts';
@@ -94,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     flush: new FlushQueue(),
     guard,
     metrics,
+    selections: new Selections(deps.schemas, deps.logger),
   });
   server.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 

@@ -38,6 +38,7 @@ export class Metrics implements KafkaObserver {
   readonly disconnects = new Counter({ name: 'eventstreams_disconnects_total', help: 'Streams ended by the server, by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly skippedMessages = new Counter({ name: 'eventstreams_skipped_messages_total', help: 'Kafka messages that were not servable events (not JSON, too large, null), by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly rejected = new Counter({ name: 'eventstreams_rejected_requests_total', help: 'Stream requests refused before streaming, by status', labelNames: ['status'], registers: [this.registry] });
+  readonly eventsFiltered = new Counter({ name: 'eventstreams_events_filtered_total', help: 'Events a client consumed without being sent them because its filter did not match, per stream', labelNames: ['stream'], registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -31,6 +31,14 @@ export function dataLine(json: string): string {
   return `${DATA_PREFIX}${json}${DATA_SUFFIX}`;
 }
 
+/**
+ * Moves the client's last event id without dispatching an event: EventSource, npm `eventsource`
+ * and requests-sse all keep the `id` of a block that has no `data`.
+ */
+export function ssePosition(id: string): string {
+  return `id: ${id}\n\n`;
+}
+
 /** Reconnection advice; a block with only `retry:` dispatches no event. */
 export function sseRetry(ms: number): string {
   return `retry: ${Math.max(0, Math.round(ms))}\n\n`;

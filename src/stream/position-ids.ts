@@ -1,12 +1,14 @@
 import { partitionKey, type StartPosition } from '../protocol/position.ts';
 
 interface Slot {
-  /** JSON text of this partition's element in the id array; rebuilt only when it moves. */
-  element: string;
+  /** JSON text of this partition's element in the id array; undefined once it moved, until read. */
+  element: string | undefined;
   /** `{"topic":"…","partition":N,` — the fixed start of this partition's element, encoded once. */
   prefix: string;
   /** The client resumed this partition by offset: keep answering in offsets. */
   offsets: boolean;
+  /** Offset of the last consumed event. */
+  lastOffset: number;
   lastTimestamp: number;
   /** Consecutive delivered events with `lastTimestamp` (see PartitionPosition.tsSeen). */
   tsSeen: number;
@@ -32,6 +34,7 @@ export class PositionIds {
         element: undeliveredElement(start),
         prefix: `{"topic":${JSON.stringify(start.topic)},"partition":${start.partition},`,
         offsets,
+        lastOffset: -1,
         lastTimestamp: within ? (requested.timestamp ?? 0) - 1 : -1,
         tsSeen: within ? (requested.tsSeen ?? 0) : 0,
       };
@@ -41,18 +44,19 @@ export class PositionIds {
   }
 
   /**
-   * Records that the message at `offset` of the partition in slot `index` (the order of the starts)
-   * was consumed: sent, or deliberately skipped.
+   * Records that the partition in slot `index` (the order of the starts) was consumed up to the
+   * message at `offset`: sent, or deliberately skipped. `consumed` is how many messages that covers
+   * (more than one when a client is offered only the events its filter matches), `run` how many
+   * consecutive messages up to this one have its timestamp, as far as the reader knows.
    */
-  advance(index: number, offset: number, timestamp: number): void {
+  advance(index: number, offset: number, timestamp: number, consumed = 1, run = consumed): void {
     const slot = this.#slots[index];
     if (slot === undefined) return;
-    slot.tsSeen = timestamp === slot.lastTimestamp ? slot.tsSeen + 1 : 1;
+    // The run reaching back over everything consumed since the last event continues the count.
+    slot.tsSeen = timestamp === slot.lastTimestamp && run >= consumed ? slot.tsSeen + consumed : Math.min(run, consumed);
     slot.lastTimestamp = timestamp;
-    // Runs for every event of every client: a template, not JSON.stringify.
-    slot.element = slot.offsets
-      ? `${slot.prefix}"offset":${offset + 1}}`
-      : `${slot.prefix}"timestamp":${timestamp + 1},"ts_seen":${slot.tsSeen}}`;
+    slot.lastOffset = offset;
+    slot.element = undefined;
     this.#cached = undefined;
   }
 
@@ -69,7 +73,13 @@ export class PositionIds {
   toString(): string {
     if (this.#cached === undefined) {
       let text = '[';
-      for (const slot of this.#slots) text += (text.length > 1 ? ',' : '') + slot.element;
+      for (const slot of this.#slots) {
+        // Built only when read: filtered clients consume many events between two reads. A template, not JSON.stringify.
+        slot.element ??= slot.offsets
+          ? `${slot.prefix}"offset":${slot.lastOffset + 1}}`
+          : `${slot.prefix}"timestamp":${slot.lastTimestamp + 1},"ts_seen":${slot.tsSeen}}`;
+        text += (text.length > 1 ? ',' : '') + slot.element;
+      }
       this.#cached = `${text}]`;
     }
     return this.#cached;

@@ -5,9 +5,11 @@ import { ndjsonLine, type PreparedEvent } from '../fanout/prepared-event.ts';
 import type { DroppedPosition } from '../kafka/start-positions.ts';
 import type { StreamFormat } from '../protocol/content-type.ts';
 import type { StartPosition } from '../protocol/position.ts';
-import { NDJSON_HEARTBEAT, NDJSON_OPENING, SSE_HEARTBEAT, SSE_OPENING, sseEvent, sseMessageHead, sseRetry } from '../sse/frame.ts';
+import { NDJSON_HEARTBEAT, NDJSON_OPENING, SSE_HEARTBEAT, SSE_OPENING, sseEvent, sseMessageHead, ssePosition, sseRetry } from '../sse/frame.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { FlushQueue } from './flush-queue.ts';
+import type { IndexHint } from '../filter/compile.ts';
+import type { EventSelection } from './event-selection.ts';
 import type { LoadGuard, Sheddable } from './load-guard.ts';
 import { positionNotice } from './notice.ts';
 import { PositionIds } from './position-ids.ts';
@@ -16,8 +18,10 @@ export interface SessionOptions {
   format: StreamFormat;
   starts: readonly StartPosition[];
   dropped: readonly DroppedPosition[];
-  /** Topics whose canary events reach clients (their stream opted out of the drop). */
-  canaryTopics: ReadonlySet<string>;
+  /** Which events this client is sent, and in what shape (canaries, filter, projection). */
+  selection: EventSelection;
+  /** Counts the events its filter kept from this client, per stream of the event's topic. */
+  countFiltered: (topic: string) => void;
   /** Queued bytes past which a client that does not keep up is disconnected. */
   backlogBytes: number;
   heartbeatIntervalMs: number;
@@ -89,6 +93,10 @@ export class StreamSession implements EventSink, Sheddable {
     res.once('close', () => this.#stop('client_closed'));
   }
 
+  get index(): IndexHint | undefined {
+    return this.#options.selection.index;
+  }
+
   get ended(): boolean {
     return this.#ended;
   }
@@ -110,11 +118,13 @@ export class StreamSession implements EventSink, Sheddable {
     if (notice !== undefined && this.#sse) this.#write(sseEvent('notice', this.id, notice));
   }
 
-  receive(slot: number, event: PreparedEvent): void {
-    this.#ids.advance(slot, event.offset, event.timestamp);
-    const frame = event.frame;
-    if (frame === undefined) return;
-    if (event.canary && !this.#options.canaryTopics.has(event.topic)) return;
+  receive(slot: number, event: PreparedEvent, consumed: number): void {
+    this.#ids.advance(slot, event.offset, event.timestamp, consumed, event.tsRun);
+    const frame = this.#options.selection.select(event);
+    if (typeof frame === 'string') {
+      if (frame === 'filtered') this.#options.countFiltered(event.topic);
+      return;
+    }
     if (this.#sse) {
       this.#pendingId = this.#ids.toString();
       this.#queue(sseMessageHead(this.#pendingId));
@@ -156,6 +166,10 @@ export class StreamSession implements EventSink, Sheddable {
     this.#release();
   }
 
+  skip(slot: number, event: PreparedEvent, consumed: number): void {
+    this.#ids.advance(slot, event.offset, event.timestamp, consumed, event.tsRun);
+  }
+
   writable(): Promise<void> {
     if (this.#ended || this.#backlog() < this.#options.backlogBytes / 4) return Promise.resolve();
     this.#awaitDrain();
@@ -193,7 +207,16 @@ export class StreamSession implements EventSink, Sheddable {
     }
     const interval = this.#options.heartbeatIntervalMs;
     if (interval > 0 && this.#pendingBytes === 0 && now - this.#lastWrite >= interval) {
-      this.#write(this.#sse ? SSE_HEARTBEAT : NDJSON_HEARTBEAT);
+      const id = this.id;
+      // Events skipped since the last one sent (filter, canaries) moved the id: an id-only block
+      // updates the client's Last-Event-ID without dispatching an event, so it resumes from here
+      // instead of rescanning them.
+      if (this.#sse && id !== this.#lastWrittenId) {
+        this.#write(ssePosition(id));
+        this.#lastWrittenId = id;
+      } else {
+        this.#write(this.#sse ? SSE_HEARTBEAT : NDJSON_HEARTBEAT);
+      }
     }
   }
 

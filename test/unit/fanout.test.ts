@@ -14,9 +14,11 @@ class Sink implements EventSink {
   lost: StartPosition[] = [];
   failed: string[] = [];
   ended = false;
+  readonly index = undefined;
   receive(_slot: number, e: PreparedEvent): void {
     this.received.push(e.offset);
   }
+  skip(): void {}
   writable(): Promise<void> {
     return Promise.resolve();
   }

@@ -12,6 +12,8 @@ import { startPositionsHeader } from '../../stream/notice.ts';
 import type { SessionRegistry } from '../../stream/registry.ts';
 import type { IpLimiter } from '../../stream/ip-limiter.ts';
 import type { LoadGuard } from '../../stream/load-guard.ts';
+import type { EventSelection } from '../../stream/event-selection.ts';
+import type { Selections } from '../../stream/selections.ts';
 import { StreamSession } from '../../stream/session.ts';
 import { clientIp } from '../client-ip.ts';
 import { sendProblem } from '../problem.ts';
@@ -25,6 +27,7 @@ export interface StreamRouteDeps {
   flush: FlushQueue;
   guard: LoadGuard;
   metrics: Metrics;
+  selections: Selections;
 }
 
 /** Response header listing the concrete offset every partition starts from on this connection. */
@@ -87,6 +90,17 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
   const lastEventId = parseLastEventId(Array.isArray(lastEventIdHeader) ? lastEventIdHeader[0] : lastEventIdHeader);
   if (!lastEventId.ok) return sendProblem(request, reply, 400, 'invalid_last_event_id', lastEventId.error);
 
+  const url = request.raw.url ?? '';
+  const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
+  const selected = await deps.selections.forRequest(streams, query);
+  if (!selected.ok) {
+    const { message, field, validFields } = selected.problem;
+    return sendProblem(request, reply, 400, 'invalid_filter', message, {
+      ...(field === undefined ? {} : { field }),
+      ...(validFields === undefined ? {} : { valid_fields: validFields }),
+    });
+  }
+
   const topics = [...new Set(streams.flatMap((s) => s.topics))];
   const allowedTopics = [...new Set(streams.flatMap((s) => [...s.topics, ...(s.topicsAllowed ?? [])]))];
   let assignment: Assignment;
@@ -109,11 +123,19 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
     return sendProblem(request, reply, 503, 'no_topics', 'None of the topics of the requested streams exist in Kafka yet');
   }
 
-  openStream(request, reply, deps, streams, assignment, ip);
+  openStream(request, reply, deps, streams, selected.selection, assignment, ip);
   return 'streaming';
 }
 
-function openStream(request: StreamRequest, reply: FastifyReply, deps: StreamRouteDeps, streams: StreamConfig[], assignment: Assignment, ip: string): void {
+function openStream(
+  request: StreamRequest,
+  reply: FastifyReply,
+  deps: StreamRouteDeps,
+  streams: StreamConfig[],
+  selection: EventSelection,
+  assignment: Assignment,
+  ip: string,
+): void {
   const { format, contentType } = negotiateFormat(request.headers.accept);
   const log = request.log;
   const started = Date.now();
@@ -131,14 +153,15 @@ function openStream(request: StreamRequest, reply: FastifyReply, deps: StreamRou
   });
   res.flushHeaders();
 
-  const canaryTopics = new Set(streams.filter((s) => !s.dropCanaryEvents).flatMap((s) => s.topics));
   const { connections, fanout } = deps.config;
+  const filteredByTopic = new Map(streams.flatMap((s) => s.topics.map((topic) => [topic, deps.metrics.eventsFiltered.labels(s.name)] as const)));
   const session = new StreamSession(res, {
     format,
     starts: assignment.starts,
     dropped: assignment.dropped,
-    canaryTopics,
-    shareKey: `${format}|${streams.map((s) => s.name).sort().join(',')}`,
+    selection,
+    countFiltered: (topic) => filteredByTopic.get(topic)?.inc(),
+    shareKey: `${format}|${selection.key}`,
     backlogBytes: fanout.clientBacklogBytes,
     heartbeatIntervalMs: deps.config.heartbeatIntervalMs,
     // Jitter spreads the reconnects of clients that connected together.

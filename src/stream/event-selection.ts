@@ -1,0 +1,53 @@
+import { eventObject, type PreparedEvent } from '../fanout/prepared-event.ts';
+import type { EventFilter, IndexHint } from '../filter/compile.ts';
+import type { Projection } from '../filter/project.ts';
+import { dataLine } from '../sse/frame.ts';
+
+/** Why a client is not sent an event it consumed. */
+export type Skipped = 'unservable' | 'canary' | 'filtered';
+
+/**
+ * What one kind of client receives: which events (canaries, filter) and in what shape
+ * (projection). Shared by every connection with the same streams, filter and projection, so each
+ * event is tested and re-encoded once for all of them, not once per client.
+ */
+export class EventSelection {
+  readonly key: string;
+  readonly index: IndexHint | undefined;
+  readonly filtering: boolean;
+  readonly #canaryTopics: ReadonlySet<string>;
+  readonly #filter: EventFilter | undefined;
+  readonly #projection: Projection | undefined;
+  // Clients of one selection are offered the same events at about the same time: one slot suffices.
+  #last: PreparedEvent | undefined;
+  #lastResult: Buffer | Skipped = 'unservable';
+
+  constructor(key: string, canaryTopics: ReadonlySet<string>, filter?: EventFilter, projection?: Projection) {
+    this.key = key;
+    this.#canaryTopics = canaryTopics;
+    this.#filter = filter;
+    this.#projection = projection;
+    this.index = filter?.index;
+    this.filtering = filter !== undefined;
+  }
+
+  /** The frame to send for `event`, or why it is skipped. */
+  select(event: PreparedEvent): Buffer | Skipped {
+    const frame = event.frame;
+    if (frame === undefined) return 'unservable';
+    if (event.canary && !this.#canaryTopics.has(event.topic)) return 'canary';
+    if (this.#filter === undefined && this.#projection === undefined) return frame;
+    if (event !== this.#last) {
+      this.#last = event;
+      this.#lastResult = this.#evaluate(event, frame);
+    }
+    return this.#lastResult;
+  }
+
+  #evaluate(event: PreparedEvent, frame: Buffer): Buffer | Skipped {
+    const object = eventObject(event);
+    if (object === undefined) return 'unservable';
+    if (this.#filter !== undefined && !this.#filter.matches(object)) return 'filtered';
+    return this.#projection === undefined ? frame : Buffer.from(dataLine(JSON.stringify(this.#projection.project(object))));
+  }
+}
