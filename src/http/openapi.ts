@@ -229,14 +229,17 @@ const STREAM_PARAMETERS: readonly Doc[] = [
     name: 'filters',
     in: 'query',
     description: [
-      'Every other query parameter is a filter clause on a dotted event field path; several clauses must all hold (AND).',
-      '- `wiki=enwiki,dewiki`: equals any of the values; `bot!=true`: equals none of them',
-      '- `length.new>=10000`, `namespace<100`, also `>` and `<=`: numeric comparison',
-      '- `title=Talk:*`: `*` is a glob (strings only)',
+      'Every other query parameter is a filter clause on a dotted event field path; several clauses must all hold (AND). ' +
+        'Only matching events are sent; the `id` still advances over the others.',
+      '- `wiki=enwiki,dewiki`: equals any of the values; `bot!=true`: equals none of them (a missing field is not equal)',
+      '- `length.new>=10000`, `namespace<100`, also `>` and `<=`: compares numbers, or date-time fields as times',
+      '- `title=Talk:*`: `*` matches any text (strings only)',
       '- a bare `comment`: the field is present; `!comment`: it is absent',
-      '- inside values, `\\,` `\\*` and `\\\\` escape a comma, a star and a backslash',
-      'Example: `/v2/stream/recentchange?wiki=enwiki&bot!=true&length.new>=10000`. ' +
-        'An unknown field or malformed clause is answered with 400, problem type `invalid_filter` and the `valid_fields` of the streams.',
+      '- inside values, `\\,` `\\*` and `\\\\` are a literal comma, star and backslash',
+      '- a path through an array tests each element (`performer.groups=sysop`)',
+      'Example: `/v2/stream/recentchange?wiki=enwiki&bot!=true&length.new>=10000`. Field types come from the stream schema: ' +
+        'an unknown field, a value of the wrong type or a malformed clause is answered with 400, problem type `invalid_filter`, ' +
+        'the offending `field` and, for unknown fields, `valid_fields`.',
     ].join('\n'),
     style: 'form',
     explode: true,
@@ -272,7 +275,12 @@ const COMPONENT_SCHEMAS: Doc = {
       method: { type: 'string' },
       uri: { type: 'string' },
       available_streams: { type: 'array', items: { type: 'string' }, description: 'With `not_found`: the streams that exist' },
-      valid_fields: { type: 'array', items: { type: 'string' }, description: 'With `invalid_filter`: the field paths that can be filtered on' },
+      field: { type: 'string', description: 'With `invalid_filter`: the field path at fault' },
+      valid_fields: {
+        type: 'array',
+        description: 'With `invalid_filter` for an unknown field: the field paths that can be filtered on, with their types',
+        items: { type: 'object', required: ['path', 'type'], properties: { path: { type: 'string' }, type: { type: 'string' } } },
+      },
     },
     additionalProperties: true,
   },

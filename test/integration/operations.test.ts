@@ -5,7 +5,7 @@ import type { RunningService } from '../../src/service.ts';
 import { rcEvent } from '../support/events.ts';
 import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
 import { metric } from '../support/metrics.ts';
-import { exampleErrors, openApiErrors, type OpenApiDoc } from '../support/openapi.ts';
+import { schemaErrors, openApiErrors, type OpenApiDoc } from '../support/openapi.ts';
 import { startTestService } from '../support/service.ts';
 import { getJson, openRaw } from '../support/sse.ts';
 
@@ -40,8 +40,25 @@ describe('API documentation', () => {
     for (const name of ['ops.recentchange', 'ops-rc']) {
       const json = doc.paths[`/v2/stream/${name}`]?.get.responses['200']?.content?.['application/json'];
       expect(json?.schema?.['title'], name).toBe('mediawiki/recentchange');
-      expect(exampleErrors(json?.schema ?? {}, json?.example), name).toEqual([]);
+      expect(schemaErrors(json?.schema ?? {}, json?.example), name).toEqual([]);
     }
+  });
+
+  it('documents the error bodies the service really sends', async () => {
+    const doc = (await getJson(`${service.url}/?spec`)).body as OpenApiDoc;
+    const problem = doc.components.schemas['Problem'] ?? {};
+    const errors = [
+      await getJson(`${service.url}/v2/stream/no-such-stream`),
+      await getJson(`${service.url}/v2/stream/ops-rc?no.such.field=1`),
+      await getJson(`${service.url}/v2/stream/ops-rc?since=yesterday-ish`),
+    ];
+    expect(errors.map((e) => [e.status, (e.body as { type: string }).type])).toEqual([
+      [400, 'not_found'],
+      [400, 'invalid_filter'],
+      [400, 'invalid_timestamp'],
+    ]);
+    for (const error of errors) expect(schemaErrors(problem, error.body)).toEqual([]);
+    expect(errors[1]?.body).toMatchObject({ valid_fields: expect.arrayContaining([{ path: 'title', type: 'string' }]) });
   });
 
   it('/?doc is Swagger UI for /?spec, served entirely by this service', async () => {

@@ -31,12 +31,12 @@ export async function openApiErrors(doc: unknown): Promise<unknown[]> {
 }
 
 /**
- * Errors of a documented event example against its documented event schema (draft-07, as the
- * streams' schemas are); empty when the example is a valid event.
+ * Errors of a value against a documented schema (validated as draft-07, the streams' schemas'
+ * dialect, which the document's own schemas also keep to); empty when the value is valid.
  */
-export function exampleErrors(schema: Record<string, unknown>, example: unknown): string[] {
+export function schemaErrors(schema: Record<string, unknown>, value: unknown): string[] {
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats.default(ajv);
   const validate = ajv.compile(schema);
-  return validate(example) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
+  return validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
 }
