@@ -3,11 +3,16 @@
 # Build: docker build -t eventstreams .
 # Run:   docker run -p 8092:8092 -e KAFKA_BROKERS=kafka1:9092,kafka2:9092 eventstreams
 # (The image has no Java, so it has no demo mode: always point it at a Kafka cluster.)
+# Probes: liveness GET /_info (answered from memory), readiness GET /_ready (503 while Kafka is
+# unreachable or the instance drains on SIGTERM). README "Operations" has the details.
 
 FROM node:24-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+# Source maps and docs of the dependencies are never read at run time.
+RUN npm ci --omit=dev --ignore-scripts \
+ && find node_modules \( -name '*.map' -o -name '*.md' -o -name '*.d.ts' \) -type f -delete \
+ && npm cache clean --force
 
 FROM node:24-slim
 ENV NODE_ENV=production \

@@ -26,9 +26,9 @@ export interface RunningService {
 export async function startService(config: ServiceConfig, logger: Logger): Promise<RunningService> {
   const catalogue = new CatalogueHolder(config, logger);
   await catalogue.start();
-  const gateway = new KafkaGateway(config.kafka);
-  const schemas = new SchemaStore(config.schemaBaseUris);
   const metrics = new Metrics();
+  const gateway = new KafkaGateway(config.kafka, metrics);
+  const schemas = new SchemaStore(config.schemaBaseUris);
   const sanitizer = new Sanitizer(
     new SuppressionIndex(config.sanitize.maxSuppressedRevisions),
     new RedactedPages(config.mediawikiRedactedPages),

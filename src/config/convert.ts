@@ -1,5 +1,6 @@
 import path from 'node:path';
 import pkg from '../../package.json' with { type: 'json' };
+import { ConfigError } from './errors.ts';
 import { isUrl } from './raw.ts';
 import type { RawConfig, RawKafkaConfig } from './raw-config.ts';
 import type { KafkaConfig, ServiceConfig } from './types.ts';
@@ -81,8 +82,9 @@ function toKafkaConfig(raw: RawKafkaConfig, file: string, warnings: string[]): K
     requestTimeoutMs: raw.request_timeout_ms ?? raw['socket.timeout.ms'] ?? 30_000,
   };
   const protocol = raw['security.protocol']?.toLowerCase() ?? 'plaintext';
-  if (protocol.startsWith('sasl')) {
-    warnings.push(`${file}: kafka.security.protocol ${protocol}: SASL authentication is not supported and is ignored`);
+  if (protocol.startsWith('sasl')) kafka.sasl = toSasl(raw, protocol, file);
+  else if (raw['sasl.username'] !== undefined || raw['sasl.mechanisms'] !== undefined || raw['sasl.mechanism'] !== undefined) {
+    warnings.push(`${file}: kafka.sasl.* settings are ignored with security.protocol ${protocol}; use sasl_ssl or sasl_plaintext`);
   }
   if (protocol === 'ssl' || protocol === 'sasl_ssl') {
     // Paths only: the files are read when connecting, so a config naming another host's CA still loads.
@@ -94,6 +96,23 @@ function toKafkaConfig(raw: RawKafkaConfig, file: string, warnings: string[]): K
     kafka.tls = tls;
   }
   return kafka;
+}
+
+function toSasl(raw: RawKafkaConfig, protocol: string, file: string): NonNullable<KafkaConfig['sasl']> {
+  const mechanism = raw['sasl.mechanisms'] ?? raw['sasl.mechanism'];
+  const { 'sasl.username': username, 'sasl.password': password } = raw;
+  const missing = [
+    ...(mechanism === undefined ? ['sasl.mechanisms (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)'] : []),
+    ...(username === undefined ? ['sasl.username (or KAFKA_SASL_USERNAME)'] : []),
+    ...(password === undefined ? ['sasl.password (or KAFKA_SASL_PASSWORD)'] : []),
+  ];
+  if (mechanism === undefined || username === undefined || password === undefined) {
+    throw new ConfigError(`Invalid configuration file ${file}: kafka.security.protocol ${protocol} needs kafka.${missing.join(', kafka.')}`, {
+      file,
+      key: 'kafka.security.protocol',
+    });
+  }
+  return { mechanism, username, password };
 }
 
 function toList(value: string[] | string): string[] {

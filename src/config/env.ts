@@ -47,6 +47,9 @@ const RULES: readonly EnvRule[] = [
   { variable: 'PORT', key: ['port'], parse: asInteger },
   { variable: 'LISTEN_ADDRESS', key: ['listen_address'], parse: asString },
   { variable: 'KAFKA_BROKERS', key: ['kafka', 'brokers'], parse: asList, emptyIsValue: true },
+  // Secrets from the environment (e.g. a Kubernetes secret), so the file can be shared.
+  { variable: 'KAFKA_SASL_USERNAME', key: ['kafka', 'sasl.username'], parse: asString },
+  { variable: 'KAFKA_SASL_PASSWORD', key: ['kafka', 'sasl.password'], parse: (value) => value },
   { variable: 'LOG_LEVEL', key: ['log_level'], parse: asString },
   { variable: 'STREAM_CONFIG_URI', key: ['stream_config_uri'], parse: asUri },
   { variable: 'HEARTBEAT_INTERVAL', key: ['heartbeat_interval'], parse: asInteger },

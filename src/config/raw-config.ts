@@ -31,6 +31,8 @@ export interface RawConfig {
   sanitize: { visibility_streams: string[]; max_suppressed_revisions: number; replay_wait_ms: number };
 }
 
+import type { SaslMechanism } from './types.ts';
+
 export interface RawKafkaConfig {
   brokers?: string[] | string;
   'metadata.broker.list'?: string[] | string;
@@ -46,5 +48,9 @@ export interface RawKafkaConfig {
   'ssl.ca.location'?: string;
   'ssl.certificate.location'?: string;
   'ssl.key.location'?: string;
+  'sasl.mechanisms'?: SaslMechanism;
+  'sasl.mechanism'?: SaslMechanism;
+  'sasl.username'?: string;
+  'sasl.password'?: string;
   [key: string]: unknown;
 }

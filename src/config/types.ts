@@ -12,12 +12,17 @@ export interface KafkaConfig {
   /** Connect/request timeout in ms. */
   requestTimeoutMs: number;
   /**
-   * TLS towards the brokers (librdkafka `security.protocol: ssl`); absent = plaintext.
+   * TLS towards the brokers (librdkafka `security.protocol: ssl` or `sasl_ssl`); absent = plaintext.
    * Absolute paths of PEM files (`ssl.ca.location`, `ssl.certificate.location`, `ssl.key.location`),
-   * not read yet; an absent CA means the system's trusted CAs.
+   * read when the first Kafka client is created; an absent CA means the system's trusted CAs.
    */
   tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** SASL authentication (`security.protocol: sasl_ssl` or `sasl_plaintext`); absent = none. */
+  sasl?: { mechanism: SaslMechanism; username: string; password: string };
 }
+
+/** The SASL mechanisms the Kafka client supports with a user name and password. */
+export type SaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512';
 
 /** The whole service configuration after defaults, file and environment were merged and validated. */
 export interface ServiceConfig {

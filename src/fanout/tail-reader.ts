@@ -42,6 +42,7 @@ export class TailReader {
 
   remove(feed: PartitionFeed): void {
     this.#feeds.delete(partitionKey(feed.topic, feed.partition));
+    this.#context.metrics.sharedReaderLag.remove({ topic: feed.topic, partition: String(feed.partition) });
   }
 
   async stop(): Promise<void> {
@@ -76,7 +77,11 @@ export class TailReader {
     }
     this.#context.metrics.kafkaMessages.inc({ kind: 'live' }, result.messages.length);
     for (const [key, bounds] of result.bounds) {
-      this.#feeds.get(key)?.accept(byFeed.get(key) ?? [], result.next.get(key) ?? 0, bounds);
+      const feed = this.#feeds.get(key);
+      if (feed === undefined) continue;
+      const next = result.next.get(key) ?? 0;
+      feed.accept(byFeed.get(key) ?? [], next, bounds);
+      this.#context.metrics.sharedReaderLag.set({ topic: feed.topic, partition: String(feed.partition) }, Math.max(0, bounds.latest - next));
     }
   }
 

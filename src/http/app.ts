@@ -1,6 +1,7 @@
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { SchemaStore } from '../catalogue/schemas.ts';
 import type { StreamCatalogue } from '../catalogue/types.ts';
@@ -16,9 +17,11 @@ import { LoadGuard } from '../stream/load-guard.ts';
 import { SessionRegistry } from '../stream/registry.ts';
 import { Selections } from '../stream/selections.ts';
 import { sendProblem } from './problem.ts';
+import { Readiness } from './readiness.ts';
 import { schemaRoutes } from './routes/schemas.ts';
 import { serviceRoutes } from './routes/service.ts';
 import { START_POSITIONS_HEADER, streamRoute } from './routes/stream.ts';
+import { swaggerUiAssets } from './swagger-ui.ts';
 
 export interface AppDeps {
   config: ServiceConfig;
@@ -36,22 +39,34 @@ export interface App {
   server: FastifyInstance;
   sessions: SessionRegistry;
   source: EventSource;
+  readiness: Readiness;
   /** Ends every open stream with reconnection advice (over the drain window), then stops serving. */
   shutdown(): Promise<void>;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
+/** Longest a readiness probe waits for Kafka, so probes answer within a load balancer's timeout. */
+const READINESS_TIMEOUT_MS = 3000;
 
 export async function buildApp(deps: AppDeps): Promise<App> {
   const server = Fastify({
     loggerInstance: deps.logger,
     // Several stream names in one path easily exceed fastify's default of 100 characters.
     routerOptions: { maxParamLength: 4096 },
+    // A proxy's request id is kept; otherwise a random one, unique across instances.
     requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
     // Streams log their own open/close lines; per-request lines would double them.
     logController: new LogController({ disableRequestLogging: true }),
   });
   const { config, metrics } = deps;
+  const readiness = new Readiness(() => deps.gateway.ping(), Math.min(READINESS_TIMEOUT_MS, config.kafka.requestTimeoutMs));
+  metrics.attributeTopics(() => streamsOfTopic(deps.catalogue()));
+  // Echoed so a client's report can be matched with the log lines of its request.
+  server.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
   // Ticks often enough for the heartbeat interval, at most once a second.
   const sessions = new SessionRegistry(Math.min(1000, Math.max(50, Math.floor((config.heartbeatIntervalMs || 1000) / 4))));
   const guard = new LoadGuard(config.fanout.totalBacklogBytes, config.fanout.maxEventLoopLagMs);
@@ -72,7 +87,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     server.get('/v2/ui', (_request, reply) => reply.sendFile('index.html'));
   }
 
-  serviceRoutes(server, deps.config, deps.catalogue);
+  await swaggerUiAssets(server);
+  serviceRoutes(server, { config, catalogue: deps.catalogue, schemas: deps.schemas, readiness });
   schemaRoutes(server, deps.schemas);
   streamRoute(server, {
     config,
@@ -99,7 +115,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     server,
     sessions,
     source,
+    readiness,
     async shutdown() {
+      readiness.drain();
       await sessions.drain(config.connections.shutdownDrainMs, config.connections.reconnectDelayMs);
       sessions.stop();
       guard.stop();
@@ -107,4 +125,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       await source.stop();
     },
   };
+}
+
+/** Topic to the streams that read it (or accept it in `Last-Event-ID`), for per-stream metrics. */
+function streamsOfTopic(catalogue: StreamCatalogue): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const stream of catalogue.streams) {
+    for (const topic of new Set([...stream.topics, ...(stream.topicsAllowed ?? [])])) {
+      const streams = map.get(topic) ?? [];
+      streams.push(stream.name);
+      map.set(topic, streams);
+    }
+  }
+  return map;
 }

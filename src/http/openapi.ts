@@ -1,35 +1,49 @@
-import type { StreamCatalogue } from '../catalogue/types.ts';
+import type { ResolvedSchema } from '../catalogue/schemas.ts';
+import type { StreamCatalogue, StreamConfig } from '../catalogue/types.ts';
 import type { ServiceConfig } from '../config/types.ts';
 
+/** A JSON object of the OpenAPI document (paths, operations, schemas). */
+type Doc = Record<string, unknown>;
+
+/** Finds a stream's event JSON schema; undefined when it has none (or it cannot be read). */
+export type SchemaLookup = (stream: StreamConfig) => Promise<ResolvedSchema | undefined>;
+
 /**
- * The OpenAPI document served at `/?spec`. The list of streams sits where EventStreams clients and
- * its UI read it: `paths['/v2/stream/{streams}'].get.parameters[0].schema.items.enum`.
+ * The OpenAPI 3.1 document served at `/?spec`, built from the live catalogue. 3.1 because its
+ * schema objects are plain JSON Schema, so the streams' event schemas (draft-07) are embedded
+ * unchanged but for their `$id`s and `$schema`. The list of streams sits where EventStreams clients and its UI read it:
+ * `paths['/v2/stream/{streams}'].get.parameters[0].schema.items.enum`.
  */
-export function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConfig['info']): Record<string, unknown> {
+export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConfig['info'], schemaOf: SchemaLookup): Promise<Doc> {
   const names = catalogue.streams.flatMap((s) => [s.name, ...s.aliases]).sort();
-  const streamDocs: Record<string, unknown> = {};
-  for (const stream of catalogue.streams) {
-    for (const name of [stream.name, ...stream.aliases]) {
-      streamDocs[`/v2/stream/${name}`] = {
-        get: {
-          tags: ['stream documentation'],
-          summary: stream.description ?? `Events of ${stream.name}`,
-          description: `Documentation only: subscribe with /v2/stream/${name}. Topics: ${stream.topics.join(', ')}.`,
-          'x-schema-title': stream.schemaTitle,
-          responses: { '200': { description: 'Event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
-        },
-      };
-    }
-  }
+  const streamDocs: Record<string, Doc> = {};
+  const schemas = await Promise.all(catalogue.streams.map((s) => schemaOf(s).catch(() => undefined)));
+  catalogue.streams.forEach((stream, i) => {
+    for (const name of [stream.name, ...stream.aliases]) streamDocs[`/v2/stream/${name}`] = { get: streamDocOperation(stream, name, schemas[i]) };
+  });
   return {
-    openapi: '3.0.3',
-    info: { title: info.name, version: info.version, description: info.description },
-    externalDocs: { url: info.home },
+    openapi: '3.1.0',
+    info: {
+      title: info.name,
+      version: info.version,
+      description: info.description,
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    ...(info.home !== '' ? { externalDocs: { url: info.home } } : {}),
+    tags: [
+      { name: 'streams', description: 'Subscribe to streams of events' },
+      { name: 'stream documentation', description: 'One entry per stream and alias, with its event schema and an example; subscribe with the route of the same path' },
+      { name: 'service', description: 'Catalogue, schemas and service information' },
+    ],
     paths: {
       '/v2/stream/{streams}': {
         get: {
           tags: ['streams'],
+          operationId: 'subscribe',
           summary: 'Subscribe to one or multiple streams.',
+          description:
+            'Server-Sent Events (or newline-delimited JSON with `Accept: application/json`) of the topics of every named stream. ' +
+            'Each event carries an `id` covering every partition read; reconnecting with it as `Last-Event-ID` resumes exactly.',
           parameters: [
             {
               name: 'streams',
@@ -40,32 +54,266 @@ export function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConfig['in
               explode: false,
               schema: { type: 'array', items: { type: 'string', enum: names } },
             },
+            ...STREAM_PARAMETERS,
+          ],
+          responses: {
+            '200': STREAM_RESPONSE,
+            '400': problemResponse('Unknown stream (`not_found`, with `available_streams`), bad `since` (`invalid_timestamp`), bad `Last-Event-ID` (`invalid_last_event_id`) or bad filter or field list (`invalid_filter`, with `valid_fields`)'),
+            '404': problemResponse('`Last-Event-ID` names a topic outside the requested streams (`topic_not_allowed`)'),
+            '429': problemResponse('Too many concurrent streams from this client (`too_many_connections`); see `Retry-After`'),
+            '503': problemResponse('Kafka unreachable (`kafka_unavailable`), topics missing (`no_topics`) or the server at capacity (`overloaded`); see `Retry-After`'),
+          },
+        },
+      },
+      ...streamDocs,
+      '/v2/streams': {
+        get: {
+          tags: ['service'],
+          operationId: 'listStreams',
+          summary: 'The stream catalogue: names, aliases, descriptions, topics and schema links.',
+          responses: { '200': { description: 'The catalogue', content: { 'application/json': { schema: { $ref: '#/components/schemas/Catalogue' } } } } },
+        },
+      },
+      '/v2/schema/{schema}': {
+        get: {
+          tags: ['service'],
+          operationId: 'getSchema',
+          summary: "An event JSON schema, as linked by the catalogue's `schema_url`.",
+          parameters: [
             {
-              name: 'Last-Event-ID',
-              in: 'header',
-              description:
-                'Where to resume: a JSON array of topic names or {topic, partition, offset} / {topic, partition, timestamp} objects. Topics must belong to the requested streams.',
-              schema: { type: 'string' },
-            },
-            {
-              name: 'since',
-              in: 'query',
-              description: 'Start from this time: epoch milliseconds or an ISO-8601 date. Ignored when Last-Event-ID is given.',
+              name: 'schema',
+              in: 'path',
+              required: true,
+              description: 'Schema title and version, e.g. `mediawiki/recentchange/1.0.0`, or `<title>/latest`.',
               schema: { type: 'string' },
             },
           ],
           responses: {
-            '200': {
-              description: 'The stream. SSE by default; newline-delimited JSON when Accept starts with application/json.',
-              content: { 'text/event-stream': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } },
-            },
-            '400': { description: 'Unknown stream, bad since or bad Last-Event-ID', content: { 'application/problem+json': { schema: { type: 'object' } } } },
-            '404': { description: 'Last-Event-ID names a topic outside the requested streams', content: { 'application/problem+json': { schema: { type: 'object' } } } },
+            '200': { description: 'The JSON schema', content: { 'application/json': { schema: { type: 'object' } } } },
+            '404': problemResponse('No such schema'),
           },
         },
       },
-      '/v2/streams': { get: { summary: 'The stream catalogue', responses: { '200': { description: 'Streams with aliases, descriptions and schemas' } } } },
-      ...streamDocs,
+      '/_info': {
+        get: {
+          tags: ['service'],
+          operationId: 'info',
+          summary: 'Service name, version, description and home page. Cheap: use it as the liveness probe.',
+          responses: { '200': { description: 'Service information', content: { 'application/json': { schema: { $ref: '#/components/schemas/ServiceInfo' } } } } },
+        },
+      },
+      '/_info/{field}': {
+        get: {
+          tags: ['service'],
+          operationId: 'infoField',
+          summary: 'One field of `/_info`.',
+          parameters: [{ name: 'field', in: 'path', required: true, schema: { type: 'string', enum: ['name', 'version', 'description', 'home'] } }],
+          responses: { '200': { description: 'The field', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/_ready': {
+        get: {
+          tags: ['service'],
+          operationId: 'ready',
+          summary: 'Readiness: 200 while Kafka answers and the service is not shutting down, else 503.',
+          responses: {
+            '200': { description: 'Ready', content: { 'application/json': { schema: { $ref: '#/components/schemas/Readiness' } } } },
+            '503': problemResponse('Kafka is not reachable (`kafka_unavailable`) or the service is shutting down (`shutting_down`)'),
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          tags: ['service'],
+          operationId: 'metrics',
+          summary: 'Prometheus metrics.',
+          responses: { '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
+    },
+    components: { schemas: COMPONENT_SCHEMAS },
+  };
+}
+
+/** A documentation-only path per stream name and alias, like EventStreams': its schema and first example. */
+function streamDocOperation(stream: StreamConfig, name: string, resolved: ResolvedSchema | undefined): Doc {
+  const lines = [stream.description ?? `${stream.name} events.`];
+  if (name !== stream.name) lines.push(`(NOTE: This stream is an alias of ${stream.name})`);
+  lines.push(`Topics: ${stream.topics.join(', ')}`);
+  if (resolved !== undefined) lines.push(`Schema: ${resolved.uri}`);
+  else lines.push(`Schema title: ${stream.schemaTitle ?? 'none'} (the schema is not available here)`);
+  const eventSchema = resolved === undefined ? { type: 'object' } : embeddable(resolved.schema);
+  const example = resolved === undefined ? undefined : firstExample(resolved.schema);
+  return {
+    tags: ['stream documentation'],
+    operationId: `subscribe_${name.replace(/[^A-Za-z0-9_]/g, '_')}`,
+    summary: `${name} events`,
+    description: lines.join('\n\n'),
+    parameters: STREAM_PARAMETERS,
+    responses: {
+      '200': {
+        description: 'The stream; each event is an object of this schema',
+        content: {
+          'application/json': { schema: eventSchema, ...(example !== undefined ? { example } : {}) },
+          'text/event-stream': { schema: { type: 'string' } },
+        },
+      },
     },
   };
 }
+
+/**
+ * The event schema without the keys that would change its meaning inside the OpenAPI document:
+ * `$schema` would switch the dialect and `$id`s (also of embedded fragments, which repeat across
+ * streams) would collide as base URIs; the top-level `examples` move to the media type.
+ */
+function embeddable(schema: Record<string, unknown>): Doc {
+  const { examples: _examples, ...rest } = withoutIds(schema) as Doc;
+  return rest;
+}
+
+/** Keywords whose value is a subschema, a list of them, or a map of names to them (draft-07). */
+const SUBSCHEMA = new Set(['items', 'additionalItems', 'additionalProperties', 'contains', 'propertyNames', 'not', 'if', 'then', 'else', 'allOf', 'anyOf', 'oneOf']);
+const SUBSCHEMA_MAPS = new Set(['properties', 'patternProperties', 'definitions', '$defs', 'dependencies']);
+
+function withoutIds(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withoutIds);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: Doc = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === '$id' || key === '$schema') continue;
+    if (SUBSCHEMA.has(key)) out[key] = withoutIds(value);
+    else if (SUBSCHEMA_MAPS.has(key) && typeof value === 'object' && value !== null) {
+      out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, withoutIds(sub)]));
+    } else out[key] = value;
+  }
+  return out;
+}
+
+function firstExample(schema: Record<string, unknown>): unknown {
+  const examples = schema['examples'];
+  return Array.isArray(examples) && examples.length > 0 ? examples[0] : undefined;
+}
+
+function problemResponse(description: string): Doc {
+  return { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+}
+
+const STREAM_PARAMETERS: readonly Doc[] = [
+  {
+    name: 'Last-Event-ID',
+    in: 'header',
+    description:
+      'Where to resume: the `id` of the last event received, i.e. a JSON array of `{topic, partition, offset}` or `{topic, partition, timestamp}` ' +
+      'objects (or topic names). Offsets win over timestamps; `offset: -1` is the end, `-2` the start. Topics must belong to the requested streams. ' +
+      'Example: `[{"topic":"eqiad.mediawiki.recentchange","partition":0,"timestamp":1795455663429}]`',
+    schema: { type: 'string' },
+  },
+  {
+    name: 'since',
+    in: 'query',
+    description: 'Start from this time: epoch milliseconds or an ISO-8601 date. Ignored when `Last-Event-ID` is given.',
+    schema: { type: 'string' },
+    examples: { epochMs: { value: '1795455663429' }, iso: { value: '2026-12-01T07:00:00Z' } },
+  },
+  {
+    name: 'fields',
+    in: 'query',
+    description:
+      'Projection: comma separated dotted field paths to keep in each event, e.g. `meta.dt,title,user`. ' +
+      '`meta.topic`, `meta.partition`, `meta.offset` and `meta.key` are always kept.',
+    schema: { type: 'string' },
+    example: 'meta.dt,title,user',
+  },
+  {
+    name: 'filters',
+    in: 'query',
+    description: [
+      'Every other query parameter is a filter clause on a dotted event field path; several clauses must all hold (AND). ' +
+        'Only matching events are sent; the `id` still advances over the others.',
+      '- `wiki=enwiki,dewiki`: equals any of the values; `bot!=true`: equals none of them (a missing field is not equal)',
+      '- `length.new>=10000`, `namespace<100`, also `>` and `<=`: compares numbers, or date-time fields as times',
+      '- `title=Talk:*`: `*` matches any text (strings only)',
+      '- a bare `comment`: the field is present; `!comment`: it is absent',
+      '- inside values, `\\,` `\\*` and `\\\\` are a literal comma, star and backslash',
+      '- a path through an array tests each element (`performer.groups=sysop`)',
+      'Example: `/v2/stream/recentchange?wiki=enwiki&bot!=true&length.new>=10000`. Field types come from the stream schema: ' +
+        'an unknown field, a value of the wrong type or a malformed clause is answered with 400, problem type `invalid_filter`, ' +
+        'the offending `field` and, for unknown fields, `valid_fields`.',
+    ].join('\n'),
+    style: 'form',
+    explode: true,
+    schema: { type: 'object', additionalProperties: { type: 'string' } },
+    example: { wiki: 'enwiki,dewiki', 'bot!': 'true' },
+  },
+];
+
+const STREAM_RESPONSE: Doc = {
+  description:
+    'The stream: `text/event-stream` by default (`:ok`, then `event: message` / `id` / `data` blocks, heartbeat comments, ' +
+    '`event: notice` when a position could not be honoured, `event: error` before the server ends it); ' +
+    'newline-delimited JSON when `Accept` starts with `application/json`.',
+  headers: {
+    'eventstreams-start-positions': { description: 'The offset every partition actually starts from (JSON array)', schema: { type: 'string' } },
+  },
+  content: {
+    'text/event-stream': { schema: { type: 'string' } },
+    'application/json': { schema: { type: 'object', description: 'One event per line' } },
+  },
+};
+
+const COMPONENT_SCHEMAS: Doc = {
+  Problem: {
+    type: 'object',
+    description: 'An RFC 9457 problem body, shaped like EventStreams\' errors.',
+    required: ['type', 'title', 'status', 'detail', 'method', 'uri'],
+    properties: {
+      type: { type: 'string', description: 'Machine-readable error type, e.g. `not_found`, `invalid_filter`, `too_many_connections`' },
+      title: { type: 'string', description: 'HTTP status text' },
+      status: { type: 'integer' },
+      detail: { type: 'string', description: 'What went wrong, for people' },
+      method: { type: 'string' },
+      uri: { type: 'string' },
+      available_streams: { type: 'array', items: { type: 'string' }, description: 'With `not_found`: the streams that exist' },
+      field: { type: 'string', description: 'With `invalid_filter`: the field path at fault' },
+      valid_fields: {
+        type: 'array',
+        description: 'With `invalid_filter` for an unknown field: the field paths that can be filtered on, with their types',
+        items: { type: 'object', required: ['path', 'type'], properties: { path: { type: 'string' }, type: { type: 'string' } } },
+      },
+    },
+    additionalProperties: true,
+  },
+  Catalogue: {
+    type: 'object',
+    required: ['streams'],
+    properties: {
+      streams: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name', 'aliases', 'topics'],
+          properties: {
+            name: { type: 'string' },
+            aliases: { type: 'array', items: { type: 'string' } },
+            description: { type: ['string', 'null'] },
+            topics: { type: 'array', items: { type: 'string' } },
+            schema_title: { type: ['string', 'null'] },
+            schema_uri: { type: ['string', 'null'] },
+            schema_url: { type: ['string', 'null'], description: 'Where this service serves the schema' },
+          },
+        },
+      },
+    },
+  },
+  ServiceInfo: {
+    type: 'object',
+    required: ['name', 'version', 'description', 'home'],
+    properties: { name: { type: 'string' }, version: { type: 'string' }, description: { type: 'string' }, home: { type: 'string' } },
+  },
+  Readiness: {
+    type: 'object',
+    required: ['status'],
+    properties: { status: { type: 'string', const: 'ready' } },
+  },
+};

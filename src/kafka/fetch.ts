@@ -1,6 +1,7 @@
 import type { Consumer } from '@platformatic/kafka';
 import type { KafkaConfig } from '../config/types.ts';
 import { partitionKey } from '../protocol/position.ts';
+import type { KafkaObserver } from './observer.ts';
 import { messagesFromFetch, type FetchRequestTopic, type KafkaMessage, type LogBounds } from './records.ts';
 
 /** A partition to fetch and the offset to fetch it from. */
@@ -23,9 +24,9 @@ export interface FetchResult {
  * One group-less fetch of the given partitions: one request per partition leader, long-polling up
  * to `fetchMaxWaitMs` when there is nothing new.
  */
-export async function fetchOnce(consumer: Consumer, config: KafkaConfig, positions: readonly FetchPosition[]): Promise<FetchResult> {
+export async function fetchOnce(consumer: Consumer, config: KafkaConfig, positions: readonly FetchPosition[], observer: KafkaObserver): Promise<FetchResult> {
   const topics = [...new Set(positions.map((p) => p.topic))];
-  const metadata = await consumer.metadata({ topics });
+  const metadata = await observer.timed('metadata', consumer.metadata({ topics }));
   const byLeader = new Map<number, Map<string, FetchRequestTopic>>();
   const names = new Map<string, string>();
   const requested = new Map<string, number>();
@@ -48,7 +49,9 @@ export async function fetchOnce(consumer: Consumer, config: KafkaConfig, positio
     });
   }
   const responses = await Promise.all(
-    [...byLeader].map(([node, perTopic]) => consumer.fetch({ node, topics: [...perTopic.values()], maxWaitTime: config.fetchMaxWaitMs, minBytes: 1 })),
+    [...byLeader].map(([node, perTopic]) =>
+      observer.timed('fetch', consumer.fetch({ node, topics: [...perTopic.values()], maxWaitTime: config.fetchMaxWaitMs, minBytes: 1 })),
+    ),
   );
   const result: FetchResult = { messages: [], next: new Map(), bounds: new Map() };
   for (const response of responses) {
@@ -57,5 +60,21 @@ export async function fetchOnce(consumer: Consumer, config: KafkaConfig, positio
     for (const [key, bound] of parsed.bounds) result.bounds.set(key, bound);
     for (const message of parsed.messages) result.messages.push(message);
   }
+  countByTopic(result.messages, observer);
   return result;
+}
+
+function countByTopic(messages: readonly KafkaMessage[], observer: KafkaObserver): void {
+  let topic: string | undefined;
+  let run = 0;
+  // Messages come grouped by partition, so runs of one topic are long: one count per run.
+  for (const message of messages) {
+    if (message.topic !== topic) {
+      if (topic !== undefined) observer.countRead(topic, run);
+      topic = message.topic;
+      run = 0;
+    }
+    run++;
+  }
+  if (topic !== undefined) observer.countRead(topic, run);
 }

@@ -1,5 +1,7 @@
 import { Consumer, ListOffsetTimestamps, findErrorBy } from '@platformatic/kafka';
 import type { KafkaConfig } from '../config/types.ts';
+import { securityOptions } from './connection-options.ts';
+import { unobserved, type KafkaObserver } from './observer.ts';
 import { partitionKey, type TopicPartition } from '../protocol/position.ts';
 import type { LogBounds } from './records.ts';
 import type { OffsetLookup } from './start-positions.ts';
@@ -18,6 +20,7 @@ export function createGrouplessConsumer(config: KafkaConfig): Consumer {
     retryDelay: 250,
     maxWaitTime: config.fetchMaxWaitMs,
     minBytes: 1,
+    ...securityOptions(config),
   });
 }
 
@@ -27,10 +30,13 @@ export function createGrouplessConsumer(config: KafkaConfig): Consumer {
  */
 export class KafkaGateway implements OffsetLookup {
   readonly config: KafkaConfig;
+  /** Told about every request of this gateway and of the readers that fetch through it. */
+  readonly observer: KafkaObserver;
   readonly #consumer: Consumer;
 
-  constructor(config: KafkaConfig) {
+  constructor(config: KafkaConfig, observer: KafkaObserver = unobserved) {
     this.config = config;
+    this.observer = observer;
     this.#consumer = createGrouplessConsumer(config);
   }
 
@@ -38,7 +44,7 @@ export class KafkaGateway implements OffsetLookup {
     const counts = new Map<string, number>();
     if (topics.length === 0) return counts;
     try {
-      const metadata = await this.#consumer.metadata({ topics: [...topics] });
+      const metadata = await this.observer.timed('metadata', this.#consumer.metadata({ topics: [...topics] }));
       for (const topic of topics) {
         const info = metadata.topics.get(topic);
         if (info !== undefined) counts.set(topic, info.partitionsCount);
@@ -84,7 +90,7 @@ export class KafkaGateway implements OffsetLookup {
   /** Whether the cluster answers a metadata request (readiness). */
   async ping(): Promise<boolean> {
     try {
-      await this.#consumer.metadata({ topics: [], forceUpdate: true });
+      await this.observer.timed('metadata', this.#consumer.metadata({ topics: [], forceUpdate: true }));
       return true;
     } catch {
       return false;
@@ -101,7 +107,7 @@ export class KafkaGateway implements OffsetLookup {
     const topics = Object.keys(byTopic);
     const result = new Map<string, number>();
     if (topics.length === 0) return result;
-    const offsets = await this.#consumer.listOffsets({ topics, partitions: byTopic, timestamp });
+    const offsets = await this.observer.timed('list_offsets', this.#consumer.listOffsets({ topics, partitions: byTopic, timestamp }));
     for (const [topic, list] of offsets) {
       for (const partition of byTopic[topic] ?? []) {
         const offset = list[partition];

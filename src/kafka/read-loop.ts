@@ -46,12 +46,12 @@ export async function runReadLoop(consumer: Consumer, gateway: KafkaGateway, con
       const ahead = prefetched !== undefined && samePositions(prefetched.positions, positions) ? prefetched.result : undefined;
       prefetched = undefined;
       if (ahead === undefined) hooks.fetched();
-      const result = await (ahead ?? fetchOnce(consumer, config, positions));
+      const result = await (ahead ?? fetchOnce(consumer, config, positions, gateway.observer));
       attempt = 0;
       if (hooks.prefetch === true && !hooks.closed()) {
         const next = positions.map((p) => ({ ...p, offset: result.next.get(partitionKey(p.topic, p.partition)) ?? p.offset }));
         hooks.fetched();
-        prefetched = { positions: next, result: fetchOnce(consumer, config, next) };
+        prefetched = { positions: next, result: fetchOnce(consumer, config, next, gateway.observer) };
         // A prefetch that is never used must not surface as an unhandled rejection.
         prefetched.result.catch(() => undefined);
       }

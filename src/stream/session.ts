@@ -45,7 +45,7 @@ export interface SessionStats {
 }
 
 /** Why the server ended a stream. */
-export type EndReason = 'client_closed' | 'slow_client' | 'max_duration' | 'shutdown' | 'error';
+export type EndReason = 'client_closed' | 'slow_client' | 'overloaded' | 'max_duration' | 'shutdown' | 'error';
 
 /** Bytes in the socket's buffer past which we stop writing and wait for it to drain. */
 const SOCKET_HIGH_WATER = 64 * 1024;
@@ -72,6 +72,8 @@ export class StreamSession implements EventSink, Sheddable {
   #pending: (string | Buffer)[] = [];
   #pendingBytes = 0;
   #pendingEvents = 0;
+  /** Of `#pendingEvents`, how many per slot: events sent are counted per topic (metrics). */
+  readonly #pendingBySlot: Uint32Array;
   #pendingId = '';
   /** The id after the last event handed to the socket: what the client has once it reads it all. */
   #lastWrittenId = '';
@@ -86,6 +88,7 @@ export class StreamSession implements EventSink, Sheddable {
     this.#options = options;
     this.#sse = options.format === 'sse';
     this.#ids = new PositionIds(options.starts);
+    this.#pendingBySlot = new Uint32Array(options.starts.length);
     this.cursors = options.starts.map((s, slot) => new PartitionCursor(this, slot, s.topic, s.partition, s.offset));
     res.once('close', () => this.#stop('client_closed'));
   }
@@ -130,11 +133,12 @@ export class StreamSession implements EventSink, Sheddable {
       this.#queue(ndjsonLine(frame));
     }
     this.#pendingEvents++;
+    this.#pendingBySlot[slot]!++;
     // A large fetch must not count against a client that reads fine: write as soon as a chunk is
     // ready, so only a congested socket makes the backlog grow.
     if (this.#pendingBytes >= WRITE_CHUNK) this.flush();
     if (this.#backlog() > this.#options.backlogBytes) {
-      this.#evict();
+      this.#evict('slow_client');
       return;
     }
     // Past the process-wide budget, the clients with the longest queues go first.
@@ -155,7 +159,9 @@ export class StreamSession implements EventSink, Sheddable {
     this.#write(this.#options.flush.batch(key, () => encodeBatch(this.#pending, this.#pendingBytes)));
     this.#lastWrittenId = endId;
     this.stats.eventsSent += this.#pendingEvents;
-    this.#options.metrics.eventsSent.inc(this.#pendingEvents);
+    this.#pendingBySlot.forEach((events, slot) => {
+      if (events > 0) this.#options.metrics.countSent(this.cursors[slot]!.topic, events);
+    });
     this.#clearPending();
     this.#release();
   }
@@ -230,8 +236,8 @@ export class StreamSession implements EventSink, Sheddable {
     this.#finish(reason);
   }
 
-  #evict(): void {
-    this.#options.log.warn({ backlogBytes: this.#backlog() }, 'client too slow: disconnecting it');
+  #evict(reason: 'slow_client' | 'overloaded'): void {
+    this.#options.log.warn({ backlogBytes: this.#backlog(), reason }, 'client too slow: disconnecting it');
     // Queued events are dropped; the error carries the id of the last event handed to the socket.
     this.#clearPending();
     if (this.#sse) {
@@ -240,7 +246,7 @@ export class StreamSession implements EventSink, Sheddable {
     }
     // Close the connection itself (not just the response) once the error is out, or after a grace period.
     const socket = this.#res.socket;
-    this.#stop('slow_client');
+    this.#stop(reason);
     this.#res.end(() => socket?.destroy());
     setTimeout(() => socket?.destroy(), EVICTION_GRACE_MS).unref();
   }
@@ -254,7 +260,7 @@ export class StreamSession implements EventSink, Sheddable {
   }
 
   shed(): void {
-    this.#evict();
+    this.#evict('overloaded');
   }
 
   #queue(chunk: string | Buffer): void {
@@ -271,6 +277,7 @@ export class StreamSession implements EventSink, Sheddable {
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#pendingEvents = 0;
+    this.#pendingBySlot.fill(0);
   }
 
   #write(chunk: string | Buffer): void {

@@ -238,7 +238,7 @@ describe('process-wide backlog budget', () => {
       }
       await reader.until((x) => x.messages().length >= 7500, 30_000);
       expect(seqs(reader)).toEqual(range(0, 7500));
-      expect(await metric(svc.url, 'eventstreams_disconnects_total', { reason: 'slow_client' })).toBe(1);
+      expect(await metric(svc.url, 'eventstreams_disconnects_total', { reason: 'overloaded' })).toBe(1);
       stuck.destroy();
       reader.close();
     });

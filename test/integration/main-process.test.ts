@@ -97,7 +97,13 @@ describe('node src/main.ts', () => {
       await stream.ended;
       expect(stream.text()).toMatch(/retry: \d+\n\n$/);
       expect(await done).toBe(0);
-      expect(output()).toContain('stream closed');
+      // Not a terminal: pino JSON lines, the close line with the stream's figures and why it ended.
+      const closed = output()
+        .split('\n')
+        .filter((line) => line.includes('"stream closed"'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(closed).toHaveLength(1);
+      expect(closed[0]).toMatchObject({ level: 30, streams: ['main'], clientIp: '127.0.0.1', eventsSent: 1, reason: 'shutdown', reqId: expect.any(String) });
     } finally {
       child.kill('SIGKILL');
     }

@@ -2,7 +2,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
 import { startService, type RunningService } from '../../src/service.ts';
@@ -17,7 +17,8 @@ export interface TestStream {
   $schema?: string;
 }
 
-export async function startTestService(streams: Record<string, TestStream>, settings: Record<string, unknown> = {}): Promise<RunningService> {
+/** `logger` receives the service's log lines (default: silent unless TEST_LOG_LEVEL is set). */
+export async function startTestService(streams: Record<string, TestStream>, settings: Record<string, unknown> = {}, logger?: Logger): Promise<RunningService> {
   const dir = await mkdtemp(join(tmpdir(), 'eventstreams-test-'));
   const file = join(dir, 'config.yaml');
   // The service shares this process's event loop with the test's own clients and parsing, so its
@@ -28,5 +29,5 @@ export async function startTestService(streams: Record<string, TestStream>, sett
     stringify({ port: 0, listen_address: '127.0.0.1', log_level: 'silent', kafka: { brokers: testBrokers() }, streams, ...settings, fanout }),
   );
   const { config } = await loadConfig({ argv: ['--config', file], env: {} });
-  return startService(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  return startService(config, logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
 }

@@ -203,9 +203,32 @@ describe('every key', () => {
     expect((await load({ kafka: { 'security.protocol': 'ssl' } })).config.kafka.tls).toEqual({});
   });
 
-  it('warns that SASL is not supported', async () => {
-    const { warnings } = await load({ kafka: { 'security.protocol': 'sasl_ssl' } });
-    expect(warnings.join('\n')).toMatch(/SASL authentication is not supported/);
+  it('maps sasl_ssl and the sasl.* keys to kafka.sasl and kafka.tls, with the secrets from the environment', async () => {
+    const { config, warnings } = await load(
+      { kafka: { 'security.protocol': 'SASL_SSL', 'ssl.ca.location': 'ca.pem', 'sasl.mechanisms': 'SCRAM-SHA-512', 'sasl.username': 'file-user' } },
+      { KAFKA_SASL_USERNAME: 'env-user', KAFKA_SASL_PASSWORD: ' secret with spaces ' },
+    );
+    expect(warnings).toEqual([]);
+    expect(config.kafka.sasl).toEqual({ mechanism: 'SCRAM-SHA-512', username: 'env-user', password: ' secret with spaces ' });
+    expect(config.kafka.tls).toEqual({ caFile: path.join(dir, 'ca.pem') });
+    const plain = await load({ kafka: { 'security.protocol': 'sasl_plaintext', 'sasl.mechanism': 'PLAIN', 'sasl.username': 'u', 'sasl.password': 'p' } });
+    expect(plain.config.kafka.sasl).toEqual({ mechanism: 'PLAIN', username: 'u', password: 'p' });
+    expect(plain.config.kafka.tls).toBeUndefined();
+  });
+
+  it('refuses SASL without a mechanism, user name or password, naming what is missing', async () => {
+    const error = await loadError({ kafka: { 'security.protocol': 'sasl_ssl', 'sasl.username': 'u' } });
+    expect(error.key).toBe('kafka.security.protocol');
+    expect(error.message).toContain('kafka.sasl.mechanisms');
+    expect(error.message).toContain('KAFKA_SASL_PASSWORD');
+    expect(error.message).not.toContain('kafka.sasl.username');
+    expect((await loadError({ kafka: { 'sasl.mechanisms': 'GSSAPI' } })).message).toContain('kafka.sasl.mechanisms');
+  });
+
+  it('warns that sasl.* keys do nothing without a SASL security.protocol', async () => {
+    const { config, warnings } = await load({ kafka: { 'security.protocol': 'ssl', 'sasl.username': 'u', 'sasl.password': 'p' } });
+    expect(config.kafka.sasl).toBeUndefined();
+    expect(warnings.join('\n')).toMatch(/sasl\.\* settings are ignored with security.protocol ssl/);
   });
 
   it("takes service-runner's `interface` when listen_address is absent", async () => {

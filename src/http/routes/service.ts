@@ -1,21 +1,44 @@
 import type { FastifyInstance } from 'fastify';
+import type { SchemaStore } from '../../catalogue/schemas.ts';
 import type { StreamCatalogue } from '../../catalogue/types.ts';
 import type { ServiceConfig } from '../../config/types.ts';
 import { buildOpenApi } from '../openapi.ts';
+import { sendProblem } from '../problem.ts';
+import type { Readiness } from '../readiness.ts';
+import { SWAGGER_UI_PREFIX } from '../swagger-ui.ts';
 import { schemaPath } from './schemas.ts';
 
-/** Service-level routes: `/` (redirect or `?spec`), `/_info`, `/robots.txt`, `/v2/streams`. */
-export function serviceRoutes(app: FastifyInstance, config: ServiceConfig, catalogue: () => StreamCatalogue): void {
-  app.get('/', (request, reply) => {
+export interface ServiceRouteDeps {
+  config: ServiceConfig;
+  catalogue: () => StreamCatalogue;
+  schemas: SchemaStore;
+  readiness: Readiness;
+}
+
+const RETRY_AFTER_SECONDS = 5;
+
+/** Service-level routes: `/` (redirect, `?spec` or `?doc`), `/_info`, `/_ready`, `/robots.txt`, `/v2/streams`. */
+export function serviceRoutes(app: FastifyInstance, deps: ServiceRouteDeps): void {
+  const { config, catalogue } = deps;
+  app.get('/', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
-    if ('spec' in query) return reply.send(buildOpenApi(catalogue(), config.info));
+    if ('spec' in query) return reply.send(await buildOpenApi(catalogue(), config.info, (stream) => deps.schemas.get(stream)));
+    if ('doc' in query) return reply.type('text/html; charset=utf-8').send(swaggerPage(config.info.name));
     return reply.redirect('/v2/ui', 302);
   });
 
+  // Liveness: answered from memory, whatever Kafka does.
   app.get('/_info', () => config.info);
   for (const key of ['name', 'version', 'description', 'home'] as const) {
     app.get(`/_info/${key}`, () => config.info[key]);
   }
+
+  app.get('/_ready', async (request, reply) => {
+    const notReady = await deps.readiness.check();
+    if (notReady === undefined) return { status: 'ready' };
+    reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+    return sendProblem(request, reply, 503, notReady, notReady === 'shutting_down' ? 'The service is shutting down' : 'Kafka is not reachable');
+  });
 
   app.get('/robots.txt', (_request, reply) => reply.type('text/plain').send('User-agent: *\nDisallow: /\n'));
 
@@ -30,4 +53,29 @@ export function serviceRoutes(app: FastifyInstance, config: ServiceConfig, catal
       schema_url: schemaPath(s),
     })),
   }));
+}
+
+/** Swagger UI for `/?spec`, from the installed swagger-ui-dist (no CDN). Relative URLs keep it working behind a path prefix. */
+function swaggerPage(title: string): string {
+  const assets = SWAGGER_UI_PREFIX.slice(1);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(title)} API</title>
+<link rel="stylesheet" href="${assets}swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="${assets}swagger-ui-bundle.js"></script>
+<script>
+window.ui = SwaggerUIBundle({ url: '?spec', dom_id: '#swagger-ui', deepLinking: true });
+</script>
+</body>
+</html>
+`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

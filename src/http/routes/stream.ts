@@ -204,5 +204,5 @@ function openStream(
       'stream closed',
     );
   });
-  log.info({ streams: names, format, partitions: assignment.starts.length }, 'stream opened');
+  log.info({ streams: names, format, partitions: assignment.starts.length, clientIp: ip, userAgent: request.headers['user-agent'] }, 'stream opened');
 }
