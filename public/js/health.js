@@ -71,7 +71,8 @@ export class HealthPanel {
     const lines = [];
     if (event === 'notice' && body?.type === 'position' && Array.isArray(body.positions)) {
       for (const p of body.positions) {
-        lines.push(`${p.topic}/${p.partition}: ${p.message ?? p.reason ?? 'start position changed'} (starts at offset ${p.offset})`);
+        const where = p.offset === undefined ? '' : ` (starts at offset ${p.offset})`;
+        lines.push(`${p.topic}/${p.partition}: ${p.message ?? p.reason ?? 'start position changed'}${where}`);
       }
     } else if (event === 'error') {
       lines.push(`${body?.name ?? 'Error'}: ${body?.message ?? data}`);
