@@ -67,7 +67,7 @@ export class EventTable {
       fragment.append(this.#row(event));
     }
     this.#body.prepend(fragment);
-    while (this.#body.rows.length > MAX_ROWS) this.#body.lastElementChild?.remove();
+    while (this.#body.children.length > MAX_ROWS) this.#body.lastElementChild?.remove();
   }
 
   clear() {
