@@ -104,9 +104,10 @@ export class StreamConnection {
         // The rest of a chunk read before stop() is dropped, so a stopped view stays as it was.
         if (this.#stopped) return;
         if (e.retry !== undefined) this.#retryMs = e.retry;
+        // Id-only blocks of a filtered stream move the position past events that did not match.
         if (e.id !== undefined) this.#lastEventId = e.id;
         if (e.event === 'message') this.#handlers.onMessage(e.data, e.id);
-        else if (e.event !== 'retry') this.#handlers.onControl(e.event, e.data);
+        else if (e.event !== 'none') this.#handlers.onControl(e.event, e.data);
       },
     });
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();

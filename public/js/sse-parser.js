@@ -1,7 +1,11 @@
 // An incremental text/event-stream parser (WHATWG rules), for reading the stream with fetch:
 // unlike EventSource it sees comments (heartbeats) and lets the page send Last-Event-ID itself.
 
-/** @typedef {{ event: string, data: string, id: string | undefined, retry: number | undefined }} SseEvent */
+/**
+ * @typedef {{ event: string, data: string, id: string | undefined, retry: number | undefined }} SseEvent
+ * event `none`: a block without data (an id-only position block, or retry advice), which moves the
+ * last event id like EventSource does but dispatches nothing.
+ */
 /** @typedef {{ onEvent(e: SseEvent): void, onComment(text: string): void }} SseHandlers */
 
 export class SseParser {
@@ -13,6 +17,8 @@ export class SseParser {
   #id;
   /** @type {number | undefined} */
   #retry;
+  /** The current block set id or retry (a bare blank line after a comment is not a block). */
+  #fields = false;
   #handlers;
 
   constructor(/** @type {SseHandlers} */ handlers) {
@@ -42,16 +48,22 @@ export class SseParser {
     if (value.startsWith(' ')) value = value.slice(1);
     if (field === 'data') this.#data.push(value);
     else if (field === 'event') this.#event = value;
-    else if (field === 'id' && !value.includes('\0')) this.#id = value;
-    else if (field === 'retry' && /^\d+$/.test(value)) this.#retry = Number(value);
+    else if (field === 'id' && !value.includes('\0')) {
+      this.#id = value;
+      this.#fields = true;
+    } else if (field === 'retry' && /^\d+$/.test(value)) {
+      this.#retry = Number(value);
+      this.#fields = true;
+    }
   }
 
   #dispatch() {
     const retry = this.#retry;
+    const fields = this.#fields;
     this.#retry = undefined;
+    this.#fields = false;
     if (this.#data.length === 0) {
-      // A block with only retry: still carries reconnection advice.
-      if (retry !== undefined) this.#handlers.onEvent({ event: 'retry', data: '', id: undefined, retry });
+      if (fields) this.#handlers.onEvent({ event: 'none', data: '', id: this.#id, retry });
       this.#event = '';
       return;
     }

@@ -110,13 +110,15 @@ describe('SSE parser', () => {
     const events: SseEvent[] = [];
     const comments: string[] = [];
     const parser = new SseParser({ onEvent: (e) => events.push(e), onComment: (c) => comments.push(c) });
-    for (const chunk of [':ok\n\nevent: mess', 'age\nid: [1]\ndata: {"a":', '1}\n\n:\n\nretry: 2000\n\n', 'event: notice\r\ndata: {}\r\n\r\n']) parser.push(chunk);
+    for (const chunk of [':ok\n\nevent: mess', 'age\nid: [1]\ndata: {"a":', '1}\n\n:\n\nretry: 2000\n\n', 'id: [2]\n\nevent: notice\r\ndata: {}\r\n\r\n']) parser.push(chunk);
     expect(comments).toEqual(['ok', '']);
     expect(events).toEqual([
       { event: 'message', id: '[1]', data: '{"a":1}', retry: undefined },
-      { event: 'retry', id: undefined, data: '', retry: 2000 },
+      { event: 'none', id: '[1]', data: '', retry: 2000 },
+      // An id-only block (a filtered stream's position) moves the id without an event.
+      { event: 'none', id: '[2]', data: '', retry: undefined },
       // The last id stays in force for later blocks, as in EventSource.
-      { event: 'notice', id: '[1]', data: '{}', retry: undefined },
+      { event: 'notice', id: '[2]', data: '{}', retry: undefined },
     ]);
   });
 });
