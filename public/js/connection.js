@@ -4,7 +4,7 @@
 import { SseParser } from './sse-parser.js';
 
 /** @typedef {'connecting' | 'open' | 'reconnecting' | 'stopped' | 'failed'} ConnState */
-/** @typedef {{ status: number, type?: string, title?: string, detail?: string, valid_fields?: string[], available_streams?: string[] }} Problem */
+/** @typedef {{ status: number, type?: string, title?: string, detail?: string, valid_fields?: (string | { path: string, type: string })[], available_streams?: string[] }} Problem */
 /**
  * @typedef {object} ConnectionHandlers
  * @property {(data: string, id: string | undefined) => void} onMessage

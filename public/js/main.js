@@ -189,7 +189,11 @@ function showProblem(problem) {
   box.hidden = problem === undefined;
   if (!problem) return box.replaceChildren();
   const lines = [el('p', {}, el('strong', {}, problem.status ? `The server refused the stream (HTTP ${problem.status}): ` : ''), problem.detail ?? problem.title ?? 'Unknown error')];
-  if (problem.valid_fields?.length) lines.push(el('p', {}, `Valid fields: ${problem.valid_fields.join(', ')}`));
+  if (problem.valid_fields?.length) {
+    // Field names, or {path, type} as the filter checks report them.
+    const fields = problem.valid_fields.map((f) => (typeof f === 'string' ? f : `${f.path} (${f.type})`));
+    lines.push(el('details', {}, el('summary', {}, `Valid fields (${fields.length})`), el('p', {}, fields.join(', '))));
+  }
   if (problem.available_streams?.length) lines.push(el('p', {}, `Available streams: ${problem.available_streams.join(', ')}`));
   box.replaceChildren(...lines);
 }

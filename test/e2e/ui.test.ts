@@ -202,8 +202,11 @@ describe('web UI', () => {
     });
     await page.waitForSelector('#problem:not([hidden])');
     expect(await text(page, '#problem')).toMatch(/HTTP 400/);
-    expect(await text(page, '#problem')).toContain('Valid fields:');
+    await page.getByText(/^Valid fields \(\d+\)$/).click();
+    expect(await text(page, '#problem')).toMatch(/\blength\.new\b/);
+    expect(await text(page, '#problem')).not.toContain('[object');
     expect(await text(page, '#conn-state')).toBe('refused by the server');
+    await screenshot(page, 'filter-refused');
     await page.close();
   });
 
