@@ -188,6 +188,7 @@ function showProblem(problem) {
   const box = byId('problem');
   box.hidden = problem === undefined;
   if (!problem) return box.replaceChildren();
+  /** @type {HTMLElement[]} */
   const lines = [el('p', {}, el('strong', {}, problem.status ? `The server refused the stream (HTTP ${problem.status}): ` : ''), problem.detail ?? problem.title ?? 'Unknown error')];
   if (problem.valid_fields?.length) {
     // Field names, or {path, type} as the filter checks report them.
