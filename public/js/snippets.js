@@ -13,6 +13,15 @@ function literal(/** @type {string} */ text) {
   return JSON.stringify(text);
 }
 
+// The same handlers in the browser and in Node: both speak the EventSource interface.
+const EVENT_SOURCE_HANDLERS = [
+  'es.onmessage = (e) => {',
+  '  const event = JSON.parse(e.data);',
+  '  console.log(event.meta.dt, event.title ?? event.meta.stream, e.lastEventId);',
+  '};',
+  "es.addEventListener('notice', (e) => console.warn('notice', JSON.parse(e.data)));",
+];
+
 /**
  * @param {string} url absolute stream URL
  * @param {string | undefined} lastEventId position to start after
@@ -30,11 +39,7 @@ export function snippets(url, lastEventId) {
           '// use the Node or Python code to start exactly after the selected event.',
         ]),
     `const es = new EventSource(${literal(url)});`,
-    'es.onmessage = (e) => {',
-    '  const event = JSON.parse(e.data);',
-    '  console.log(event.meta.dt, event.title ?? event.meta.stream, e.lastEventId);',
-    '};',
-    "es.addEventListener('notice', (e) => console.warn('notice', JSON.parse(e.data)));",
+    ...EVENT_SOURCE_HANDLERS,
   ].join('\n');
 
   const nodeFetch =
@@ -51,11 +56,7 @@ export function snippets(url, lastEventId) {
     "import { EventSource } from 'eventsource';",
     ...(lastEventId === undefined ? [] : [`const START = ${literal(lastEventId)};`]),
     `const es = new EventSource(${literal(url)}${nodeFetch});`,
-    'es.onmessage = (e) => {',
-    '  const event = JSON.parse(e.data);',
-    '  console.log(event.meta.dt, event.title ?? event.meta.stream, e.lastEventId);',
-    '};',
-    "es.addEventListener('notice', (e) => console.warn('notice', JSON.parse(e.data)));",
+    ...EVENT_SOURCE_HANDLERS,
   ].join('\n');
 
   const python = [
