@@ -40,6 +40,10 @@ export class StreamConnection {
     this.#handlers = handlers;
   }
 
+  get url() {
+    return this.#url;
+  }
+
   /** The position to resume from: the id of the last event received (or the starting one). */
   get lastEventId() {
     return this.#lastEventId;

@@ -225,19 +225,24 @@ byId('continue').addEventListener('click', () => {
   const conn = connection;
   if (!conn) return;
   store.extend();
-  open(`${location.origin}${streamPath(viewState())}`, conn.lastEventId);
+  // The stopped stream's own URL: the position belongs to its filters, not to later form edits.
+  open(conn.url, conn.lastEventId);
   byId('pause').focus();
 });
 byId('pause').addEventListener('click', () => {
   const button = byId('pause');
+  // Announced once here: the held count itself changes with every event, too often to read out.
   if (store.paused) {
-    table.add(store.resume());
+    const held = store.resume();
+    table.add(held);
     button.textContent = 'Pause';
     button.setAttribute('aria-pressed', 'false');
+    announce(`Resumed; ${held.length} held events added.`);
   } else {
     store.pause();
     button.textContent = 'Resume';
     button.setAttribute('aria-pressed', 'true');
+    announce('Paused; new events are held and counted.');
   }
   showHeld();
 });

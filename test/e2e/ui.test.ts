@@ -13,11 +13,12 @@ import { UI_CONTENT_SECURITY_POLICY } from '../../src/http/app.ts';
 import type { RunningService } from '../../src/service.ts';
 import { launchBrowser, screenshot, type Browser } from '../support/browser.ts';
 import { rcEvent } from '../support/events.ts';
+import { deleteTopics } from '../../src/kafka/admin.ts';
 import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
 import { startTestService, type TestStream } from '../support/service.ts';
 
 // One stream (and topic) per scenario, so each sees only its own events.
-const SCENARIOS = ['pick', 'second', 'filter', 'pause', 'time', 'ago', 'resume', 'cap', 'download', 'snippet', 'xss', 'keys', 'notice'] as const;
+const SCENARIOS = ['pick', 'second', 'filter', 'pause', 'time', 'ago', 'resume', 'cap', 'download', 'snippet', 'xss', 'keys', 'notice', 'deleted'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const topics = {} as Record<Scenario, string>;
 const streamName = (s: Scenario) => `ui.${s}`;
@@ -420,6 +421,21 @@ describe('web UI', () => {
     await page.waitForSelector('#problem:not([hidden])');
     expect(await text(page, '#problem')).toContain('HTTP 400');
     expect(await text(page, '#conn-state')).toBe('refused by the server');
+    await page.close();
+  });
+
+  it("shows the server's in-stream error and why it keeps reconnecting", async () => {
+    const page = await openPage(`#/?streams=${streamName('deleted')}`);
+    await waitOpen(page);
+    await produce('deleted', events('deleted', 0, 1));
+    await waitRows(page, 1);
+    await deleteTopics(testBrokers(), [topics.deleted]);
+    await page.waitForSelector('#notices li.error', { timeout: 20_000 });
+    expect(await text(page, '#notices li.error')).toMatch(/ error: TopicDeleted: .*no longer exists/);
+    await page.waitForFunction(() => /HTTP 503/.test(document.getElementById('conn-reason')?.textContent ?? ''), null, { timeout: 20_000 });
+    expect(await text(page, '#conn-state')).toBe('reconnecting');
+    expect(await titles(page)).toEqual(['deleted-0']);
+    await screenshot(page, 'stream-error');
     await page.close();
   });
 });
