@@ -61,25 +61,35 @@ export class FilterForm {
     const opSelect = el('select', { id: `clause-op-${n}`, class: 'clause-op' });
     const value = el('input', { id: `clause-value-${n}`, class: 'clause-value', type: 'text', autocomplete: 'off', 'aria-describedby': 'filter-hint' });
     value.value = clause.value;
-    const remove = el('button', { type: 'button', class: 'remove', 'aria-label': `Remove filter ${n + 1}` }, 'Remove');
+    const remove = el('button', { type: 'button', class: 'remove' }, 'Remove');
     const row = el(
       'li',
       { class: 'clause' },
-      el('label', { for: fieldSelect.id, class: 'visually-hidden' }, `Filter ${n + 1} field`),
+      el('label', { for: fieldSelect.id, class: 'visually-hidden', 'data-part': 'field' }),
       fieldSelect,
-      el('label', { for: opSelect.id, class: 'visually-hidden' }, `Filter ${n + 1} condition`),
+      el('label', { for: opSelect.id, class: 'visually-hidden', 'data-part': 'condition' }),
       opSelect,
-      el('label', { for: value.id, class: 'visually-hidden' }, `Filter ${n + 1} value`),
+      el('label', { for: value.id, class: 'visually-hidden', 'data-part': 'value' }),
       value,
       remove,
     );
     remove.addEventListener('click', () => {
       row.remove();
+      this.#renumber();
       this.#changed();
     });
     this.#clauseList.append(row);
+    this.#renumber();
     this.#fitOps(row, clause.op);
     return fieldSelect;
+  }
+
+  /** Labels say the clause's place in the list ("Filter 2 value"), also after a removal. */
+  #renumber() {
+    [...this.#clauseList.children].forEach((row, i) => {
+      for (const label of row.querySelectorAll('label[data-part]')) label.textContent = `Filter ${i + 1} ${/** @type {HTMLElement} */ (label).dataset.part}`;
+      row.querySelector('button.remove')?.setAttribute('aria-label', `Remove filter ${i + 1}`);
+    });
   }
 
   /** @returns {Clause[]} */
