@@ -23,10 +23,6 @@ export class EventStore {
     this.#cap = cap;
   }
 
-  get cap() {
-    return this.#cap;
-  }
-
   /** True once as many events arrived as allowed; the stream is stopped until `extend()`. */
   get capReached() {
     return this.all.length >= this.#allowance;

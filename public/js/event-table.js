@@ -19,7 +19,7 @@ const COLUMNS = [
 const MAX_ROWS = 1000;
 
 /** The value at a dotted path, if any. */
-export function valueAt(/** @type {any} */ data, /** @type {string} */ path) {
+function valueAt(/** @type {any} */ data, /** @type {string} */ path) {
   let node = data;
   for (const key of path.split('.')) {
     if (node === null || typeof node !== 'object') return undefined;

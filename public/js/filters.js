@@ -6,7 +6,7 @@
 /** @typedef {{ path: string, op: Op, value: string }} Clause  value: server value syntax (`a,b`, `Talk:*`, `\,`) */
 
 /** @type {Op[]} */
-export const OPS = ['=', '!=', '>', '>=', '<', '<=', 'exists', 'absent'];
+const OPS = ['=', '!=', '>', '>=', '<', '<=', 'exists', 'absent'];
 
 /** @type {Record<Op, string>} */
 export const OP_LABELS = {
@@ -48,11 +48,6 @@ export function splitValues(/** @type {string} */ value) {
   }
   parts.push(current);
   return parts;
-}
-
-/** Escapes text so the server reads it literally (no glob, no list). */
-export function escapeValue(/** @type {string} */ text) {
-  return text.replace(/[\\,*]/g, (c) => `\\${c}`);
 }
 
 /** The query-string piece of one clause, e.g. `wiki=enwiki,dewiki` or `namespace%3C100`. */

@@ -14,7 +14,7 @@ import { encodeClause, isComplete, parseClause } from './filters.js';
 const VIEW_KEYS = new Set(['streams', 'fields', 'since', 'ago', 'resume']);
 
 /** @returns {ViewState} */
-export function emptyState() {
+function emptyState() {
   return { streams: [], clauses: [], fields: [], start: { mode: 'now' } };
 }
 

@@ -1,8 +1,9 @@
-/** The UI's pure parts: filter clauses, the view state in the hash, schema fields, SSE parsing. */
+/** The UI's browser-free modules: filter clauses, view state in the hash, schema fields, SSE parsing, the event store. */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { encodeClause, opsForTypes, parseClause, splitValues, type Clause } from '../../public/js/filters.js';
 import { mergeFields, schemaFields, typeLabel } from '../../public/js/schema-fields.js';
+import { EventStore } from '../../public/js/event-store.js';
 import { SseParser, type SseEvent } from '../../public/js/sse-parser.js';
 import { fromHash, streamPath, toHash, type ViewState } from '../../public/js/view-state.js';
 
@@ -120,5 +121,34 @@ describe('SSE parser', () => {
       // The last id stays in force for later blocks, as in EventSource.
       { event: 'notice', id: '[2]', data: '{}', retry: undefined },
     ]);
+  });
+});
+
+describe('event store', () => {
+  it('holds events while paused and hands them back in order', () => {
+    const store = new EventStore(10);
+    expect(store.add('{"n":1}', 'a')?.data).toEqual({ n: 1 });
+    store.pause();
+    expect(store.add('{"n":2}', 'b')).toBeUndefined();
+    expect(store.add('{"n":3}', 'c')).toBeUndefined();
+    expect(store.held.length).toBe(2);
+    expect(store.resume().map((e) => e.data.n)).toEqual([2, 3]);
+    expect(store.held).toEqual([]);
+    expect(store.ndjson()).toBe('{"n":1}\n{"n":2}\n{"n":3}\n');
+  });
+
+  it('reaches its cap and allows another cap of events on extend', () => {
+    const store = new EventStore(2);
+    store.add('{}', undefined);
+    expect(store.capReached).toBe(false);
+    store.add('{}', undefined);
+    expect(store.capReached).toBe(true);
+    store.extend();
+    store.add('{}', undefined);
+    expect(store.capReached).toBe(false);
+    store.setCap(1);
+    expect(store.capReached).toBe(true);
+    store.clear();
+    expect([store.all.length, store.capReached]).toEqual([0, false]);
   });
 });
