@@ -70,6 +70,13 @@ async function waitRows(page: Page, n: number) {
 }
 const text = async (page: Page, selector: string) => (await page.locator(selector).textContent()) ?? '';
 
+/** The server answered 400: its problem is shown and the UI does not retry. */
+async function expectRefused(page: Page) {
+  await page.waitForSelector('#problem:not([hidden])');
+  expect(await text(page, '#problem')).toContain('The server refused the stream (HTTP 400)');
+  expect(await text(page, '#conn-state')).toBe('refused by the server');
+}
+
 /** Presses Tab (or Shift+Tab) until the element matching `selector` has focus: it is reachable by keyboard. */
 async function tabTo(page: Page, selector: string, key: 'Tab' | 'Shift+Tab' = 'Tab', max = 150) {
   for (let i = 0; i < max; i++) {
@@ -202,12 +209,10 @@ describe('web UI', { timeout: 90_000 }, () => {
     await page.evaluate(() => {
       location.hash = `${location.hash}&no_such.field=1`;
     });
-    await page.waitForSelector('#problem:not([hidden])');
-    expect(await text(page, '#problem')).toMatch(/HTTP 400/);
+    await expectRefused(page);
     await page.getByText(/^Valid fields \(\d+\)$/).click();
     expect(await text(page, '#problem')).toMatch(/\blength\.new\b/);
     expect(await text(page, '#problem')).not.toContain('[object');
-    expect(await text(page, '#conn-state')).toBe('refused by the server');
     await screenshot(page, 'filter-refused');
     await page.close();
   });
@@ -423,9 +428,7 @@ describe('web UI', { timeout: 90_000 }, () => {
     await page.evaluate(() => {
       location.hash = `#/?streams=ui.notice&resume=${encodeURIComponent('not an id')}`;
     });
-    await page.waitForSelector('#problem:not([hidden])');
-    expect(await text(page, '#problem')).toContain('HTTP 400');
-    expect(await text(page, '#conn-state')).toBe('refused by the server');
+    await expectRefused(page);
     await page.close();
   });
 
