@@ -70,6 +70,15 @@ async function waitRows(page: Page, n: number) {
 }
 const text = async (page: Page, selector: string) => (await page.locator(selector).textContent()) ?? '';
 
+/** A page following the scenario's stream from now, showing its first `count` events. */
+async function openLive(s: Scenario, count: number): Promise<Page> {
+  const page = await openPage(`#/?streams=${streamName(s)}`);
+  await waitOpen(page);
+  await produce(s, events(s, 0, count));
+  await waitRows(page, count);
+  return page;
+}
+
 /** The server answered 400: its problem is shown and the UI does not retry. */
 async function expectRefused(page: Page) {
   await page.waitForSelector('#problem:not([hidden])');
@@ -218,10 +227,7 @@ describe('web UI', { timeout: 90_000 }, () => {
   });
 
   it('pauses without losing events: holds them, counts them, shows them all on resume', async () => {
-    const page = await openPage(`#/?streams=${streamName('pause')}`);
-    await waitOpen(page);
-    await produce('pause', events('pause', 0, 3));
-    await waitRows(page, 3);
+    const page = await openLive('pause', 3);
     await page.getByRole('button', { name: 'Pause' }).click();
     expect(await page.getByRole('button', { name: 'Resume' }).getAttribute('aria-pressed')).toBe('true');
     await produce('pause', events('pause', 3, 5));
@@ -433,10 +439,7 @@ describe('web UI', { timeout: 90_000 }, () => {
   });
 
   it("shows the server's in-stream error and why it keeps reconnecting", async () => {
-    const page = await openPage(`#/?streams=${streamName('deleted')}`);
-    await waitOpen(page);
-    await produce('deleted', events('deleted', 0, 1));
-    await waitRows(page, 1);
+    const page = await openLive('deleted', 1);
     await deleteTopics(testBrokers(), [topics.deleted]);
     await page.waitForSelector('#notices li.error', { timeout: 20_000 });
     expect(await text(page, '#notices li.error')).toMatch(/ error: TopicDeleted: .*no longer exists/);
