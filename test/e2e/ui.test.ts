@@ -370,7 +370,8 @@ describe('web UI', { timeout: 90_000 }, () => {
     }));
     expect(injected).toEqual({ elements: 0, pwned: undefined });
     expect(browser.pageErrors.filter((e) => /Content Security Policy|Trusted Type/i.test(e))).toEqual([]);
-    await screenshot(page, 'escaped');
+    await screenshot(page, 'escaped', '#events');
+    await screenshot(page, 'escaped-detail', '#detail');
     await page.close();
   });
 

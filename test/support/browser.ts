@@ -53,8 +53,10 @@ export async function launchBrowser(options: { width?: number; height?: number; 
   };
 }
 
-/** Saves a full-page screenshot as test-output/ui/<name>.png. */
-export async function screenshot(page: Page, name: string): Promise<void> {
+/** Saves a screenshot as test-output/ui/<name>.png: the full page, or only the element matching `selector`. */
+export async function screenshot(page: Page, name: string, selector?: string): Promise<void> {
   await mkdir(SCREENSHOT_DIR, { recursive: true });
-  await page.screenshot({ path: new URL(`${name}.png`, SCREENSHOT_DIR).pathname, fullPage: true });
+  const path = new URL(`${name}.png`, SCREENSHOT_DIR).pathname;
+  if (selector === undefined) await page.screenshot({ path, fullPage: true });
+  else await page.locator(selector).screenshot({ path });
 }
