@@ -8,10 +8,10 @@ import { el } from './dom.js';
 /** Column paths in order of preference (the table header in index.html has the same columns). */
 const COLUMNS = [
   ['meta.dt', 'dt'],
-  ['wiki', 'database', 'meta.domain'],
+  ['wiki', 'wiki_id', 'database', 'meta.domain'],
   ['type', 'page_change_kind', 'log_type', 'meta.stream'],
   ['title', 'page.page_title', 'page_title'],
-  ['user', 'performer.user_text', 'rev_user_text'],
+  ['user', 'performer.user_text'],
   ['comment', 'revision.comment'],
 ];
 
