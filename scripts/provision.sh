@@ -1,7 +1,7 @@
 # Provisioning shared by ./dev and .ci/run: source it from the repository root with ROOT set.
 # Installs only what is missing: Node 24 under .tools when the machine's node is older than
 # @platformatic/kafka needs, Java 17+ and Maven (apt) for the local Kafka broker.
-# Defines: section, die, apt_install, node_ok, java_ok; and puts a usable node first on PATH.
+# Defines: section, die, apt_install, node_ok, java_ok, ensure_chromium; and puts a usable node first on PATH.
 
 T0=${T0:-$SECONDS}
 section() { printf '\n==== %s (+%ss) ====\n' "$*" "$((SECONDS - T0))"; }
@@ -65,7 +65,6 @@ java_ok || die "java 17+ still missing"
 echo "$(java -version 2>&1 | head -1)"
 echo "$(mvn -v 2>/dev/null | head -1 | sed 's/\x1b\[[0-9;]*m//g')"
 
-
 # --- Python SSE client (compatibility tests run requests-sse, the library under pywikibot) -----
 section "Python requests-sse"
 PY_TOOLS="$ROOT/.tools/python"
@@ -77,3 +76,15 @@ if ! PYTHONPATH="$PY_TOOLS" python3 -c 'import requests_sse' 2>/dev/null; then
     die "could not install requests-sse for the Python client tests"
 fi
 echo "requests-sse in $PY_TOOLS"
+
+# --- Chromium (only for the web UI's browser tests: ./dev test and CI call this) ----------------
+ensure_chromium() {
+  local path="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  if [ ! -x "$path" ]; then
+    [ -z "${CHROMIUM_PATH:-}" ] || die "CHROMIUM_PATH=$CHROMIUM_PATH is not an executable"
+    echo "installing: chromium"
+    apt_install chromium
+  fi
+  [ -x "$path" ] || die "chromium still missing at $path"
+  echo "chromium: $path"
+}

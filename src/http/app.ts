@@ -48,6 +48,28 @@ const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
 /** Longest a readiness probe waits for Kafka, so probes answer within a load balancer's timeout. */
 const READINESS_TIMEOUT_MS = 3000;
 
+/**
+ * The UI shows user-written text (titles, comments): scripts and styles come only from its own
+ * files, and Trusted Types make any string-to-HTML sink throw, so event data cannot become markup.
+ */
+export const UI_CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "require-trusted-types-for 'script'",
+  'trusted-types none',
+].join('; ');
+const UI_HEADERS = {
+  'content-security-policy': UI_CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
 export async function buildApp(deps: AppDeps): Promise<App> {
   const server = Fastify({
     loggerInstance: deps.logger,
@@ -85,6 +107,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   if (deps.config.streamUiEnabled) {
     await server.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/v2/ui/', redirect: true, index: ['index.html'] });
     server.get('/v2/ui', (_request, reply) => reply.sendFile('index.html'));
+    server.addHook('onSend', async (request, reply) => {
+      if (request.url === '/v2/ui' || request.url.startsWith('/v2/ui/') || request.url.startsWith('/v2/ui?')) {
+        for (const [name, value] of Object.entries(UI_HEADERS)) reply.header(name, value);
+      }
+    });
   }
 
   await swaggerUiAssets(server);

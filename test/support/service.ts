@@ -11,6 +11,7 @@ import { testBrokers } from './kafka.ts';
 export interface TestStream {
   topics: string[];
   stream_aliases?: string[];
+  description?: string;
   topics_allowed?: string[];
   drop_canary_events?: boolean;
   schema_title?: string;

@@ -1,0 +1,310 @@
+// Wires the page: the form is the view state, the hash mirrors it, and one StreamConnection at a
+// time feeds the store, the list and the health panel.
+import { StreamConnection } from './connection.js';
+import { DetailPanel } from './detail.js';
+import { byId, copyText, el } from './dom.js';
+import { EventStore } from './event-store.js';
+import { EventTable } from './event-table.js';
+import { FilterForm } from './filter-form.js';
+import { HealthPanel } from './health.js';
+import { mergeFields } from './schema-fields.js';
+import { snippets } from './snippets.js';
+import { StreamPicker } from './stream-picker.js';
+import { fromHash, startEventId, streamPath, toHash } from './view-state.js';
+
+/** @typedef {import('./view-state.js').ViewState} ViewState */
+/** @typedef {import('./view-state.js').Start} Start */
+/** @typedef {import('./connection.js').Problem} Problem */
+
+const input = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ (byId(id));
+const select = (/** @type {string} */ id) => /** @type {HTMLSelectElement} */ (byId(id));
+
+const announcer = byId('announce');
+const announce = (/** @type {string} */ message) => {
+  announcer.textContent = message;
+};
+
+const capSelect = select('cap');
+const store = new EventStore(Number(capSelect.value));
+const health = new HealthPanel();
+const detail = new DetailPanel();
+const table = new EventTable(byId('event-rows'), showDetail);
+const picker = new StreamPicker(byId('stream-list'), input('stream-search'), byId('selected-streams'), streamsChanged);
+const filters = new FilterForm(
+  { clauses: byId('clauses'), fieldList: byId('field-list'), fieldSearch: input('field-search'), count: byId('projection-count') },
+  refresh,
+);
+/** @type {Map<string, Promise<unknown>>} schema URL -> schema (null when it could not be read) */
+const schemaCache = new Map();
+/** @type {StreamConnection | undefined} */
+let connection;
+/** @type {string | undefined} the id of the event chosen with "Resume after this event" */
+let resumeId;
+
+// --- View state <-> form --------------------------------------------------------------------
+
+/** @returns {ViewState} */
+function viewState() {
+  return { streams: picker.selected(), clauses: filters.clauses(), fields: filters.projection(), start: readStart() };
+}
+
+/** @returns {Start} */
+function readStart() {
+  const mode = /** @type {HTMLInputElement | null} */ (document.querySelector('input[name="start"]:checked'))?.value;
+  if (mode === 'ago') return { mode: 'ago', ms: Number(select('ago').value) };
+  if (mode === 'time' && input('since-time').value !== '') return { mode: 'time', time: new Date(input('since-time').value).toISOString() };
+  if (mode === 'resume' && resumeId !== undefined) return { mode: 'resume', id: resumeId };
+  return { mode: 'now' };
+}
+
+function writeStart(/** @type {Start} */ start) {
+  if (start.mode === 'ago') {
+    const option = [...select('ago').options].find((o) => Number(o.value) === start.ms);
+    if (!option) select('ago').append(el('option', { value: String(start.ms) }, `${Math.round(start.ms / 60000)} minutes ago`));
+    select('ago').value = String(start.ms);
+  }
+  if (start.mode === 'time') input('since-time').value = localInputValue(Date.parse(start.time));
+  setResumeId(start.mode === 'resume' ? start.id : resumeId);
+  input(`start-${start.mode}`).checked = true;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS` in local time, as datetime-local inputs want it. */
+function localInputValue(/** @type {number} */ ms) {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
+  return d.toISOString().slice(0, 19);
+}
+
+function setResumeId(/** @type {string | undefined} */ id) {
+  resumeId = id;
+  input('start-resume').disabled = id === undefined;
+  byId('resume-id').textContent = id ?? '';
+}
+
+/** Form changed: new URL, snippets and hash; nothing reconnects until Start. */
+function refresh() {
+  const state = viewState();
+  const url = `${location.origin}${streamPath(state)}`;
+  byId('stream-url').textContent = state.streams.length > 0 ? url : 'Choose at least one stream.';
+  history.replaceState(null, '', toHash(state));
+  /** @type {HTMLButtonElement} */ (byId('connect')).disabled = state.streams.length === 0;
+  renderSnippets(url, startEventId(state));
+}
+
+function renderSnippets(/** @type {string} */ url, /** @type {string | undefined} */ lastEventId) {
+  byId('snippets').replaceChildren(
+    ...snippets(url, lastEventId).map((s) => {
+      const code = el('pre', { class: 'code', id: `snippet-${s.id}`, tabindex: '0' }, s.code);
+      const copy = el('button', { type: 'button', 'aria-describedby': `snippet-title-${s.id}` }, 'Copy');
+      copy.addEventListener('click', () => copyText(s.code, announce));
+      return el('section', { class: 'snippet' }, el('h3', { id: `snippet-title-${s.id}` }, s.title), code, copy);
+    }),
+  );
+}
+
+async function streamsChanged() {
+  const names = picker.selected();
+  refresh();
+  const urls = picker.streams.filter((s) => names.includes(s.name) && s.schema_url).map((s) => /** @type {string} */ (s.schema_url));
+  const schemas = await Promise.all(urls.map(loadSchema));
+  // A later change may have finished first; only the current selection's fields count.
+  if (picker.selected().join() !== names.join()) return;
+  filters.setFields(mergeFields(schemas.filter((s) => s !== null)));
+  refresh();
+}
+
+function loadSchema(/** @type {string} */ url) {
+  let schema = schemaCache.get(url);
+  if (!schema) {
+    schema = fetch(url)
+      .then((r) => (r.ok ? r.json() : null))
+      .catch(() => null);
+    schemaCache.set(url, schema);
+  }
+  return schema;
+}
+
+// --- Streaming ------------------------------------------------------------------------------
+
+/** Starts the view's stream afresh: a new list, from the form's start position. */
+function start() {
+  const state = viewState();
+  if (state.streams.length === 0) return showProblem({ status: 0, detail: 'Choose at least one stream.' });
+  store.clear();
+  table.clear();
+  detail.clear();
+  health.resetRate();
+  open(`${location.origin}${streamPath(state)}`, startEventId(state));
+}
+
+/** Opens the stream; `lastEventId` resumes exactly after that event. */
+function open(/** @type {string} */ url, /** @type {string | undefined} */ lastEventId) {
+  connection?.stop();
+  showProblem(undefined);
+  byId('cap-notice').hidden = true;
+  const conn = new StreamConnection(url, lastEventId, {
+    onMessage: (data, id) => received(data, id),
+    onControl: (event, data) => {
+      health.control(event, data);
+      if (event === 'error') announce('The server reported an error; see Stream health.');
+    },
+    onState: (state, reason) => {
+      if (conn !== connection) return;
+      health.setState(state, reason);
+      health.setReconnects(conn.reconnects);
+      const running = state === 'connecting' || state === 'open' || state === 'reconnecting';
+      /** @type {HTMLButtonElement} */ (byId('disconnect')).disabled = !running;
+      /** @type {HTMLButtonElement} */ (byId('connect')).textContent = running ? 'Restart' : 'Start';
+      if (state !== 'connecting') announce(`Stream ${state === 'open' ? 'connected' : state}. ${reason}`);
+    },
+    onProblem: showProblem,
+    onActivity: () => health.activity(),
+  });
+  connection = conn;
+  conn.start();
+}
+
+function received(/** @type {string} */ data, /** @type {string | undefined} */ id) {
+  const shown = store.add(data, id);
+  health.countEvent();
+  if (shown) table.add([shown]);
+  health.setReceived(store.all.length);
+  showHeld();
+  if (store.capReached) stopAtCap();
+}
+
+function stopAtCap() {
+  connection?.stop();
+  byId('cap-text').textContent = `Stopped after ${store.all.length.toLocaleString()} events so a forgotten tab does not fill up. Continue reads on right after the last event received, without losing any.`;
+  byId('cap-notice').hidden = false;
+  announce('Stopped at the event limit. Continue reads on without losing events.');
+}
+
+function showHeld() {
+  byId('buffered').textContent = store.paused ? `Paused: ${store.held.length.toLocaleString()} new events held` : '';
+}
+
+/** @param {Problem | undefined} problem */
+function showProblem(problem) {
+  const box = byId('problem');
+  box.hidden = problem === undefined;
+  if (!problem) return box.replaceChildren();
+  /** @type {HTMLElement[]} */
+  const lines = [el('p', {}, el('strong', {}, problem.status ? `The server refused the stream (HTTP ${problem.status}): ` : ''), problem.detail ?? problem.title ?? 'Unknown error')];
+  if (problem.valid_fields?.length) {
+    // Field names, or {path, type} as the filter checks report them.
+    const fields = problem.valid_fields.map((f) => (typeof f === 'string' ? f : `${f.path} (${f.type})`));
+    lines.push(el('details', {}, el('summary', {}, `Valid fields (${fields.length})`), el('p', {}, fields.join(', '))));
+  }
+  if (problem.available_streams?.length) lines.push(el('p', {}, `Available streams: ${problem.available_streams.join(', ')}`));
+  box.replaceChildren(...lines);
+}
+
+function showDetail(/** @type {number} */ seq) {
+  const event = store.bySeq(seq);
+  if (!event) return;
+  detail.show(event);
+  table.markSelected(seq);
+  byId('detail').focus();
+}
+
+// --- Controls -------------------------------------------------------------------------------
+
+byId('view').addEventListener('submit', (e) => {
+  e.preventDefault();
+  start();
+});
+byId('view').addEventListener('change', (e) => {
+  // Stream, clause and field pickers report through their own objects.
+  if (e.target instanceof HTMLInputElement && (e.target.name === 'start' || e.target.id === 'since-time')) refresh();
+  if (e.target instanceof HTMLSelectElement && e.target.id === 'ago') refresh();
+});
+byId('disconnect').addEventListener('click', () => connection?.stop());
+byId('add-clause').addEventListener('click', () => filters.addClause().focus());
+capSelect.addEventListener('change', () => store.setCap(Number(capSelect.value)));
+byId('continue').addEventListener('click', () => {
+  const conn = connection;
+  if (!conn) return;
+  store.extend();
+  // The stopped stream's own URL: the position belongs to its filters, not to later form edits.
+  open(conn.url, conn.lastEventId);
+  byId('pause').focus();
+});
+byId('pause').addEventListener('click', () => {
+  const button = byId('pause');
+  // Announced once here: the held count itself changes with every event, too often to read out.
+  if (store.paused) {
+    const held = store.resume();
+    table.add(held);
+    button.textContent = 'Pause';
+    button.setAttribute('aria-pressed', 'false');
+    announce(`Resumed; ${held.length} held events added.`);
+  } else {
+    store.pause();
+    button.textContent = 'Resume';
+    button.setAttribute('aria-pressed', 'true');
+    announce('Paused; new events are held and counted.');
+  }
+  showHeld();
+});
+byId('clear').addEventListener('click', () => {
+  store.clear();
+  table.clear();
+  detail.clear();
+  health.setReceived(0);
+  showHeld();
+});
+byId('download').addEventListener('click', () => {
+  const blob = new Blob([store.ndjson()], { type: 'application/x-ndjson' });
+  const link = el('a', { href: URL.createObjectURL(blob), download: `${picker.selected().join('+') || 'events'}-${new Date().toISOString()}.ndjson` });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+});
+byId('copy-url').addEventListener('click', () => copyText(byId('stream-url').textContent ?? '', announce));
+byId('copy-share').addEventListener('click', () => copyText(location.href, announce));
+byId('copy-id').addEventListener('click', () => copyText(detail.shown?.id ?? '', announce));
+byId('copy-json').addEventListener('click', () => copyText(JSON.stringify(detail.shown?.data, null, 2), announce));
+byId('resume-here').addEventListener('click', () => {
+  if (detail.shown?.id === undefined) return;
+  setResumeId(detail.shown.id);
+  input('start-resume').checked = true;
+  refresh();
+  start();
+  announce('Reading on after the selected event.');
+});
+window.addEventListener('hashchange', () => {
+  // Only a hash the page did not write itself (a pasted link) changes the view.
+  if (location.hash !== toHash(viewState())) restore();
+});
+
+// --- Start-up -------------------------------------------------------------------------------
+
+let catalogueReady = false;
+
+/** Shows the view the hash describes, and streams it when it names streams. */
+async function restore() {
+  const state = fromHash(location.hash);
+  if (!catalogueReady) return;
+  picker.render(picker.streams, state.streams);
+  filters.load(state.clauses, state.fields);
+  writeStart(state.start);
+  await streamsChanged();
+  const unknown = state.streams.filter((s) => picker.resolve(s) === undefined);
+  if (unknown.length > 0) showProblem({ status: 0, detail: `Not in the catalogue: ${unknown.join(', ')}` });
+  else if (state.streams.length > 0) start();
+}
+
+async function init() {
+  try {
+    const response = await fetch('/v2/streams');
+    const body = await response.json();
+    picker.render(body.streams, []);
+    byId('stream-list-status').textContent = `${body.streams.length} streams.`;
+  } catch (error) {
+    byId('stream-list-status').textContent = `The catalogue could not be read: ${error instanceof Error ? error.message : String(error)}`;
+    return;
+  }
+  catalogueReady = true;
+  await restore();
+}
+
+void init();
