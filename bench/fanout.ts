@@ -5,6 +5,7 @@
  *
  *   node bench/fanout.ts [--clients 1000,5000,10000] [--rate 100] [--seconds 30]
  *                        [--modes shared,per_connection] [--per-connection-max 1000]
+ *                        [--filtered none,wiki,mix]
  *
  * Setup: a fresh local Kafka on 127.0.0.1:29092 (.kafka/bench-29092) with the two recentchange
  * topics (eqiad/codfw, 1 partition each); a producer writing `--rate` events/s in total (the real
@@ -22,7 +23,12 @@
  * clients. Results: bench/results/fanout.json and .md; the table is printed. Figures only, no
  * assertions: the target (10,000 clients at 100 events/s, p99 < 250 ms, RSS < 1.5 GiB, >= 99 %
  * delivered) is shown as pass/fail.
+ *
+ * `--filtered` runs every mode once per filter setting: `none` (the default) as above; `wiki` and
+ * `mix` give the clients filters (bench/lib/client-filters.ts), every client is parsed, and the
+ * expected deliveries follow from the seqs produced and what each filter matches.
  */
+import { clientFilters, expectedDeliveries, FILTER_MODES, isFilterMode, type FilterMode } from './lib/client-filters.ts';
 import { LoadGen } from './lib/loadgen-client.ts';
 import type { CheckResult, ConnectResult, WindowResult } from './lib/loadgen-protocol.ts';
 import { ensureTopics, loadTemplates, RateProducer, RECENTCHANGE_TOPICS, startBenchKafka } from './lib/kafka.ts';
@@ -42,6 +48,7 @@ const opts = options('node bench/fanout.ts [options]', {
   'sample-every': { default: '50', help: 'parse latency on every n-th client (2 %)' },
   warmup: { default: '3', help: 'seconds between "events flowing" and the window' },
   limit: { default: 'yes', help: 'run limit-fanout for each N (yes/no)' },
+  filtered: { default: 'none', help: `client filters, comma-separated, each a run per mode: ${FILTER_MODES.join(', ')}` },
   ...serviceOptions('fanout', 29092),
 });
 
@@ -54,6 +61,10 @@ const perConnectionMax = num(opts['per-connection-max'], 'per-connection-max');
 const sampleEvery = Math.max(1, num(opts['sample-every'], 'sample-every'));
 const warmup = num(opts.warmup, 'warmup');
 const withLimit = opts.limit !== 'no';
+const filterModes: FilterMode[] = opts.filtered.split(',').map((f) => f.trim()).filter((f) => f !== '').map((f) => {
+  if (!isFilterMode(f)) throw new Error(`--filtered: unknown setting ${f} (${FILTER_MODES.join(', ')})`);
+  return f;
+});
 const kafkaPort = num(opts['kafka-port'], 'kafka-port');
 const serviceNodeArgs = nodeArgs(opts['service-node-args']);
 
@@ -62,6 +73,9 @@ const STREAM_PATH = '/v2/stream/recentchange';
 
 interface RunResult {
   mode: string;
+  filtered: FilterMode;
+  /** Distinct filter queries the clients used (0 unfiltered). */
+  distinctFilters: number;
   clients: number;
   ok: boolean;
   error: string | null;
@@ -97,9 +111,11 @@ interface RunResult {
   vsLimit: { deliveredEventsPerSec: number | null; deliveredMiBPerSec: number | null; p50: number | null; p99: number | null; cpu: number | null } | null;
 }
 
-function emptyRun(mode: string, clients: number, error: string | null): RunResult {
+function emptyRun(mode: string, filtered: FilterMode, clients: number, error: string | null): RunResult {
   return {
     mode,
+    filtered,
+    distinctFilters: 0,
     clients,
     ok: false,
     error,
@@ -134,9 +150,16 @@ function emptyRun(mode: string, clients: number, error: string | null): RunResul
   };
 }
 
-async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProducer, monitor: Monitor, mode: string, n: number): Promise<RunResult> {
-  const label = `fanout-${mode}-${n}`;
-  const result = emptyRun(mode, n, null);
+/** The design as the tables name it: the fan-out mode, and the clients' filters when they have any. */
+function design(r: { mode: string; filtered: FilterMode }): string {
+  return r.filtered === 'none' ? r.mode : `${r.mode}, filtered ${r.filtered}`;
+}
+
+async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProducer, monitor: Monitor, mode: string, filtered: FilterMode, n: number): Promise<RunResult> {
+  const label = `fanout-${mode}${filtered === 'none' ? '' : `-${filtered}`}-${n}`;
+  const result = emptyRun(mode, filtered, n, null);
+  const filters = clientFilters(filtered, n);
+  result.distinctFilters = filters?.queries.length ?? 0;
   log(`${label}: starting the service`);
   // Clients connect to an idle stream (connect time = connection setup only); events flow after.
   await producer.pause();
@@ -150,7 +173,9 @@ async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProduce
   monitor.watch('service', service.pid);
   let gen: LoadGen | null = null;
   try {
-    gen = await LoadGen.start(cleanup, { port: service.port, path: STREAM_PATH, sampleEvery, trackAll: false, reconnectOnDrop: true, reconnectDelayMs: 1000 });
+    // Filtered clients get few events each: all are parsed, so deliveries are counted exactly.
+    const init = { port: service.port, path: STREAM_PATH, sampleEvery: filters === undefined ? sampleEvery : 1, trackAll: false, reconnectOnDrop: true, reconnectDelayMs: 1000 };
+    gen = await LoadGen.start(cleanup, filters === undefined ? init : { ...init, filters });
     monitor.watch('generator', gen.pid);
     const connectTimeoutMs = 30_000 + n * 10;
     log(`${label}: connecting ${n} clients (timeout ${Math.round(connectTimeoutMs / 1000)} s)`);
@@ -185,7 +210,7 @@ async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProduce
     result.windowSeconds = round(secs, 2);
     result.producedEvents = seq1 - seq0 + 1;
     result.producedPerSec = round(result.producedEvents / secs, 1);
-    result.expectedDeliveries = result.producedEvents * win.openClients;
+    result.expectedDeliveries = filters === undefined ? result.producedEvents * win.openClients : expectedDeliveries(filters, win.openClients, seq0, seq1);
     result.deliveredEventsPerSec = round(win.estimatedEvents / secs, 0);
     result.deliveredFraction = result.expectedDeliveries > 0 ? round(win.estimatedEvents / result.expectedDeliveries, 4) : null;
     result.deliveredMiBPerSec = round(win.bytes / 2 ** 20 / secs, 1);
@@ -236,7 +261,7 @@ async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProduce
 }
 
 function judge(r: RunResult): void {
-  r.target.applies = r.mode === 'shared' && r.clients >= TARGET.clients && rate >= TARGET.rate;
+  r.target.applies = r.mode === 'shared' && r.filtered === 'none' && r.clients >= TARGET.clients && rate >= TARGET.rate;
   if (!r.target.applies) return;
   const reasons: string[] = [];
   const p99 = r.window?.latencyMs.p99 ?? null;
@@ -300,7 +325,7 @@ function markdown(runs: RunResult[], limits: Map<number, LimitResult>, info: Ret
       const problems = r.serviceLogs === null ? 0 : Object.values(r.serviceLogs.problems).reduce((a, b) => a + b, 0);
       if (problems > 0) notes.push(`${problems} service warn/error lines`);
       rows.push([
-        r.mode,
+        design(r),
         n,
         r.connect?.connected ?? null,
         r.connectSeconds,
@@ -347,12 +372,12 @@ function markdown(runs: RunResult[], limits: Map<number, LimitResult>, info: Ret
     rows,
   );
   const pairRows: Cell[][] = [];
-  for (const n of clientCounts) {
-    const s = runs.find((r) => r.clients === n && r.mode === 'shared' && r.ok);
-    const p = runs.find((r) => r.clients === n && r.mode === 'per_connection' && r.ok);
+  for (const n of clientCounts) for (const filtered of filterModes) {
+    const s = runs.find((r) => r.clients === n && r.filtered === filtered && r.mode === 'shared' && r.ok);
+    const p = runs.find((r) => r.clients === n && r.filtered === filtered && r.mode === 'per_connection' && r.ok);
     if (s === undefined || p === undefined) continue;
     pairRows.push([
-      n,
+      filtered === 'none' ? n : `${n}, filtered ${filtered}`,
       ratio(p.service?.cpuPct, s.service?.cpuPct),
       ratio(p.service?.rssPeakMiB, s.service?.rssPeakMiB),
       ratio(p.window?.latencyMs.p99, s.window?.latencyMs.p99),
@@ -366,14 +391,40 @@ function markdown(runs: RunResult[], limits: Map<number, LimitResult>, info: Ret
       ? `\n\nper_connection / shared at equal N (above 1: per_connection costs more):\n\n${table(['clients', 'service CPU', 'service RSS peak', 'p99 latency', 'Kafka fetch/s', 'Kafka broker CPU', 'connect time'], pairRows)}`
       : '';
   return (
-    `## fanout: ${rate} events/s, ${seconds} s windows\n\n` +
+    `## fanout: ${rate} events/s, ${seconds} s windows${filterModes.some((f) => f !== 'none') ? `, clients filtered: ${filterModes.join(', ')}` : ''}\n\n` +
     `${info.date}, node ${info.node}, ${info.cores} cores (${info.cpuModel}), commit ${info.gitCommit ?? '?'}${info.gitDirty === true ? ' + uncommitted src changes' : ''}. ` +
     `Latency = produce (Date.now() before send) to receipt in the generator. "vs limit" = our figure / limit-fanout's in the same run ` +
     `(limit frames are 690 B, ours ~${frameBytes(runs) ?? '?'} B per event incl. HTTP chunking). CPU % is of one core (${info.cores} cores shared by service, generator, Kafka and producer; "sys" = kernel share); "other load" = CPU used by processes outside this run (a noisy machine).\n\n` +
     main +
     pairs +
+    filteredComparison(runs, limits) +
     '\n'
   );
+}
+
+/** Filtered runs against the unfiltered run of the same N and mode, and both against limit-fanout. */
+function filteredComparison(runs: RunResult[], limits: Map<number, LimitResult>): string {
+  const rows: Cell[][] = [];
+  for (const f of runs.filter((r) => r.filtered !== 'none' && r.ok)) {
+    const u = runs.find((r) => r.clients === f.clients && r.mode === f.mode && r.filtered === 'none' && r.ok);
+    const limitCpu = limits.get(f.clients)?.raw?.serverCpuPct;
+    rows.push([
+      design(f),
+      f.clients,
+      f.distinctFilters,
+      f.expectedDeliveries !== null && f.windowSeconds !== null && f.windowSeconds > 0 ? Math.round(f.expectedDeliveries / f.windowSeconds) : null,
+      f.deliveredFraction,
+      ratio(f.service?.cpuPct, u?.service?.cpuPct),
+      ratio(f.service?.rssPeakMiB, u?.service?.rssPeakMiB),
+      ratio(f.window?.latencyMs.p50, u?.window?.latencyMs.p50),
+      ratio(f.window?.latencyMs.p99, u?.window?.latencyMs.p99),
+      ratio(f.service?.cpuPct, limitCpu),
+      ratio(u?.service?.cpuPct, limitCpu),
+    ]);
+  }
+  if (rows.length === 0) return '';
+  const headers = ['design', 'clients', 'distinct filters', 'expected ev/s', 'of expected', 'service CPU vs unfiltered', 'RSS peak vs unfiltered', 'p50 vs unfiltered', 'p99 vs unfiltered', 'service CPU vs limit', 'unfiltered service CPU vs limit'];
+  return `\n\nfiltered / unfiltered at equal N and mode (below 1: filtered clients cost less), and service CPU / limit-fanout's server CPU:\n\n${table(headers, rows)}`;
 }
 
 function frameBytes(runs: RunResult[]): number | null {
@@ -385,7 +436,7 @@ function deadlineMs(): number {
   let s = 300;
   for (const n of clientCounts) {
     if (withLimit) s += seconds + n / 200 + 60;
-    for (const mode of modes) if (mode === 'shared' || n <= perConnectionMax) s += 60 + 60 + n / 100 + 40 + warmup + seconds + 120;
+    for (const mode of modes) if (mode === 'shared' || n <= perConnectionMax) s += filterModes.length * (60 + 60 + n / 100 + 40 + warmup + seconds + 120);
   }
   return s * 1000;
 }
@@ -405,7 +456,7 @@ runMain('fanout', deadlineMs(), async (cleanup) => {
   const save = (): void => {
     const json = {
       benchmark: 'fanout',
-      args: { clients: clientCounts, rate, seconds, modes, perConnectionMax, sampleEvery, warmup, withLimit, kafkaPort, logLevel: opts['log-level'] },
+      args: { clients: clientCounts, rate, seconds, modes, filtered: filterModes, perConnectionMax, sampleEvery, warmup, withLimit, kafkaPort, logLevel: opts['log-level'] },
       machine: info,
       target: TARGET,
       producer: producer.stats,
@@ -426,18 +477,20 @@ runMain('fanout', deadlineMs(), async (cleanup) => {
         log(`per_connection ${n}: skipped (above --per-connection-max ${perConnectionMax})`);
         continue;
       }
-      let r: RunResult;
-      try {
-        r = await runOne(cleanup, kafka.brokers, producer, monitor, mode, n);
-      } catch (error) {
-        r = emptyRun(mode, n, error instanceof Error ? error.message : String(error));
-        log(`${mode} ${n}: ${r.error}`);
+      for (const filtered of filterModes) {
+        let r: RunResult;
+        try {
+          r = await runOne(cleanup, kafka.brokers, producer, monitor, mode, filtered, n);
+        } catch (error) {
+          r = emptyRun(mode, filtered, n, error instanceof Error ? error.message : String(error));
+          log(`${design(r)} ${n}: ${r.error}`);
+        }
+        judge(r);
+        compareWithLimit(r, limits.get(n) ?? null);
+        runs.push(r);
+        // Partial results survive a later failure or Ctrl-C.
+        save();
       }
-      judge(r);
-      compareWithLimit(r, limits.get(n) ?? null);
-      runs.push(r);
-      // Partial results survive a later failure or Ctrl-C.
-      save();
     }
   }
   save();

@@ -3,11 +3,11 @@
  * real recorded recentchange events, each with `bench: {seq, sent_ms}` as its FIRST field), a
  * steady-rate producer and a bulk producer.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Producer } from '@platformatic/kafka';
 import { ensureTopics } from '../../src/kafka/admin.ts';
 import { LocalKafkaError, repoRoot, startLocalKafka, type LocalKafka } from '../../src/local-kafka/launcher.ts';
+import { readRecordedEvents } from './recorded-events.ts';
 import { log, sleep, type Cleanup } from './run.ts';
 
 export const RECENTCHANGE_TOPICS = ['eqiad.mediawiki.recentchange', 'codfw.mediawiki.recentchange'];
@@ -50,11 +50,7 @@ export { ensureTopics };
  * `{"bench":{"seq":N,"sent_ms":T},` + template: the bench field first, cheap to find.
  */
 export function loadTemplates(): string[] {
-  const file = join(repoRoot, 'data', 'demo', 'recentchange.2026-08-04.ndjson');
-  const out: string[] = [];
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    const event = JSON.parse(line) as Record<string, unknown>;
+  return readRecordedEvents().map((event) => {
     const meta = event.meta;
     if (typeof meta === 'object' && meta !== null && !Array.isArray(meta)) {
       const m = meta as Record<string, unknown>;
@@ -62,11 +58,8 @@ export function loadTemplates(): string[] {
       delete m.partition;
       delete m.offset;
     }
-    const json = JSON.stringify(event);
-    out.push(json.slice(1));
-  }
-  if (out.length === 0) throw new Error(`no events in ${file}`);
-  return out;
+    return JSON.stringify(event).slice(1);
+  });
 }
 
 export function benchValue(templates: readonly string[], seq: number, sentMs: number): Buffer {

@@ -21,6 +21,19 @@ export interface InitRequest {
   /** Reconnect a client the server dropped (with its Last-Event-ID when known). */
   reconnectOnDrop: boolean;
   reconnectDelayMs: number;
+  /** Clients with filters (absent: every client requests `path` as it is). */
+  filters?: ClientFilters;
+}
+
+/**
+ * Filtered clients: client i requests `path?<queries[i % queries.length]>` and should receive
+ * exactly the seqs whose event (seq % templates) its query matches.
+ */
+export interface ClientFilters {
+  queries: string[];
+  /** Per query, the indexes of the event templates it matches. */
+  matches: number[][];
+  templates: number;
 }
 
 export interface ConnectRequest {

@@ -56,6 +56,11 @@ class Client {
   readonly sampled: boolean;
   readonly tracker: SeqTracker | null;
   readonly sse: SseParser | null;
+  readonly path: string;
+  /** Whether the client's filter lets seq through (every seq without filters). */
+  readonly wants: (seq: number) => boolean;
+  /** False when its filter matches none of the events. */
+  readonly expectsEvents: boolean;
   sock: net.Socket | null = null;
   reader: HttpResponseReader | null = null;
   open = false;
@@ -77,6 +82,12 @@ class Client {
     this.sampled = index % cfg.sampleEvery === 0;
     this.parsed = cfg.trackAll || this.sampled;
     this.tracker = this.parsed ? new SeqTracker() : null;
+    const filters = cfg.filters;
+    const q = filters === undefined ? -1 : index % filters.queries.length;
+    this.path = filters === undefined ? cfg.path : `${cfg.path}?${filters.queries[q]}`;
+    const matched = new Set(filters?.matches[q] ?? []);
+    this.wants = filters === undefined ? () => true : (seq) => matched.has(seq % filters.templates);
+    this.expectsEvents = filters === undefined || matched.size > 0;
     this.sse = this.parsed
       ? new SseParser({
           message: (seq, sent) => this.#message(seq, sent),
@@ -118,7 +129,7 @@ class Client {
     this.sse?.reset();
     const body = this.sse;
     this.reader = new HttpResponseReader(body === null ? null : (buf, start, end) => body.push(buf, start, end));
-    let headers = `GET ${cfg.path} HTTP/1.1\r\nHost: ${HOST}:${cfg.port}\r\nAccept: text/event-stream\r\nUser-Agent: eventstreams-bench/1\r\n`;
+    let headers = `GET ${this.path} HTTP/1.1\r\nHost: ${HOST}:${cfg.port}\r\nAccept: text/event-stream\r\nUser-Agent: eventstreams-bench/1\r\n`;
     for (const [k, v] of Object.entries(extraHeaders)) headers += `${k}: ${v}\r\n`;
     const lastId = this.sse?.lastId ?? null;
     if (useLastId && lastId !== null) headers += `Last-Event-ID: ${lastId}\r\n`;
@@ -360,7 +371,7 @@ function check(req: CheckRequest): CheckResult {
   for (const c of clients) {
     if (c.tracker === null) continue;
     result.clientsChecked++;
-    const r = c.tracker.check(req.fromSeq, req.toSeq, exclude, Math.max(1, req.stride));
+    const r = c.tracker.check(req.fromSeq, req.toSeq, exclude, Math.max(1, req.stride), c.wants);
     const anywhere = c.tracker.duplicatesAnywhere(exclude);
     result.missing += r.holes;
     result.behind += r.behind;
@@ -393,9 +404,11 @@ async function waitSeq(seq: number, timeoutMs: number): Promise<WaitSeqResult> {
 
 async function waitFirstEvent(timeoutMs: number): Promise<{ withEvent: number; open: number; ms: number }> {
   const started = performance.now();
-  const count = (): number => clients.filter((c) => c.open && c.firstEventAt !== null).length;
-  while (count() < clients.filter((c) => c.open).length && performance.now() - started < timeoutMs) await sleep(50);
-  return { withEvent: count(), open: clients.filter((c) => c.open).length, ms: Math.round(performance.now() - started) };
+  // A client whose filter matches none of the events never gets one: not waited for.
+  const expecting = (): Client[] => clients.filter((c) => c.open && c.expectsEvents);
+  const count = (): number => expecting().filter((c) => c.firstEventAt !== null).length;
+  while (count() < expecting().length && performance.now() - started < timeoutMs) await sleep(50);
+  return { withEvent: count(), open: expecting().length, ms: Math.round(performance.now() - started) };
 }
 
 function storm(req: StormRequest): Promise<StormResult> {

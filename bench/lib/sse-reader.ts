@@ -313,7 +313,8 @@ export class SeqTracker {
   }
 
   /**
-   * Seqs of [from, to] (skipping `exclude`: seqs whose production failed) never received, split
+   * Seqs of [from, to] (skipping `exclude`: seqs whose production failed, and those `wanted`
+   * rejects: not for the client's filter) never received, split
    * into holes (below the highest seq received from the same partition: lost, the stream went on
    * past them) and behind (above it: not received YET, the client lags), and seqs received more
    * than once.
@@ -323,6 +324,7 @@ export class SeqTracker {
     to: number,
     exclude: ReadonlySet<number>,
     stride = 1,
+    wanted: (seq: number) => boolean = () => true,
   ): { holes: number; behind: number; duplicates: number; firstHole: number; firstDuplicate: number } {
     // Seqs are spread over `stride` partitions (seq % stride), each read at its own pace: a seq
     // is a hole only below the highest seq received from ITS partition.
@@ -343,7 +345,7 @@ export class SeqTracker {
     let firstHole = -1;
     let firstDuplicate = -1;
     for (let s = from; s <= to; s++) {
-      if (exclude.has(s)) continue;
+      if (exclude.has(s) || !wanted(s)) continue;
       const c = this.count(s);
       if (c === 0) {
         if (s < maxOf[s % stride]!) {

@@ -1,0 +1,16 @@
+/** The 300 real recentchange events recorded for the demo, which every benchmark replays. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../../src/local-kafka/launcher.ts';
+
+export const RECORDED_EVENTS_FILE = join(repoRoot, 'data', 'demo', 'recentchange.2026-08-04.ndjson');
+
+/** The recorded events in file order (producers cycle through them: seq k carries event k % 300). */
+export function readRecordedEvents(): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const line of readFileSync(RECORDED_EVENTS_FILE, 'utf8').split('\n')) {
+    if (line.trim() !== '') out.push(JSON.parse(line) as Record<string, unknown>);
+  }
+  if (out.length === 0) throw new Error(`no events in ${RECORDED_EVENTS_FILE}`);
+  return out;
+}
