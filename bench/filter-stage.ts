@@ -15,6 +15,10 @@
  * Every figure is the median of --repeats timed runs of at least --evaluations client-evaluations;
  * ratios between designs of the same N are the result. Figures only, no assertions.
  */
+import { Metrics } from '../src/metrics/registry.ts';
+import { RedactedPages } from '../src/sanitize/redacted-pages.ts';
+import { Sanitizer } from '../src/sanitize/sanitizer.ts';
+import { SuppressionIndex } from '../src/sanitize/suppression-index.ts';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -224,7 +228,10 @@ function markdown(rows: Row[], info: ReturnType<typeof machineInfo>): string {
 runMain('filter-stage', 3_600_000, async () => {
   const info = machineInfo();
   const base = preparedEvents();
-  const selections = new Selections(new SchemaStore([SCHEMA_BASE]), createLogger('warn', false));
+  const log = createLogger('warn', false);
+  // Sanitization is measured by bench/sanitize.ts; here its per-send check finds nothing to do.
+  const sanitizer = new Sanitizer(new SuppressionIndex(1), new RedactedPages({}), () => undefined, new Metrics(), log);
+  const selections = new Selections(new SchemaStore([SCHEMA_BASE]), sanitizer, log);
   const selectionsFor = async (queries: string[]): Promise<EventSelection[]> => {
     const out: EventSelection[] = [];
     for (const query of queries) {

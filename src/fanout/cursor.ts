@@ -36,6 +36,11 @@ export class PartitionCursor {
   next: number;
   /** `seq` of the last live-feed event consumed (undefined after events from other readers). */
   lastSeq: number | undefined = undefined;
+  /**
+   * Set while an indexed live feed offers this client only some events: the feed's last event,
+   * which the client has consumed whether or not it was offered.
+   */
+  consumedUpTo: (() => PreparedEvent | undefined) | undefined = undefined;
 
   constructor(sink: EventSink, slot: number, topic: string, partition: number, next: number) {
     this.sink = sink;
@@ -59,9 +64,10 @@ export class PartitionCursor {
     this.sink.receive(this.slot, event, consumed);
   }
 
-  /** Consumes up to `event` without sending it: an indexed client that was not offered what came before. */
-  settle(event: PreparedEvent): void {
-    if (this.#passed(event) || this.sink.ended) return;
+  /** Moves the client's position past the events its index did not offer it (before its id is read). */
+  catchUp(): void {
+    const event = this.consumedUpTo?.();
+    if (event === undefined || this.#passed(event) || this.sink.ended) return;
     this.sink.skip(this.slot, event, this.#consumedUpTo(event));
   }
 

@@ -100,19 +100,16 @@ export class PartitionFeed {
       this.lag = Math.max(0, bounds.latest - this.cache.end);
     }
     if (events.length === 0) return;
-    for (const cursor of this.#live) {
-      if (cursor.sink.ended) {
-        this.#live.delete(cursor);
-        continue;
-      }
-      for (const event of events) cursor.offer(event);
-    }
+    for (const cursor of this.#live) if (cursor.sink.ended) this.#live.delete(cursor);
+    // Event by event, so clients sharing a filter or projection find it computed for this event.
+    for (const event of events) for (const cursor of this.#live) cursor.offer(event);
     this.#indexed.offer(events);
     this.#markIdle();
   }
 
   /** The tail's position was lost (retention or truncation): continue at `to` and tell every client. */
   moved(to: number, notice: PositionNoticeReason): void {
+    this.#indexed.forget();
     this.cache.reset(to);
     this.#lastTimestamp = -1;
     for (const cursor of [...this.#live, ...this.#indexed]) cursor.jump(to, notice);

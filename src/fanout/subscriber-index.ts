@@ -12,12 +12,15 @@ interface PathIndex {
  * A live feed's clients whose filters need one value of a field (`wiki=enwiki`): each event is
  * offered only to the clients listed under its value, so ten thousand clients filtering on ten
  * thousand wikis cost one lookup per event, not ten thousand tests. The others consume the event
- * without being touched; at the end of each batch every client is settled past it, so its id stays
- * exact.
+ * without being touched: a client's id catches up with the feed's last event only when it is read
+ * (`PartitionCursor.catchUp`, before a heartbeat), or when it is next offered an event.
  */
 export class SubscriberIndex {
   readonly #paths = new Map<string, PathIndex>();
   readonly #cursors = new Set<PartitionCursor>();
+  /** The last event the feed accepted: what every indexed client has consumed. */
+  #last: PreparedEvent | undefined;
+  readonly #lastEvent = (): PreparedEvent | undefined => this.#last;
 
   get size(): number {
     return this.#cursors.size;
@@ -42,10 +45,13 @@ export class SubscriberIndex {
       cursors.add(cursor);
     }
     this.#cursors.add(cursor);
+    cursor.consumedUpTo = this.#lastEvent;
   }
 
   delete(cursor: PartitionCursor): void {
     if (!this.#cursors.delete(cursor)) return;
+    cursor.catchUp();
+    cursor.consumedUpTo = undefined;
     const hint = cursor.sink.index;
     const path = hint === undefined ? undefined : this.#paths.get(hint.path);
     if (hint === undefined || path === undefined) return;
@@ -57,10 +63,14 @@ export class SubscriberIndex {
     if (path.byKey.size === 0) this.#paths.delete(hint.path);
   }
 
-  /** Offers a batch to the clients its values select, then settles every client past it. */
+  /** Offers a batch to the clients its values select; the others consume it untouched. */
   offer(events: readonly PreparedEvent[]): void {
     const last = events[events.length - 1];
-    if (last === undefined || this.#cursors.size === 0) return;
+    if (last === undefined) return;
+    if (this.#cursors.size === 0) {
+      this.#last = last;
+      return;
+    }
     for (const event of events) {
       if (event.frame === undefined) continue;
       const object = eventObject(event);
@@ -72,9 +82,12 @@ export class SubscriberIndex {
         }
       }
     }
-    for (const cursor of this.#cursors) {
-      if (cursor.sink.ended) this.delete(cursor);
-      else cursor.settle(last);
-    }
+    this.#last = last;
+  }
+
+  /** The position was lost: every client catches up first, then moves with the feed. */
+  forget(): void {
+    for (const cursor of this.#cursors) cursor.catchUp();
+    this.#last = undefined;
   }
 }

@@ -116,11 +116,19 @@ function orderTest(op: TypedClause['op'], literal: Literal): (value: unknown) =>
 }
 
 /**
- * The most selective exact equality clause (fewest accepted values, no globs): its keys are
- * exactly the values it accepts.
+ * How many distinct values a literal's field likely has: text (wiki, title, type) splits events
+ * finely, numbers less, booleans and null barely. Lower is more selective.
+ */
+function selectivityRank(literal: Literal): number {
+  return literal.text !== undefined ? 0 : literal.num !== undefined ? 1 : 2;
+}
+
+/**
+ * The most selective exact equality clause (no globs): fewest accepted values, then text before
+ * numbers before booleans. Its keys are exactly the values it accepts.
  */
 function indexHint(clauses: readonly TypedClause[]): IndexHint | undefined {
-  let best: IndexHint | undefined;
+  let best: { hint: IndexHint; rank: number } | undefined;
   for (const clause of clauses) {
     if (clause.op !== 'eq' || clause.literals.some((l) => l.glob !== undefined)) continue;
     const keys = new Set<string>();
@@ -130,9 +138,12 @@ function indexHint(clauses: readonly TypedClause[]): IndexHint | undefined {
       if (literal.bool !== undefined) keys.add(literal.bool ? 'bt' : 'bf');
       if (literal.null === true) keys.add('z');
     }
-    if (best === undefined || keys.size < best.keys.size) best = { path: clause.path, segments: clause.segments, keys };
+    const rank = Math.max(...clause.literals.map(selectivityRank));
+    if (best === undefined || keys.size < best.hint.keys.size || (keys.size === best.hint.keys.size && rank < best.rank)) {
+      best = { hint: { path: clause.path, segments: clause.segments, keys }, rank };
+    }
   }
-  return best;
+  return best?.hint;
 }
 
 /** Clause order does not change the meaning; a fixed order lets equal filters share one key. */

@@ -207,6 +207,7 @@ export class StreamSession implements EventSink, Sheddable {
     }
     const interval = this.#options.heartbeatIntervalMs;
     if (interval > 0 && this.#pendingBytes === 0 && now - this.#lastWrite >= interval) {
+      for (const cursor of this.cursors) cursor.catchUp();
       const id = this.id;
       // Events skipped since the last one sent (filter, canaries) moved the id: an id-only block
       // updates the client's Last-Event-ID without dispatching an event, so it resumes from here

@@ -7,7 +7,7 @@ import type { RunningService } from '../../src/service.ts';
 import { rcEvent } from '../support/events.ts';
 import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
 import { startTestService } from '../support/service.ts';
-import { getJson, openRaw, type RawStream } from '../support/sse.ts';
+import { getJson, openRaw, startPositions, type RawStream } from '../support/sse.ts';
 
 type Event = Record<string, unknown>;
 interface Produced {
@@ -221,10 +221,7 @@ describe('resuming a rarely matching filter', () => {
 
   /** Whether a Last-Event-ID resumes each partition right after its last produced event. */
   async function resumesAtEnds(service: RunningService, id: string, added: Produced[]): Promise<void> {
-    const response = await fetch(`${service.url}/v2/stream/recentchange?wiki=enwiki`, { headers: { 'last-event-id': id } });
-    const starts = JSON.parse(response.headers.get('eventstreams-start-positions') as string) as { partition: number; offset: number }[];
-    await response.body?.cancel();
-    for (const start of starts) {
+    for (const start of await startPositions(`${service.url}/v2/stream/recentchange?wiki=enwiki`, id)) {
       const last = [...added].reverse().find((p) => p.partition === start.partition) as Produced;
       expect(start.offset, `partition ${start.partition}`).toBe(last.offset + 1);
     }

@@ -106,3 +106,12 @@ export async function getJson(url: string, headers: Record<string, string> = {})
   }
   return { status: response.status, headers: response.headers, body };
 }
+
+/** Where a stream request with this Last-Event-ID would start each partition (the start-positions header). */
+export async function startPositions(url: string, lastEventId: string): Promise<{ topic: string; partition: number; offset: number }[]> {
+  const response = await fetch(url, { headers: { 'last-event-id': lastEventId } });
+  const header = response.headers.get('eventstreams-start-positions');
+  await response.body?.cancel();
+  if (header === null) throw new Error(`no start positions: HTTP ${response.status}`);
+  return JSON.parse(header) as { topic: string; partition: number; offset: number }[];
+}

@@ -179,6 +179,10 @@ describe('compiled filters', () => {
     expect(filter.index?.path).toBe('wiki');
     expect([...(filter.index?.keys ?? [])]).toEqual([indexKey('enwiki')]);
     expect(compiled('title=A*&bot!=true').index).toBeUndefined();
+    // Equal counts of values: text splits events finer than numbers, numbers than booleans.
+    expect(compiled('bot=false&wiki=enwiki').index?.path).toBe('wiki');
+    expect(compiled('namespace=0&wiki=enwiki').index?.path).toBe('wiki');
+    expect(compiled('bot=false&namespace=0').index?.path).toBe('namespace');
     expect([...(compiled('namespace=0', recentchange).index?.keys ?? [])]).toEqual([indexKey(0)]);
     // Without a schema, "5" may be text or a number in the event: both keys.
     expect(new Set(compiled('x=5', schemaless).index?.keys)).toEqual(new Set([indexKey('5'), indexKey(5)]));

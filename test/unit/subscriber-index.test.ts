@@ -83,8 +83,13 @@ describe('SubscriberIndex in a live feed', () => {
           late = new PartitionCursor(new Client(start, hint('commonswiki')), 0, 't', 0, 0);
           feed.replay(late, Infinity);
         }
+        // Sessions read their id only now and then (heartbeats): in between, clients are offered
+        // only their events and must still count everything they skipped.
+        if (next() > 0.3) continue;
         for (const cursor of [enwiki, twoWikis, late]) {
           if (cursor === undefined) continue;
+          // What a session does before it writes a heartbeat with its id.
+          cursor.catchUp();
           expect((cursor.sink as Client).ids.toString(), `seed ${seed} at ${at}`).toBe(everything.ids.toString());
           expect(cursor.next).toBe(at);
         }
@@ -103,9 +108,10 @@ describe('SubscriberIndex in a live feed', () => {
     const start: StartPosition = { topic: 't', partition: 0, offset: 20, requested: { since: 2_000 } };
     const everything = new Client(start);
     const filtered = new Client(start, hint('enwiki'));
-    feed.replay(new PartitionCursor(everything, 0, 't', 0, 20), Infinity);
-    feed.replay(new PartitionCursor(filtered, 0, 't', 0, 20), Infinity);
+    const cursors = [new PartitionCursor(everything, 0, 't', 0, 20), new PartitionCursor(filtered, 0, 't', 0, 20)];
+    for (const cursor of cursors) feed.replay(cursor, Infinity);
     for (let at = 0; at < all.length; at += 7) feed.accept(all.slice(at, at + 7), Math.min(at + 7, all.length), undefined);
+    for (const cursor of cursors) cursor.catchUp();
     // All 40 events from offset 20 on share one millisecond: the count must be 40, not 60.
     expect(everything.ids.toString()).toBe('[{"topic":"t","partition":0,"timestamp":2001,"ts_seen":40}]');
     expect(filtered.ids.toString()).toBe(everything.ids.toString());
