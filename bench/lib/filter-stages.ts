@@ -40,8 +40,11 @@ class CountingSink implements EventSink {
   readonly #ids = new PositionIds([START]);
   readonly #selection: EventSelection;
 
+  readonly shareGroup: object;
+
   constructor(selection: EventSelection, indexed: boolean) {
     this.#selection = selection;
+    this.shareGroup = selection;
     this.index = indexed ? selection.index : undefined;
   }
 

@@ -13,6 +13,8 @@ export interface EventSink {
   skip(slot: number, event: PreparedEvent, consumed: number): void;
   /** When set, a live feed offers this client only events with one of these values (its filter needs one). */
   readonly index: IndexHint | undefined;
+  /** Clients with the same group are sent the same frames for the same events (their selection). */
+  readonly shareGroup?: object;
   /** Resolves when the client can take more (backpressure for catch-up reads). */
   writable(): Promise<void>;
   /** The partition's position was lost (retention) and reading moved on from `start.offset`. */

@@ -13,8 +13,12 @@ export class PartitionFeed {
   readonly topic: string;
   readonly partition: number;
   readonly cache: RecentEvents;
-  /** Live clients offered every event, and those offered only what their filter's index selects. */
-  readonly #live = new Set<PartitionCursor>();
+  /**
+   * Live clients offered every event, grouped by what they are sent (`EventSink.shareGroup`), and
+   * those offered only what their filter's index selects.
+   */
+  readonly #live = new Map<object | undefined, Set<PartitionCursor>>();
+  #liveCount = 0;
   readonly #indexed = new SubscriberIndex();
   /** `seq` of the last accepted event, and the run of equal timestamps it ends. */
   #seq = 0;
@@ -43,7 +47,7 @@ export class PartitionFeed {
   }
 
   get clients(): number {
-    return this.#live.size + this.#indexed.size + this.catchingUp;
+    return this.#liveCount + this.#indexed.size + this.catchingUp;
   }
 
   /**
@@ -63,14 +67,14 @@ export class PartitionFeed {
     cursor.lastSeq = this.#seq;
     const hint = cursor.sink.index;
     // A client starting ahead of the tail must see each event to know where it starts: not indexed.
-    if (hint === undefined || cursor.next > this.tail) this.#live.add(cursor);
+    if (hint === undefined || cursor.next > this.tail) this.#addLive(cursor);
     else this.#indexed.add(cursor, hint);
     this.idleSince = undefined;
     return 'live';
   }
 
   leave(cursor: PartitionCursor): void {
-    this.#live.delete(cursor);
+    this.#removeLive(cursor);
     this.#indexed.delete(cursor);
     this.#markIdle();
   }
@@ -100,9 +104,12 @@ export class PartitionFeed {
       this.lag = Math.max(0, bounds.latest - this.cache.end);
     }
     if (events.length === 0) return;
-    for (const cursor of this.#live) if (cursor.sink.ended) this.#live.delete(cursor);
-    // Event by event, so clients sharing a filter or projection find it computed for this event.
-    for (const event of events) for (const cursor of this.#live) cursor.offer(event);
+    for (const cursors of this.#live.values()) {
+      for (const cursor of cursors) if (cursor.sink.ended) this.#removeLive(cursor);
+      // Group by group (a client's state stays hot), event by event within a group (its members
+      // find each event's filter result and frame computed by the first of them).
+      for (const event of events) for (const cursor of cursors) cursor.offer(event);
+    }
     this.#indexed.offer(events);
     this.#markIdle();
   }
@@ -112,16 +119,39 @@ export class PartitionFeed {
     this.#indexed.forget();
     this.cache.reset(to);
     this.#lastTimestamp = -1;
-    for (const cursor of [...this.#live, ...this.#indexed]) cursor.jump(to, notice);
+    for (const cursor of [...this.#liveCursors(), ...this.#indexed]) cursor.jump(to, notice);
   }
 
   /** Reading cannot go on: end every live client's stream. */
   fail(name: string, message: string): void {
-    for (const cursor of [...this.#live, ...this.#indexed]) {
+    for (const cursor of [...this.#liveCursors(), ...this.#indexed]) {
       cursor.sink.fail(name, message);
       this.leave(cursor);
     }
     this.#markIdle();
+  }
+
+  #addLive(cursor: PartitionCursor): void {
+    const group = cursor.sink.shareGroup;
+    let cursors = this.#live.get(group);
+    if (cursors === undefined) {
+      cursors = new Set();
+      this.#live.set(group, cursors);
+    }
+    if (!cursors.has(cursor)) this.#liveCount++;
+    cursors.add(cursor);
+  }
+
+  #removeLive(cursor: PartitionCursor): void {
+    const group = cursor.sink.shareGroup;
+    const cursors = this.#live.get(group);
+    if (cursors === undefined || !cursors.delete(cursor)) return;
+    this.#liveCount--;
+    if (cursors.size === 0) this.#live.delete(group);
+  }
+
+  #liveCursors(): PartitionCursor[] {
+    return [...this.#live.values()].flatMap((cursors) => [...cursors]);
   }
 
   #markIdle(): void {

@@ -97,6 +97,10 @@ export class StreamSession implements EventSink, Sheddable {
     return this.#options.selection.index;
   }
 
+  get shareGroup(): object {
+    return this.#options.selection;
+  }
+
   get ended(): boolean {
     return this.#ended;
   }
