@@ -122,6 +122,8 @@ export function isUnknownTopic(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   return (
     findErrorBy(error, 'apiId', 'UNKNOWN_TOPIC_OR_PARTITION') !== null ||
-    findErrorBy(error, 'apiId', 'UNKNOWN_TOPIC_ID') !== null
+    findErrorBy(error, 'apiId', 'UNKNOWN_TOPIC_ID') !== null ||
+    // Metadata requests report a missing topic as a plain user error, without the broker's code.
+    (findErrorBy(error, 'code', 'PLT_KFK_USER') !== null && /^Unknown topic /.test(error.message))
   );
 }

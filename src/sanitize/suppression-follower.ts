@@ -5,6 +5,9 @@ import { createGrouplessConsumer, type KafkaGateway } from '../kafka/gateway.ts'
 import { runReadLoop } from '../kafka/read-loop.ts';
 import { partitionKey } from '../protocol/position.ts';
 
+/** How often topics that did not exist are looked for again. */
+const MISSING_TOPIC_RECHECK_MS = 10_000;
+
 /**
  * Reads the visibility-change topics from their earliest retained event, and then live, handing
  * every event to `learn`. Every instance rebuilds the same index from Kafka, so it survives
@@ -21,6 +24,10 @@ export class SuppressionFollower {
   readonly #targets = new Map<string, number>();
   #caughtUp = false;
   #stopped = false;
+  /** A followed topic was deleted: reading stopped. */
+  #ended = false;
+  /** Ends the current wait early (on stop). */
+  #wake: (() => void) | undefined;
   #waiters: (() => void)[] = [];
   #running: Promise<void> | undefined;
 
@@ -62,15 +69,28 @@ export class SuppressionFollower {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#wake?.();
     await this.#consumer.close(true).catch(() => undefined);
     await this.#running;
   }
 
   async #run(topics: readonly string[]): Promise<void> {
     const started = Date.now();
-    await this.#resolveStart(topics);
-    if (this.#stopped) return;
+    let missing = await this.#resolveStart(topics, true);
+    let recheckAt = Date.now() + MISSING_TOPIC_RECHECK_MS;
     this.#checkCaughtUp(started);
+    while (!this.#stopped) {
+      if (this.#positions.size > 0) await this.#follow(started, () => missing.length > 0 && Date.now() >= recheckAt);
+      if (this.#stopped || this.#ended) return;
+      // Topics created after the start (the demo creates them) are followed from their beginning.
+      await this.#sleep(recheckAt - Date.now());
+      missing = await this.#resolveStart(missing, false);
+      recheckAt = Date.now() + MISSING_TOPIC_RECHECK_MS;
+    }
+  }
+
+  /** Reads until stopped, or until `pause` says it is time to look for missing topics. */
+  async #follow(started: number, pause: () => boolean): Promise<void> {
     await runReadLoop(this.#consumer, this.#gateway, this.#kafka, {
       positions: () => [...this.#positions.values()],
       deliver: (result) => {
@@ -93,33 +113,49 @@ export class SuppressionFollower {
       retrying: (error, attempt) => this.#log.warn({ err: error, attempt }, 'suppression follower: fetch failed; retrying'),
       fatal: (error) => {
         this.#log.error({ err: error }, 'suppression follower: a visibility topic vanished');
+        this.#ended = true;
         this.#markCaughtUp();
       },
       fetched: () => undefined,
-      closed: () => this.#stopped,
+      closed: () => this.#stopped || pause(),
     });
   }
 
-  /** Every partition of the topics, from its earliest offset; retried until Kafka answers. */
-  async #resolveStart(topics: readonly string[]): Promise<void> {
+  /**
+   * Adds every partition of the topics, from its earliest offset (retried until Kafka answers);
+   * returns the topics that do not exist yet. At start, their latest offsets are what `ready` waits for.
+   */
+  async #resolveStart(topics: readonly string[], atStart: boolean): Promise<string[]> {
     for (let attempt = 1; !this.#stopped; attempt++) {
       try {
         const counts = await this.#gateway.partitionCounts(topics);
-        for (const topic of topics) if (!counts.has(topic)) this.#log.warn({ topic }, 'visibility topic does not exist (yet): not followed');
+        const missing = topics.filter((topic) => !counts.has(topic));
+        if (atStart) for (const topic of missing) this.#log.warn({ topic }, 'visibility topic does not exist yet: followed once it does');
         const partitions = [...counts].flatMap(([topic, count]) => Array.from({ length: count }, (_, partition) => ({ topic, partition })));
         const bounds = await this.#gateway.bounds(partitions);
         for (const tp of partitions) {
           const key = partitionKey(tp.topic, tp.partition);
           const bound = bounds.get(key);
           this.#positions.set(key, { ...tp, offset: bound?.earliest ?? 0 });
-          this.#targets.set(key, bound?.latest ?? 0);
+          if (atStart) this.#targets.set(key, bound?.latest ?? 0);
         }
-        return;
+        return missing;
       } catch (error) {
         this.#log.warn({ err: error, attempt }, 'suppression follower: cannot reach Kafka yet; retrying');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 200 * 2 ** attempt)).unref());
+        await this.#sleep(Math.min(5000, 200 * 2 ** attempt));
       }
     }
+    return [];
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, ms));
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   #checkCaughtUp(started: number): void {

@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.ts';
 import { rcEvent } from '../support/events.ts';
-import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
+import { ensureTopics } from '../../src/kafka/admin.ts';
+import { produceJson, testBrokers, uniqueTopic, uniqueTopicName } from '../support/kafka.ts';
 import { startTestService } from '../support/service.ts';
 import { openRaw } from '../support/sse.ts';
 import { metric } from '../support/metrics.ts';
@@ -166,6 +167,27 @@ describe('sanitization end to end', () => {
     expect(byRev(after, 6011).user).toBe('Editor11Secret');
     service.reload({ mediawikiRedactedPages: {} });
   });
+
+  it('follows a visibility topic created after the service started', async () => {
+    const late = uniqueTopicName('eqiad.sanitize.late-visibility');
+    const lateStreams = { ...streams(), 'mediawiki.revision-visibility-change': { topics: [late] } };
+    const fresh = await startTestService(lateStreams, { ...settings, sanitize: { visibility_streams: ['mediawiki.revision-visibility-change'] } });
+    try {
+      expect(byRev(await replay(fresh, 22), 6015).user).toBe('Editor15Secret');
+      await ensureTopics(testBrokers(), [{ name: late, partitions: 1 }]);
+      await produceJson(testBrokers(), late, [{ value: visibilityEvent(6015, { text: true, user: false, comment: true }) }]);
+      // Missing topics are looked for again every 10 s.
+      const deadline = Date.now() + 25_000;
+      let user = byRev(await replay(fresh, 22), 6015).user;
+      while (user !== undefined && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        user = byRev(await replay(fresh, 22), 6015).user;
+      }
+      expect(user).toBeUndefined();
+    } finally {
+      await fresh.stop();
+    }
+  }, 40_000);
 
   it('filters cannot see hidden values either', async () => {
     const s = await openRaw(`${service.url}/v2/stream/recentchange?since=${T0}&user=Editor3Secret,Editor4Secret`);
