@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { START_POSITIONS_HEADER } from '../../src/http/routes/stream.ts';
 import type { RunningService } from '../../src/service.ts';
 import { rcEvent } from '../support/events.ts';
-import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
+import { produceJson, testBrokers, uniqueTopic, uniqueTopicName } from '../support/kafka.ts';
 import { startTestService } from '../support/service.ts';
 import { getJson, openRaw } from '../support/sse.ts';
 
@@ -295,5 +295,26 @@ describe('raw HTTP', () => {
       s.close();
     }
     expect(http.STATUS_CODES[200]).toBe('OK');
+  });
+});
+
+describe('topics that do not exist', () => {
+  it('answers 503 no_topics with Retry-After when none exists, and streams the ones that do', async () => {
+    const real = await uniqueTopic('eqiad.partly', 1);
+    const missing = uniqueTopicName('eqiad.missing');
+    const partial = await startTestService({ gone: { topics: [missing] }, partly: { topics: [missing, real] } }, { heartbeat_interval: 300 });
+    try {
+      const none = await getJson(`${partial.url}/v2/stream/gone`);
+      expect(none.status).toBe(503);
+      expect(none.headers.get('retry-after')).not.toBeNull();
+      expect(none.body).toMatchObject({ type: 'no_topics' });
+      const s = await openRaw(`${partial.url}/v2/stream/partly`);
+      await produceJson(testBrokers(), real, [{ value: rcEvent(1) }]);
+      await s.until((x) => x.messages().length >= 1);
+      s.close();
+      expect((s.messages()[0]?.data.meta as Record<string, unknown>).topic).toBe(real);
+    } finally {
+      await partial.stop();
+    }
   });
 });
