@@ -191,7 +191,8 @@ describe('flow control', () => {
       socket.on('close', () => (closed = true));
       await new Promise((r) => socket.once('connect', r));
       socket.write('GET /v2/stream/s HTTP/1.1\r\nHost: x\r\n\r\n');
-      await new Promise((r) => setTimeout(r, 300));
+      // The stream starts at the end once its positions are resolved: only then does production begin.
+      for (let i = 0; i < 200 && !received.includes(':ok'); i++) await new Promise((r) => setTimeout(r, 25));
       socket.pause();
       // Far more than the kernel's socket buffers and the 64 KiB budget (16 MB, in batches under Kafka's 1 MB limit).
       const pad = 'x'.repeat(1000);
@@ -226,11 +227,13 @@ describe('process-wide backlog budget', () => {
     await withService({ g: { topics: [topic] } }, settings, async (svc) => {
       const port = Number(new URL(svc.url).port);
       const stuck = net.connect(port, '127.0.0.1');
+      let head = '';
+      stuck.on('data', (d) => (head += d.toString('utf8')));
       await new Promise((r) => stuck.once('connect', r));
       stuck.write('GET /v2/stream/g HTTP/1.1\r\nHost: x\r\n\r\n');
       const reader = await openRaw(`${svc.url}/v2/stream/g`);
       await reader.until((x) => x.text().startsWith(':ok'));
-      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < 200 && !head.includes(':ok'); i++) await new Promise((r) => setTimeout(r, 25));
       stuck.pause();
       const pad = 'x'.repeat(1000);
       for (let batch = 0; batch < 25; batch++) {
