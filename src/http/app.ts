@@ -107,6 +107,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     allowedHeaders: ['last-event-id', 'accept', 'content-type', 'cache-control', 'x-requested-with'],
     exposedHeaders: [START_POSITIONS_HEADER],
     maxAge: 86400,
+    // Any OPTIONS gets the CORS answer (204): a strict check would refuse non-preflights in plain text.
+    strictPreflight: false,
   });
   if (deps.config.streamUiEnabled) {
     await server.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/v2/ui/', redirect: true, index: ['index.html'] });

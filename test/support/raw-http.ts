@@ -1,6 +1,7 @@
 /**
  * HTTP/1.1 over a bare socket, for requests no HTTP client sends (oversized or malformed request
- * lines and headers). A response with a length is read whole; a stream (chunked) until its first bytes.
+ * lines and headers). A response with a length is read whole; a stream (chunked) until its first
+ * bytes; a HEAD answer until its head.
  */
 import { connect } from 'node:net';
 
@@ -19,8 +20,10 @@ export function getRequest(target: string, headers: Record<string, string> = {})
 }
 
 /** Sends `request` to the server of `baseUrl`; rejects when the connection closes without a response head. */
-export function rawRequest(baseUrl: string, request: string | Buffer): Promise<RawResponse> {
+export function rawRequest(baseUrl: string, text: string | Buffer): Promise<RawResponse> {
+  const request = Buffer.isBuffer(text) ? text : Buffer.from(text);
   const { hostname, port } = new URL(baseUrl);
+  const head = request.subarray(0, 5).toString('latin1') === 'HEAD ';
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), hostname);
     let received = Buffer.alloc(0);
@@ -34,7 +37,7 @@ export function rawRequest(baseUrl: string, request: string | Buffer): Promise<R
     };
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
-      if (response === undefined) {
+      while (response === undefined) {
         const end = received.indexOf('\r\n\r\n');
         if (end < 0) return;
         const [statusLine = '', ...headerLines] = received.subarray(0, end).toString('latin1').split('\r\n');
@@ -43,9 +46,15 @@ export function rawRequest(baseUrl: string, request: string | Buffer): Promise<R
           const colon = line.indexOf(':');
           headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
         }
-        response = { status: Number(statusLine.split(' ')[1]), headers, body: '' };
+        const status = Number(statusLine.split(' ')[1]);
+        // An interim answer (100 Continue) precedes the real one.
+        if (status >= 100 && status < 200) {
+          received = received.subarray(end + 4);
+          continue;
+        }
+        response = { status, headers, body: '' };
         bodyStart = end + 4;
-        length = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
+        length = head ? 0 : headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
       }
       const bodyBytes = received.length - bodyStart;
       if (length !== undefined ? bodyBytes >= length : bodyBytes > 0) finish();
