@@ -16,7 +16,7 @@ import { rcEvent } from '../support/events.ts';
 import { hostileRequest, type FuzzCatalogue, type HostileRequest } from '../support/hostile-requests.ts';
 import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
 import { metric } from '../support/metrics.ts';
-import { rawRequest, type RawResponse } from '../support/raw-http.ts';
+import { getRequest, rawRequest, type RawResponse } from '../support/raw-http.ts';
 import { startTestService } from '../support/service.ts';
 import { openRaw } from '../support/sse.ts';
 
@@ -169,6 +169,28 @@ describe(`hostile input (seed ${SEED})`, () => {
     await produceJson(testBrokers(), rcTopic, [{ value: rcEvent(42, { after_fuzz: true }) }]);
     await stream.until((s) => s.messages().some((m) => m.data['after_fuzz'] === true));
     stream.close();
+  });
+});
+
+describe('requests the fuzz found answered wrongly, fixed', () => {
+  it('a schema path with a NUL: 400 problem, not a 500 from the file system', async () => {
+    const response = await rawRequest(service.url, getRequest('/v2/schema/a%00b/latest'));
+    expect(response.status).toBe(400);
+    expect(JSON.parse(response.body)).toMatchObject({ type: 'bad_request' });
+  });
+
+  it('fields=__proto__.polluted streams and leaves Object.prototype alone (the service runs in this process)', async () => {
+    const stream = await openRaw(`${service.url}/v2/stream/other?fields=__proto__.polluted,constructor.prototype`);
+    expect(stream.status).toBe(200);
+    await stream.until((s) => s.text().startsWith(':ok'));
+    stream.close();
+    expect(Object.prototype).not.toHaveProperty('polluted');
+  });
+
+  it('an OPTIONS that is not a CORS preflight gets the CORS answer, not a plain-text 400', async () => {
+    const response = await rawRequest(service.url, getRequest('/v2/stream/recentchange').replace(/^GET/, 'OPTIONS'));
+    expect(response.status).toBe(204);
+    expect(response.headers['access-control-allow-origin']).toBe('*');
   });
 });
 
