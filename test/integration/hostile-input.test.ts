@@ -23,10 +23,10 @@ import { openRaw } from '../support/sse.ts';
 const SCHEMAS = fileURLToPath(new URL('../../config/schemas', import.meta.url));
 const SEED = Number(process.env.HOSTILE_SEED ?? randomInt(2 ** 31));
 const FIRST_BATCH = 10_000;
-const SECOND_BATCH = 5_000;
+const SECOND_BATCH = 10_000;
 const CONCURRENCY = 16;
-/** Heap growth over the second batch that counts as a leak: 5,000 requests retaining 1 KiB each. */
-const MAX_HEAP_GROWTH = 5 * 1024 * 1024;
+/** Heap growth over the second batch that counts as a leak: 10,000 requests retaining 400 bytes each. */
+const MAX_HEAP_GROWTH = 4 * 1024 * 1024;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
