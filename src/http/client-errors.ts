@@ -3,6 +3,8 @@ import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sendProblem } from './problem.ts';
 
+const answered = new WeakSet<Socket>();
+
 /** How long a refused connection may keep sending (e.g. the rest of a huge URL) before it is cut. */
 const DRAIN_MS = 2000;
 
@@ -13,7 +15,9 @@ const DRAIN_MS = 2000;
  * answer instead of a connection reset.
  */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  // Node reports the parse error again for every further chunk: the first report answers.
+  if (error.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
+  answered.add(socket);
   const [status, type, detail] =
     error.code === 'HPE_HEADER_OVERFLOW'
       ? [431, 'request_too_large', `The request line (URL) and headers together exceed ${maxHeaderSize} bytes`]
