@@ -306,6 +306,14 @@ describe('loadCatalogue', () => {
     await expect(loadCatalogue(config({ streamConfigUri: `${notFound}/x` }))).rejects.toThrow('not found');
   });
 
+  it('never puts the credentials of a stream_config_uri in its errors (they are logged)', async () => {
+    const base = await serve(() => ({ status: 503, body: 'down' }));
+    const withCredentials = base.replace('://', '://bot:s3cr3t-token@');
+    const error = await loadCatalogue(config({ streamConfigUri: `${withCredentials}/streams` })).catch((e: unknown) => e);
+    expect(String(error)).toContain(`Cannot load stream config from ${base}/streams: GET ${base}/streams failed: HTTP 503`);
+    expect(String(error)).not.toContain('s3cr3t');
+  });
+
   it('uses an injected fetch', async () => {
     const fetchStub = vi.fn(async () => new Response(JSON.stringify({ s: { topics: ['t'] } })));
     const catalogue = await loadCatalogue(config({ streamConfigUri: 'https://example.invalid/streams' }), { fetch: fetchStub });
