@@ -2,7 +2,7 @@ import type { ServiceConfig } from '../config/types.ts';
 import type { StreamSettings } from '../config/stream-settings.ts';
 import { CatalogueError, createCatalogue } from './catalogue.ts';
 import { mergeSettings } from './merge.ts';
-import { parseDocument, readUri } from './read-uri.ts';
+import { displayUri, parseDocument, readUri } from './read-uri.ts';
 import type { StreamCatalogue, StreamConfig } from './types.ts';
 
 export { CatalogueError, createCatalogue } from './catalogue.ts';
@@ -45,30 +45,31 @@ export async function loadCatalogue(config: ServiceConfig, opts: LoadCatalogueOp
     ),
   );
   if (streams.length === 0) {
-    throw new CatalogueError(`No streams to serve from ${config.streamConfigUri ?? 'the inline streams'}${config.allowedStreams ? ' after applying allowed_streams' : ''}`);
+    throw new CatalogueError(`No streams to serve from ${config.streamConfigUri === undefined ? 'the inline streams' : displayUri(config.streamConfigUri)}${config.allowedStreams ? ' after applying allowed_streams' : ''}`);
   }
   return createCatalogue(streams);
 }
 
 async function fetchStreams(config: ServiceConfig, opts: LoadCatalogueOptions): Promise<Record<string, StreamSettings>> {
   const uri = config.streamConfigUri ?? '';
+  const shown = displayUri(uri);
   let doc: unknown;
   try {
     const text = await readUri(uri, { headers: config.streamConfigHeaders, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
     if (text === undefined) throw new Error('not found');
-    doc = parseDocument(text, uri);
+    doc = parseDocument(text, shown);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new CatalogueError(`Cannot load stream config from ${uri}: ${reason}`, { cause: err });
+    throw new CatalogueError(`Cannot load stream config from ${shown}: ${reason}`, { cause: err });
   }
   const path = config.streamConfigObjectPath;
   const streams = path ? getPath(doc, path) : doc;
   if (!isObject(streams)) {
     const where = path ? `at "${path}" ` : '';
-    throw new CatalogueError(`Stream config ${uri} has no object of streams ${where}(check stream_config_object_path)`);
+    throw new CatalogueError(`Stream config ${shown} has no object of streams ${where}(check stream_config_object_path)`);
   }
   for (const [name, settings] of Object.entries(streams)) {
-    if (!isObject(settings)) throw new CatalogueError(`Stream "${name}" in ${uri}: settings must be an object`);
+    if (!isObject(settings)) throw new CatalogueError(`Stream "${name}" in ${shown}: settings must be an object`);
   }
   return streams as Record<string, StreamSettings>;
 }

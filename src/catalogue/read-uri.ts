@@ -18,7 +18,7 @@ export interface ReadUriOptions {
 export async function readUri(uri: string, options: ReadUriOptions = {}): Promise<string | undefined> {
   if (/^https?:\/\//i.test(uri)) return readHttp(uri, options);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri) && !/^file:\/\//i.test(uri)) {
-    throw new Error(`Unsupported URI scheme: ${uri} (use a file path, file:// or http(s)://)`);
+    throw new Error(`Unsupported URI scheme: ${displayUri(uri)} (use a file path, file:// or http(s)://)`);
   }
   const file = /^file:\/\//i.test(uri) ? fileURLToPath(uri) : uri;
   try {
@@ -30,13 +30,18 @@ export async function readUri(uri: string, options: ReadUriOptions = {}): Promis
   }
 }
 
+/** The URI as messages and logs may show it: without the credentials of a `user:password@` part. */
+export function displayUri(uri: string): string {
+  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#@]*@/i, '$1');
+}
+
 async function readHttp(uri: string, options: ReadUriOptions): Promise<string | undefined> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const headers = options.headers ?? {};
   const response = options.fetch ? await viaFetch(options.fetch, uri, headers, timeoutMs) : await httpGet(uri, headers, timeoutMs);
   if (response.status === 404 || response.status === 410) return undefined;
   if (response.status < 200 || response.status >= 300) {
-    throw new Error(`GET ${uri} failed: HTTP ${response.status} ${response.statusText}`.trim());
+    throw new Error(`GET ${displayUri(uri)} failed: HTTP ${response.status} ${response.statusText}`.trim());
   }
   return response.body;
 }

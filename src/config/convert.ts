@@ -28,6 +28,7 @@ export function toServiceConfig(raw: RawConfig, file: string, warnings: string[]
     dropCanaryEvents: raw.drop_canary_events,
     heartbeatIntervalMs: raw.heartbeat_interval,
     clientIpConnectionLimit: raw.client_ip_connection_limit,
+    logClientIp: raw.log_client_ip,
     fanout: {
       mode: raw.fanout.mode,
       cacheBytesPerPartition: raw.fanout.cache_bytes_per_partition,

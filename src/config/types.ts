@@ -56,6 +56,8 @@ export interface ServiceConfig {
   clientIpConnectionLimit: number;
   /** Header carrying the real client IP, set by a trusted proxy (e.g. `x-client-ip`). */
   clientIpHeader?: string;
+  /** How much of the client IP log lines carry (`log_client_ip`). */
+  logClientIp: 'full' | 'truncated' | 'none';
   fanout: FanoutConfig;
   connections: ConnectionsConfig;
   /** Serve the web UI at `/v2/ui` (`stream_ui_enabled`). */

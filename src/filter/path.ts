@@ -25,7 +25,9 @@ function visit(node: unknown, segments: readonly string[], at: number, test: (va
       return false;
     }
     if (typeof current !== 'object' || current === null) return false;
-    current = (current as Record<string, unknown>)[segments[i] as string];
+    // Own keys only: `constructor` or `__proto__` are absent from an event that does not hold them.
+    const segment = segments[i] as string;
+    current = Object.hasOwn(current, segment) ? (current as Record<string, unknown>)[segment] : undefined;
   }
   if (current === undefined) return false;
   if (Array.isArray(current)) {

@@ -1,6 +1,12 @@
 /** Which fields of an event to send: a tree of requested names, `true` meaning the whole value. */
 type FieldTree = { [name: string]: FieldTree | true };
 
+/**
+ * Trees and projected copies have no prototype: a client's `fields=__proto__.x` or
+ * `constructor.prototype` names event keys like any other, never `Object.prototype`.
+ */
+const empty = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
+
 export interface Projection {
   /** Canonical text: equal keys, equal projections. */
   readonly key: string;
@@ -12,7 +18,7 @@ const POSITION: readonly (readonly string[])[] = [['meta', 'topic'], ['meta', 'p
 
 /** Compiles `fields` paths once per connection. Paths through lists apply to each element. */
 export function compileProjection(paths: readonly (readonly string[])[]): Projection {
-  const tree: FieldTree = {};
+  const tree: FieldTree = empty();
   for (const path of [...paths, ...POSITION]) add(tree, path);
   const key = JSON.stringify(canonical(tree));
   return { key, project: (event) => pick(event, tree) as Record<string, unknown> };
@@ -28,7 +34,7 @@ function add(tree: FieldTree, path: readonly string[]): void {
       node[name] = true;
       return;
     }
-    const child: FieldTree = existing ?? {};
+    const child: FieldTree = existing ?? empty();
     node[name] = child;
     node = child;
   }
@@ -38,7 +44,7 @@ function pick(value: unknown, tree: FieldTree): unknown {
   if (Array.isArray(value)) return value.map((element) => pick(element, tree));
   if (typeof value !== 'object' || value === null) return undefined;
   const source = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
+  const out = empty<unknown>();
   for (const [name, sub] of Object.entries(tree)) {
     if (!Object.hasOwn(source, name)) continue;
     const picked = sub === true ? source[name] : pick(source[name], sub);

@@ -16,6 +16,7 @@ import { IpLimiter } from '../stream/ip-limiter.ts';
 import { LoadGuard } from '../stream/load-guard.ts';
 import { SessionRegistry } from '../stream/registry.ts';
 import { Selections } from '../stream/selections.ts';
+import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
 import { sendProblem } from './problem.ts';
 import { Readiness } from './readiness.ts';
 import { schemaRoutes } from './routes/schemas.ts';
@@ -80,6 +81,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     genReqId: () => randomUUID(),
     // Streams log their own open/close lines; per-request lines would double them.
     logController: new LogController({ disableRequestLogging: true }),
+    // Refusals by Node's parser and fastify's router get problem bodies like the service's own.
+    clientErrorHandler,
+    frameworkErrors,
   });
   const { config, metrics } = deps;
   const readiness = new Readiness(() => deps.gateway.ping(), Math.min(READINESS_TIMEOUT_MS, config.kafka.requestTimeoutMs));
@@ -103,6 +107,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     allowedHeaders: ['last-event-id', 'accept', 'content-type', 'cache-control', 'x-requested-with'],
     exposedHeaders: [START_POSITIONS_HEADER],
     maxAge: 86400,
+    // Any OPTIONS gets the CORS answer (204): a strict check would refuse non-preflights in plain text.
+    strictPreflight: false,
   });
   if (deps.config.streamUiEnabled) {
     await server.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/v2/ui/', redirect: true, index: ['index.html'] });

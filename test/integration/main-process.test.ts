@@ -1,18 +1,16 @@
 /** The real entry point as a user runs it: `node src/main.ts`, in demo mode and against given brokers. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { getLocalKafkaStatus } from '../../src/local-kafka/launcher.ts';
 import { rcEvent } from '../support/events.ts';
 import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
+import { exited, MAIN, startMain } from '../support/main.ts';
 import { openRaw } from '../support/sse.ts';
-
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -29,33 +27,6 @@ async function freePortPair(): Promise<number> {
     if ((await canListen(port)) && (await canListen(port + 1))) return port;
   }
   throw new Error('no free port pair');
-}
-
-/** Starts main.ts and resolves with the URL it logs once it serves. */
-function startMain(env: Record<string, string>, args: string[] = []): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`main did not start:\n${output}`)), 120_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /serving on (http:\/\/[0-9.:]+)/.exec(output);
-      if (match?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1], output: () => output });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`main exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
 describe('node src/main.ts', () => {
@@ -103,7 +74,7 @@ describe('node src/main.ts', () => {
         .filter((line) => line.includes('"stream closed"'))
         .map((line) => JSON.parse(line) as Record<string, unknown>);
       expect(closed).toHaveLength(1);
-      expect(closed[0]).toMatchObject({ level: 30, streams: ['main'], clientIp: '127.0.0.1', eventsSent: 1, reason: 'shutdown', reqId: expect.any(String) });
+      expect(closed[0]).toMatchObject({ level: 30, streams: ['main'], clientIp: '127.0.0.0', eventsSent: 1, reason: 'shutdown', reqId: expect.any(String) });
     } finally {
       child.kill('SIGKILL');
     }

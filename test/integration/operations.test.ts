@@ -124,7 +124,7 @@ describe('Prometheus metrics', () => {
 });
 
 describe('logs', () => {
-  it('write one JSON line per stream open and close, with request id, client, duration, events, bytes and reason', async () => {
+  it('write one JSON line per stream open and close, with request id, client network (the default /24), duration, events, bytes and reason', async () => {
     const requestId = `ops-log-${Date.now()}`;
     const client = await openRaw(`${service.url}/v2/stream/ops.recentchange`, {
       'x-client-ip': '203.0.113.5',
@@ -140,8 +140,8 @@ describe('logs', () => {
     await expect.poll(() => logLines.some((l) => l['reqId'] === requestId && l['msg'] === 'stream closed')).toBe(true);
     const lines = logLines.filter((l) => l['reqId'] === requestId);
     expect(lines.map((l) => l['msg'])).toEqual(['stream opened', 'stream closed']);
-    expect(lines[0]).toMatchObject({ level: 30, streams: ['ops.recentchange'], clientIp: '203.0.113.5', userAgent: 'ops-log-test/2.0', format: 'sse' });
-    expect(lines[1]).toMatchObject({ streams: ['ops.recentchange'], clientIp: '203.0.113.5', userAgent: 'ops-log-test/2.0', eventsSent: 2, reason: 'client_closed' });
+    expect(lines[0]).toMatchObject({ level: 30, streams: ['ops.recentchange'], clientIp: '203.0.113.0', userAgent: 'ops-log-test/2.0', format: 'sse' });
+    expect(lines[1]).toMatchObject({ streams: ['ops.recentchange'], clientIp: '203.0.113.0', userAgent: 'ops-log-test/2.0', eventsSent: 2, reason: 'client_closed' });
     expect(lines[1]?.['bytesSent']).toBe(received);
     expect(lines[1]?.['durationMs']).toEqual(expect.any(Number));
   });

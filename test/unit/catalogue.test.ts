@@ -38,6 +38,7 @@ function config(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
     dropCanaryEvents: true,
     heartbeatIntervalMs: 15000,
     clientIpConnectionLimit: 0,
+    logClientIp: 'full',
     fanout: { mode: 'shared', cacheBytesPerPartition: 1 << 20, idleReaderTtlMs: 0, clientBacklogBytes: 1 << 20, catchUpShareWindow: 0, totalBacklogBytes: 1 << 28, maxEventLoopLagMs: 1000 },
     connections: { maxDurationMs: 0, maxDurationJitter: 0, reconnectDelayMs: 0, shutdownDrainMs: 0 },
     streamUiEnabled: true,
@@ -303,6 +304,14 @@ describe('loadCatalogue', () => {
     await expect(loadCatalogue(config({ streamConfigUri: `${base}/streams` }))).rejects.toThrow(`Cannot load stream config from ${base}/streams: GET ${base}/streams failed: HTTP 503`);
     const notFound = await serve(() => ({ status: 404, body: '' }));
     await expect(loadCatalogue(config({ streamConfigUri: `${notFound}/x` }))).rejects.toThrow('not found');
+  });
+
+  it('never puts the credentials of a stream_config_uri in its errors (they are logged)', async () => {
+    const base = await serve(() => ({ status: 503, body: 'down' }));
+    const withCredentials = base.replace('://', '://bot:s3cr3t-token@');
+    const error = await loadCatalogue(config({ streamConfigUri: `${withCredentials}/streams` })).catch((e: unknown) => e);
+    expect(String(error)).toContain(`Cannot load stream config from ${base}/streams: GET ${base}/streams failed: HTTP 503`);
+    expect(String(error)).not.toContain('s3cr3t');
   });
 
   it('uses an injected fetch', async () => {

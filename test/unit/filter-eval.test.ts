@@ -241,3 +241,23 @@ describe('projection', () => {
     expect(projected).toEqual({ items: [{ a: 1 }, {}, undefined], meta: { topic: 't' } });
   });
 });
+
+describe('keys named like Object.prototype members (found by the hostile-input fuzz)', () => {
+  const parsed = (json: string) => JSON.parse(json) as Event;
+
+  it('fields=__proto__.x and constructor.prototype never write Object.prototype and project own keys only', () => {
+    const projection = compileProjection([['__proto__', 'polluted'], ['constructor', 'prototype'], ['toString']]);
+    expect(({} as Event)['polluted']).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty('polluted');
+    const event = parsed('{"__proto__":{"polluted":1,"other":2},"constructor":{"prototype":3},"b":4,"meta":{"topic":"t"}}');
+    expect(JSON.stringify(projection.project(event))).toBe('{"__proto__":{"polluted":1},"constructor":{"prototype":3},"meta":{"topic":"t"}}');
+    expect(JSON.stringify(projection.project({ b: 1, meta: { topic: 't' } }))).toBe('{"meta":{"topic":"t"}}');
+  });
+
+  it('filters see only keys the event holds, not inherited ones', () => {
+    expect(compiled('constructor', schemaless).matches({ a: 1 })).toBe(false);
+    expect(compiled('!toString', schemaless).matches({ a: 1 })).toBe(true);
+    expect(compiled('__proto__.x=1', schemaless).matches(parsed('{"__proto__":{"x":1}}'))).toBe(true);
+    expect(compiled('__proto__.x=1', schemaless).matches({ x: 1 })).toBe(false);
+  });
+});

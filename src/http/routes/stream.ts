@@ -15,7 +15,7 @@ import type { LoadGuard } from '../../stream/load-guard.ts';
 import type { EventSelection } from '../../stream/event-selection.ts';
 import type { Selections } from '../../stream/selections.ts';
 import { StreamSession } from '../../stream/session.ts';
-import { clientIp } from '../client-ip.ts';
+import { clientIp, clientIpLogField } from '../client-ip.ts';
 import { sendProblem } from '../problem.ts';
 
 export interface StreamRouteDeps {
@@ -146,6 +146,7 @@ function openStream(
 ): void {
   const { format, contentType } = negotiateFormat(request.headers.accept);
   const log = request.log;
+  const loggedIp = clientIpLogField(ip, deps.config.logClientIp);
   const started = Date.now();
   reply.hijack();
   const res = reply.raw;
@@ -194,7 +195,7 @@ function openStream(
     log.info(
       {
         streams: names,
-        clientIp: ip,
+        ...loggedIp,
         userAgent: request.headers['user-agent'],
         durationMs: Date.now() - started,
         eventsSent: session.stats.eventsSent,
@@ -204,5 +205,5 @@ function openStream(
       'stream closed',
     );
   });
-  log.info({ streams: names, format, partitions: assignment.starts.length, clientIp: ip, userAgent: request.headers['user-agent'] }, 'stream opened');
+  log.info({ streams: names, format, partitions: assignment.starts.length, ...loggedIp, userAgent: request.headers['user-agent'] }, 'stream opened');
 }

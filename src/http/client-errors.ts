@@ -1,0 +1,44 @@
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sendProblem } from './problem.ts';
+
+const answered = new WeakSet<Socket>();
+
+/** How long a refused connection may keep sending (e.g. the rest of a huge URL) before it is cut. */
+const DRAIN_MS = 2000;
+
+/**
+ * Requests Node's HTTP parser refuses before fastify sees them (request line and headers over
+ * `maxHeaderSize`, malformed HTTP): answered with a problem body like every other refusal, then
+ * closed. The rest of what the client sends is read and dropped for a moment, so it receives the
+ * answer instead of a connection reset.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  // Node reports the parse error again for every further chunk: the first report answers.
+  if (error.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
+  answered.add(socket);
+  const [status, type, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'request_too_large', `The request line (URL) and headers together exceed ${maxHeaderSize} bytes`]
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'The request was not received in time']
+        : [400, 'bad_request', 'Malformed HTTP request'];
+  if (socket.writable) {
+    const body = JSON.stringify({ type, title: STATUS_CODES[status], status, detail });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    socket.resume();
+    socket.setTimeout(DRAIN_MS, () => socket.destroy());
+  } else {
+    socket.destroy();
+  }
+}
+
+/** Fastify's own refusals of a URL (bad percent-encoding, a path segment over the router's limit), as problems. */
+export function frameworkErrors(error: Error & { code?: string; statusCode?: number }, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment of the URL is too long' : 'The URL is not valid (bad percent-encoding)';
+  return sendProblem(request, reply, status, status === 414 ? 'uri_too_long' : 'bad_request', detail);
+}
