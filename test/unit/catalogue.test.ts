@@ -36,6 +36,7 @@ function config(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
     streams: {},
     schemaBaseUris: [],
     dropCanaryEvents: true,
+    maxEventBytes: 1 << 20,
     heartbeatIntervalMs: 15000,
     clientIpConnectionLimit: 0,
     fanout: { mode: 'shared', cacheBytesPerPartition: 1 << 20, idleReaderTtlMs: 0, clientBacklogBytes: 1 << 20, catchUpShareWindow: 0, totalBacklogBytes: 1 << 28, maxEventLoopLagMs: 1000 },
