@@ -7,6 +7,7 @@ import { Admin } from '@platformatic/kafka';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteTopics, ensureTopics } from '../../src/kafka/admin.ts';
+import { KafkaGateway } from '../../src/kafka/gateway.ts';
 import type { RunningService } from '../../src/service.ts';
 import { rcEvent } from '../support/events.ts';
 import { recordFigures } from '../support/fault-figures.ts';
@@ -118,27 +119,51 @@ describe('position lost while streaming', () => {
     }
   });
 
-  it('a topic deleted under a live stream ends it with event: error TopicDeleted', async () => {
+  it('a topic deleted under a live stream ends it with event: error TopicDeleted; streams of other topics go on', async () => {
     const client = await openRaw(`${service.url}/v2/stream/deleted`);
+    const other = await openRaw(`${service.url}/v2/stream/retained`);
     try {
       await client.until((s) => s.text().startsWith(':ok'));
+      await other.until((s) => s.text().startsWith(':ok'));
       await produceJson(broker.brokers, DELETED, [{ value: rcEvent(0, { seq: 0 }) }, { value: rcEvent(1, { seq: 1 }) }]);
       await client.until((s) => s.messages().length >= 2);
-      const deletedAt = Date.now();
+      const deleting = Date.now();
       await deleteTopics(broker.brokers, [DELETED]);
+      const deletedAt = Date.now();
+      await client.until((s) => s.blocks().some((b) => b.event === 'error'), 30_000);
       await client.ended;
-      const endedMs = Date.now() - deletedAt;
+      const endedMs = Math.max(0, Date.now() - deletedAt);
       const last = client.blocks().at(-1);
       expect(last?.event).toBe('error');
       expect(JSON.parse(last?.data ?? '{}')).toMatchObject({ name: 'TopicDeleted', message: expect.stringContaining(DELETED) });
       // With the id of the last event sent, as every error block.
       expect(last?.id).toBe(client.blocks().filter((b) => b.event === 'message').at(-1)?.id);
       expect(client.messages().map((m) => m.data.seq)).toEqual([0, 1]);
+      await produceJson(broker.brokers, RETAINED, [{ value: rcEvent(7, { seq: 'after the deletion' }) }]);
+      await other.until((s) => s.messages().length >= 1);
+      expect(other.messages().map((m) => m.data.seq)).toEqual(['after the deletion']);
+      expect(other.blocks().filter((b) => b.event === 'error')).toEqual([]);
       recordFigures('topic-deleted', 'Topic deleted under a live stream', {
-        'stream ended with event: error TopicDeleted, ms after the deletion completed': endedMs,
+        'deleteTopics until the broker no longer lists it, ms': deletedAt - deleting,
+        'stream ended with event: error TopicDeleted, ms after that': endedMs,
       });
     } finally {
       client.close();
+      other.close();
+    }
+  });
+
+  it('fresh partition counts, which decide which streams end, see a deletion at once', async () => {
+    const topic = 'eqiad.deleted-again';
+    await ensureTopics(broker.brokers, [{ name: topic, partitions: 1 }]);
+    const gateway = new KafkaGateway({ brokers: broker.brokers, clientId: 'fault-test', fetchMaxWaitMs: 100, fetchMaxBytesPerPartition: 1 << 20, requestTimeoutMs: 5000 });
+    try {
+      // Now in the client's metadata cache, where it stays listed for seconds after the deletion.
+      expect(await gateway.partitionCounts([topic])).toEqual(new Map([[topic, 1]]));
+      await deleteTopics(broker.brokers, [topic]);
+      expect(await gateway.partitionCounts([topic], true)).toEqual(new Map());
+    } finally {
+      await gateway.close();
     }
   });
 });
