@@ -27,12 +27,18 @@ describe('topics missing from Kafka', () => {
     }
   });
 
-  it('a stream none of whose topics exist is answered 503 no_topics, not kafka_unavailable', async () => {
+  it('a stream none of whose topics exist is answered 503 no_topics (event-stream clients: a retry stream), not kafka_unavailable', async () => {
     const svc = await startTestService({ none: { topics: [uniqueTopicName('eqiad.none'), uniqueTopicName('codfw.none')] } });
     try {
       const answer = await getJson(`${svc.url}/v2/stream/none`);
       expect(answer.status).toBe(503);
       expect(answer.body).toMatchObject({ type: 'no_topics' });
+      expect(answer.headers.get('retry-after')).toMatch(/^\d+$/);
+      // Event-stream clients would give up on the 503: they get a stream that tells them to come back.
+      const sse = await fetch(`${svc.url}/v2/stream/none`, { headers: { accept: 'text/event-stream' } });
+      expect(sse.status).toBe(200);
+      expect(sse.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      expect(await sse.text()).toMatch(/^:no_topics: None of the topics .+\n\nretry: \d+\n\n$/);
     } finally {
       await svc.stop();
     }
