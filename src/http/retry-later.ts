@@ -13,10 +13,11 @@ const retryAnswers = new WeakSet<FastifyReply>();
  * `eventsource`, python `requests-sse`), yet reconnect with their `Last-Event-ID` after a 200 event
  * stream that ends. So a request that accepts `text/event-stream` gets such a stream: the reason as
  * a comment and `retry:` advice (jittered like the server's other reconnect advice), then the end.
- * Everyone else (curl, scripts, probes) gets the 503 problem with `Retry-After`.
+ * Everyone else (curl, scripts, probes), and clients that say they read problem bodies
+ * (`Accept: text/event-stream, application/problem+json`, as the web UI), get the 503 problem with `Retry-After`.
  */
 export function sendRetryLater(request: FastifyRequest, reply: FastifyReply, type: string, detail: string, retryMs: number): FastifyReply {
-  if (!acceptsEventStream(request.headers.accept)) {
+  if (!wantsRetryStream(request.headers.accept)) {
     reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     return sendProblem(request, reply, 503, type, detail);
   }
@@ -34,6 +35,7 @@ export function isRetryLater(reply: FastifyReply): boolean {
   return retryAnswers.has(reply);
 }
 
-function acceptsEventStream(accept: string | undefined): boolean {
-  return accept !== undefined && accept.toLowerCase().includes('text/event-stream');
+function wantsRetryStream(accept: string | undefined): boolean {
+  const types = accept?.toLowerCase() ?? '';
+  return types.includes('text/event-stream') && !types.includes('application/problem+json');
 }

@@ -39,6 +39,10 @@ describe('topics missing from Kafka', () => {
       expect(sse.status).toBe(200);
       expect(sse.headers.get('content-type')).toMatch(/^text\/event-stream/);
       expect(await sse.text()).toMatch(/^:no_topics: None of the topics .+\n\nretry: \d+\n\n$/);
+      // A client that reads problem bodies (the web UI) says so, and gets the problem.
+      const reader = await getJson(`${svc.url}/v2/stream/none`, { accept: 'text/event-stream, application/problem+json' });
+      expect(reader.status).toBe(503);
+      expect(reader.body).toMatchObject({ type: 'no_topics' });
     } finally {
       await svc.stop();
     }
