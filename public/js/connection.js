@@ -85,7 +85,8 @@ export class StreamConnection {
   async #once(onOpen) {
     this.#abort = new AbortController();
     /** @type {Record<string, string>} */
-    const headers = { accept: 'text/event-stream' };
+    // problem+json: refusals come as a 503 problem this reads, not as a stream that only says `retry:`.
+    const headers = { accept: 'text/event-stream, application/problem+json' };
     if (this.#lastEventId !== undefined) headers['last-event-id'] = this.#lastEventId;
     const response = await fetch(this.#url, { headers, signal: this.#abort.signal, cache: 'no-store' });
     if (!response.ok || !response.body) {

@@ -26,6 +26,7 @@ export function toServiceConfig(raw: RawConfig, file: string, warnings: string[]
     streams: raw.streams,
     schemaBaseUris: raw.schema_base_uris.map((u) => resolveUri(baseDir, u)),
     dropCanaryEvents: raw.drop_canary_events,
+    maxEventBytes: raw.max_event_bytes,
     heartbeatIntervalMs: raw.heartbeat_interval,
     clientIpConnectionLimit: raw.client_ip_connection_limit,
     logClientIp: raw.log_client_ip,

@@ -21,6 +21,7 @@ export interface RawConfig {
   streams: Record<string, StreamSettings>;
   schema_base_uris: string[];
   drop_canary_events: boolean;
+  max_event_bytes: number;
   heartbeat_interval: number;
   client_ip_connection_limit: number;
   client_ip_header?: string;

@@ -50,6 +50,8 @@ export interface ServiceConfig {
   schemaBaseUris: string[];
   /** Drop canary events (`meta.domain == "canary"`) unless a stream opts out with `drop_canary_events: false`. */
   dropCanaryEvents: boolean;
+  /** Largest message value served as an event; larger ones are skipped (`max_event_bytes`). */
+  maxEventBytes: number;
   /** Interval of the heartbeat comment on a quiet stream, in ms. */
   heartbeatIntervalMs: number;
   /** Concurrent connections per client IP; 0 = unlimited (`client_ip_connection_limit`). */

@@ -26,7 +26,6 @@ export interface Subscription {
   close(): void;
 }
 
-export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** Cache replay per step: a quarter of the smallest client budget, so a replay never looks slow. */
 const REPLAY_SLICE_BYTES = 16 * 1024;
 const SWEEP_INTERVAL_MS = 1000;
@@ -48,7 +47,7 @@ export class FanoutHub implements EventSource {
 
   constructor(gateway: KafkaGateway, config: ServiceConfig, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
     this.#config = config;
-    this.#context = { gateway, kafka: config.kafka, metrics, log, prepare: (message) => sanitizer.prepare(prepareLogged(message, metrics, log)) };
+    this.#context = { gateway, kafka: config.kafka, metrics, log, prepare: (message) => sanitizer.prepare(prepareLogged(message, config.maxEventBytes, metrics, log)) };
     this.#tail = new TailReader(this.#context);
     // A followed partition's bounds are at most one fetch wait (plus slack) old.
     this.offsets = new FeedOffsets(gateway, (key) => this.#feeds.get(key), config.kafka.fetchMaxWaitMs + 1000);
@@ -161,8 +160,8 @@ export class FanoutHub implements EventSource {
 }
 
 /** Decodes once; a message that cannot be served is logged and counted here, once, not per client. */
-export function prepareLogged(message: KafkaMessage, metrics: Metrics, log: FastifyBaseLogger): PreparedEvent {
-  const event = prepareEvent(message, MAX_MESSAGE_BYTES);
+export function prepareLogged(message: KafkaMessage, maxBytes: number, metrics: Metrics, log: FastifyBaseLogger): PreparedEvent {
+  const event = prepareEvent(message, maxBytes);
   if (event.skip !== undefined) {
     metrics.skippedMessages.inc({ reason: event.skip });
     log.warn({ topic: message.topic, partition: message.partition, offset: message.offset, reason: event.skip }, 'skipped a Kafka message that is not a servable event');

@@ -23,14 +23,14 @@ export class PerConnectionSource implements EventSource {
   readonly #log: FastifyBaseLogger;
   readonly #prepare: (message: KafkaMessage) => PreparedEvent;
 
-  constructor(gateway: KafkaGateway, kafka: KafkaConfig, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
+  constructor(gateway: KafkaGateway, kafka: KafkaConfig, maxEventBytes: number, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
     this.#gateway = gateway;
     this.offsets = gateway;
     this.#kafka = kafka;
     this.#metrics = metrics;
     this.#log = log;
     // Every client decodes and sanitizes every event itself, as EventStreams does.
-    this.#prepare = (message) => sanitizer.prepare(prepareLogged(message, metrics, log));
+    this.#prepare = (message) => sanitizer.prepare(prepareLogged(message, maxEventBytes, metrics, log));
   }
 
   subscribe(cursors: readonly PartitionCursor[]): Subscription {

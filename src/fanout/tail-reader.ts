@@ -95,7 +95,10 @@ export class TailReader {
   /** A topic vanished: end the streams of its feeds; the loop restarts for the others. */
   async #dropVanishedTopics(): Promise<void> {
     const topics = [...new Set([...this.#feeds.values()].map((f) => f.topic))];
-    const existing = await this.#context.gateway.partitionCounts(topics).catch(() => new Map<string, number>());
+    // Fresh metadata: the cached one still lists the deleted topic, and every fetch of the others would fail meanwhile.
+    const existing = await this.#context.gateway.partitionCounts(topics, true).catch(() => undefined);
+    // Kafka did not answer: end nothing; the loop restarts and finds out again.
+    if (existing === undefined) return;
     for (const [key, feed] of this.#feeds) {
       if (existing.has(feed.topic)) continue;
       this.#context.log.error({ topic: feed.topic }, 'topic no longer exists: ending its streams');

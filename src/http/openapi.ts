@@ -61,7 +61,9 @@ export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConf
             '400': problemResponse('Unknown stream (`not_found`, with `available_streams`), bad `since` (`invalid_timestamp`), bad `Last-Event-ID` (`invalid_last_event_id`) or bad filter or field list (`invalid_filter`, with `valid_fields`)'),
             '404': problemResponse('`Last-Event-ID` names a topic outside the requested streams (`topic_not_allowed`)'),
             '429': problemResponse('Too many concurrent streams from this client (`too_many_connections`); see `Retry-After`'),
-            '503': problemResponse('Kafka unreachable (`kafka_unavailable`), topics missing (`no_topics`) or the server at capacity (`overloaded`); see `Retry-After`'),
+            '503': problemResponse(
+              'Kafka unreachable (`kafka_unavailable`), topics missing (`no_topics`), the suppression index rebuilding for a replay (`sanitizer_not_ready`) or the server at capacity (`overloaded`); see `Retry-After`. The first three, to a request that accepts `text/event-stream`, are a 200 event stream instead (a comment with the reason, `retry:` advice, the end), so event-stream clients reconnect instead of giving up',
+            ),
           },
         },
       },

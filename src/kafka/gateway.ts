@@ -40,11 +40,12 @@ export class KafkaGateway implements OffsetLookup {
     this.#consumer = createGrouplessConsumer(config);
   }
 
-  async partitionCounts(topics: readonly string[]): Promise<Map<string, number>> {
+  /** `fresh` asks Kafka itself instead of the client's metadata cache (up to 5 s old), e.g. to tell a deleted topic. */
+  async partitionCounts(topics: readonly string[], fresh = false): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
     if (topics.length === 0) return counts;
     try {
-      const metadata = await this.observer.timed('metadata', this.#consumer.metadata({ topics: [...topics] }));
+      const metadata = await this.observer.timed('metadata', this.#consumer.metadata({ topics: [...topics], forceUpdate: fresh }));
       for (const topic of topics) {
         const info = metadata.topics.get(topic);
         if (info !== undefined) counts.set(topic, info.partitionsCount);
@@ -56,7 +57,7 @@ export class KafkaGateway implements OffsetLookup {
     }
     // One of the topics does not exist: ask for each so the others can still be served.
     for (const topic of topics) {
-      for (const [name, count] of await this.partitionCounts([topic])) counts.set(name, count);
+      for (const [name, count] of await this.partitionCounts([topic], fresh)) counts.set(name, count);
     }
     return counts;
   }
@@ -123,7 +124,9 @@ export function isUnknownTopic(error: unknown): boolean {
   return (
     findErrorBy(error, 'apiId', 'UNKNOWN_TOPIC_OR_PARTITION') !== null ||
     findErrorBy(error, 'apiId', 'UNKNOWN_TOPIC_ID') !== null ||
-    // Metadata requests report a missing topic as a plain user error, without the broker's code.
-    (findErrorBy(error, 'code', 'PLT_KFK_USER') !== null && /^Unknown topic /.test(error.message))
+    // A Metadata request's UNKNOWN_TOPIC_OR_PARTITION reaches us as the client's own error, without the broker's code.
+    UNKNOWN_TOPIC_MESSAGE.test(findErrorBy(error, 'code', 'PLT_KFK_USER')?.message ?? '')
   );
 }
+
+const UNKNOWN_TOPIC_MESSAGE = /^Unknown topic /;

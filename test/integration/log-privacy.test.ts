@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { RunningService } from '../../src/service.ts';
 import { testBrokers, uniqueTopic } from '../support/kafka.ts';
-import { exited, startMain } from '../support/main.ts';
+import { exited, startMain } from '../support/main-process.ts';
 import { startTestService } from '../support/service.ts';
 import { getJson, openRaw } from '../support/sse.ts';
 

@@ -1,7 +1,6 @@
 /** The real entry point as a user runs it: `node src/main.ts`, in demo mode and against given brokers. */
 import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,25 +8,8 @@ import { stringify } from 'yaml';
 import { getLocalKafkaStatus } from '../../src/local-kafka/launcher.ts';
 import { rcEvent } from '../support/events.ts';
 import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
-import { exited, MAIN, startMain } from '../support/main.ts';
+import { exited, freePortPair, MAIN, startMain } from '../support/main-process.ts';
 import { openRaw } from '../support/sse.ts';
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A free port whose successor is free too (the local Kafka's controller uses port + 1). */
-async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 30000);
-    if ((await canListen(port)) && (await canListen(port + 1))) return port;
-  }
-  throw new Error('no free port pair');
-}
 
 describe('node src/main.ts', () => {
   it('demo mode: starts a local Kafka, replays recorded events live, and stops everything on SIGTERM', async () => {

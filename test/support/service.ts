@@ -27,7 +27,8 @@ export async function startTestService(streams: Record<string, TestStream>, sett
   const fanout = { max_event_loop_lag_ms: 600_000, ...(settings.fanout as Record<string, unknown> | undefined) };
   await writeFile(
     file,
-    stringify({ port: 0, listen_address: '127.0.0.1', log_level: 'silent', kafka: { brokers: testBrokers() }, streams, ...settings, fanout }),
+    // A test with a broker of its own names it in `settings.kafka`; the shared test broker is the default.
+    stringify({ port: 0, listen_address: '127.0.0.1', log_level: 'silent', kafka: settings.kafka ?? { brokers: testBrokers() }, streams, ...settings, fanout }),
   );
   const { config } = await loadConfig({ argv: ['--config', file], env: {} });
   return startService(config, logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));

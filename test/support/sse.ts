@@ -22,6 +22,9 @@ export interface RawStream {
   until(predicate: (s: RawStream) => boolean, timeoutMs?: number): Promise<void>;
   /** Resolves when the server ends the response. */
   ended: Promise<void>;
+  /** Stops reading (the socket fills up and the server sees a slow client) until `resume()`. */
+  pause(): void;
+  resume(): void;
   close(): void;
 }
 
@@ -86,6 +89,8 @@ export function openRaw(url: string, headers: Record<string, string> = {}): Prom
           });
         },
         ended,
+        pause: () => response.pause(),
+        resume: () => response.resume(),
         close: () => request.destroy(),
       };
       resolve(stream);

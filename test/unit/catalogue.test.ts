@@ -36,6 +36,7 @@ function config(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
     streams: {},
     schemaBaseUris: [],
     dropCanaryEvents: true,
+    maxEventBytes: 1 << 20,
     heartbeatIntervalMs: 15000,
     clientIpConnectionLimit: 0,
     logClientIp: 'full',

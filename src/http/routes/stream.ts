@@ -17,6 +17,7 @@ import type { Selections } from '../../stream/selections.ts';
 import { StreamSession } from '../../stream/session.ts';
 import { clientIp, clientIpLogField } from '../client-ip.ts';
 import { sendProblem } from '../problem.ts';
+import { isRetryLater, RETRY_AFTER_SECONDS, sendRetryLater } from '../retry-later.ts';
 
 export interface StreamRouteDeps {
   config: ServiceConfig;
@@ -34,7 +35,6 @@ export interface StreamRouteDeps {
 /** Response header listing the concrete offset every partition starts from on this connection. */
 export const START_POSITIONS_HEADER = 'eventstreams-start-positions';
 const MAX_STREAMS_PER_REQUEST = 64;
-const RETRY_AFTER_SECONDS = 5;
 
 type StreamRequest = FastifyRequest<{ Params: { streams: string }; Querystring: Record<string, string | string[] | undefined> }>;
 
@@ -58,7 +58,7 @@ export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
     });
     if (opened !== 'streaming') {
       deps.ipLimiter.release(ip);
-      deps.metrics.rejected.inc({ status: String(reply.statusCode) });
+      deps.metrics.rejected.inc({ status: isRetryLater(reply) ? '503' : String(reply.statusCode) });
     }
     return opened === 'streaming' ? reply : opened;
   });
@@ -105,8 +105,7 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
   // Replayed history must be scrubbed of every suppression Kafka knows of: wait for the index after a start.
   const replaying = since.timestamp !== undefined || lastEventId.positions.length > 0;
   if (replaying && !(await deps.suppressionsReady(deps.config.sanitize.replayWaitMs))) {
-    reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-    return sendProblem(request, reply, 503, 'sanitizer_not_ready', 'The suppression index is still being rebuilt from Kafka; retry shortly');
+    return sendRetryLater(request, reply, 'sanitizer_not_ready', 'The suppression index is still being rebuilt from Kafka; retry shortly', deps.config.connections.reconnectDelayMs);
   }
 
   const topics = [...new Set(streams.flatMap((s) => s.topics))];
@@ -120,15 +119,13 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
   } catch (error) {
     if (error instanceof PositionError) return sendProblem(request, reply, error.status, error.type, error.message);
     request.log.error({ err: error, streams: names }, 'could not resolve stream positions in Kafka');
-    reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-    return sendProblem(request, reply, 503, 'kafka_unavailable', 'Kafka is not reachable right now; retry shortly');
+    return sendRetryLater(request, reply, 'kafka_unavailable', 'Kafka is not reachable right now; retry shortly', deps.config.connections.reconnectDelayMs);
   }
   if (assignment.missingTopics.length > 0) {
     request.log.error({ topics: assignment.missingTopics }, 'configured topics do not exist in Kafka');
   }
   if (assignment.starts.length === 0) {
-    reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-    return sendProblem(request, reply, 503, 'no_topics', 'None of the topics of the requested streams exist in Kafka yet');
+    return sendRetryLater(request, reply, 'no_topics', 'None of the topics of the requested streams exist in Kafka yet', deps.config.connections.reconnectDelayMs);
   }
 
   openStream(request, reply, deps, streams, selected.selection, assignment, ip);
