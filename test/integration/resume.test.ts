@@ -3,21 +3,10 @@ import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.ts';
 import { rcEvent } from '../support/events.ts';
+import { prng } from '../support/prng.ts';
 import { produceJson, testBrokers, uniqueTopic, type TestMessage } from '../support/kafka.ts';
 import { startTestService } from '../support/service.ts';
 import { openRaw } from '../support/sse.ts';
-
-/** A small seeded PRNG, so a failing run can be replayed from the seed it prints. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Received {
   lastEventId: string;

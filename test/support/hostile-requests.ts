@@ -3,19 +3,8 @@
  * `Accept` and other headers, from plausible to absurd, as raw HTTP text. Seeded, so a failing
  * request can be regenerated from the seed and its index.
  */
+import { prng } from './prng.ts';
 import { getRequest } from './raw-http.ts';
-
-/** mulberry32: small, fast, and the same sequence on every platform for a seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FuzzCatalogue {
   /** Stream names and aliases the service knows. */
