@@ -36,8 +36,9 @@ import { join } from 'node:path';
 import { repoRoot } from '../src/local-kafka/launcher.ts';
 import { LoadGen } from './lib/loadgen-client.ts';
 import type { GenStatus } from './lib/loadgen-protocol.ts';
-import { ensureTopics, loadTemplates, RateProducer, RECENTCHANGE_TOPICS, startBenchKafka } from './lib/kafka.ts';
-import { Monitor, type Mark } from './lib/proc.ts';
+import { RECENTCHANGE_TOPICS } from './lib/kafka.ts';
+import type { Mark } from './lib/proc.ts';
+import { RECENTCHANGE_STREAMS, startLiveBench } from './lib/setup.ts';
 import { machineInfo, table, writeResults, type Cell } from './lib/report.ts';
 import { log, nodeArgs, num, options, runMain, serviceOptions, sleep } from './lib/run.ts';
 import { collectGarbage, INSPECT_ARGS } from './lib/inspector-gc.ts';
@@ -104,14 +105,7 @@ function slopePerHour(points: readonly { t: number; y: number | null }[]): numbe
 
 runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup) => {
   const info = machineInfo();
-  const kafka = await startBenchKafka(cleanup, num(opts['kafka-port'], 'kafka-port'), true);
-  await ensureTopics(kafka.brokers, RECENTCHANGE_TOPICS.map((name) => ({ name, partitions: 1 })));
-  const producer = new RateProducer(kafka.brokers, RECENTCHANGE_TOPICS, loadTemplates());
-  cleanup.add('producer', () => producer.close());
-  const monitor = new Monitor();
-  cleanup.add('monitor', async () => monitor.stop());
-  monitor.watch('kafka', kafka.pid);
-  monitor.watch('bench', process.pid);
+  const { kafka, producer, monitor } = await startLiveBench(cleanup, num(opts['kafka-port'], 'kafka-port'));
 
   const service = await startServiceChild(
     cleanup,
@@ -119,7 +113,7 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
     {
       log_level: opts['log-level'],
       kafka: { brokers: kafka.brokers },
-      streams: { 'mediawiki.recentchange': { topics: RECENTCHANGE_TOPICS, stream_aliases: ['recentchange'] } },
+      streams: RECENTCHANGE_STREAMS,
       fanout: { idle_reader_ttl_ms: idleTtlS * 1000 },
     },
     [...(opts.gc === 'yes' ? INSPECT_ARGS : []), ...nodeArgs(opts['service-node-args'])],
