@@ -51,6 +51,7 @@ const opts = options('node bench/slow-readers.ts [options]', {
   'max-seconds': { default: '240', help: 'longest slow window (ends earlier once every slow client is gone)' },
   after: { default: '20', help: 'seconds of the window after the slow clients are gone' },
   sample: { default: '5', help: 'seconds between samples' },
+  'connect-when': { default: 'live', help: 'live: the slow clients connect while events flow (admission control refuses them past 75 % of the budget); idle: production pauses while they connect, so all are held at once when it resumes' },
   'client-backlog': { default: '2097152', help: 'service fanout.client_backlog_bytes' },
   'total-backlog': { default: '268435456', help: 'service fanout.total_backlog_bytes' },
   ...serviceOptions('slow-readers', 29592),
@@ -65,6 +66,8 @@ const sampleS = Math.max(1, num(opts.sample, 'sample'));
 const clientBacklog = Math.floor(num(opts['client-backlog'], 'client-backlog'));
 const totalBacklog = Math.floor(num(opts['total-backlog'], 'total-backlog'));
 const connectTimeoutMs = 60_000 + slow * 20;
+const connectWhen = opts['connect-when'];
+if (connectWhen !== 'live' && connectWhen !== 'idle') throw new Error(`--connect-when: live or idle, not ${connectWhen}`);
 
 type Phase = 'baseline' | 'slow' | 'after';
 
@@ -193,9 +196,11 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
   const slowRun: { connect: ConnectResult | null; allGoneAfterS: number | null } = { connect: null, allGoneAfterS: null };
   const slowPhase = await runPhase('slow', async () => {
     const started = Date.now();
-    log(`slow: connecting ${slow} clients that never read`);
+    if (connectWhen === 'idle') await producer.pause();
+    log(`slow: connecting ${slow} clients that never read${connectWhen === 'idle' ? ' (production paused)' : ''}`);
     const c = await slowGen.request({ type: 'connect', count: slow, maxPending: 200, timeoutMs: connectTimeoutMs, headers: {} }, connectTimeoutMs + 30_000);
     slowRun.connect = c;
+    if (connectWhen === 'idle') producer.setRate(rate);
     log(`slow: ${c.connected}/${slow} connected in ${c.ms} ms, statuses ${JSON.stringify(c.statuses)}, errors ${JSON.stringify(c.errors)}, timed out ${c.timedOut}`);
     // Until the service holds no slow stream any more (only the normal clients are connected).
     while (Date.now() - started < maxSlowS * 1000) {
@@ -245,7 +250,7 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
     `## slow readers: ${slow.toLocaleString('en-US')} connections that never read + ${normal} normal clients, ${rate} events/s\n\n` +
     `${info.date}, node ${info.node}, ${info.cores} cores (${info.cpuModel}), commit ${info.gitCommit ?? '?'}${info.gitDirty === true ? ' + uncommitted src changes' : ''}; ` +
     `fanout.client_backlog_bytes ${clientBacklog.toLocaleString('en-US')}, total_backlog_bytes ${totalBacklog.toLocaleString('en-US')}. ` +
-    `Slow clients stop reading their socket once their response head arrived. Normal clients: every event checked (gaps/duplicates per partition, 3 s after each window), latency = produce to receipt; ` +
+    `Slow clients stop reading their socket once their response head arrived; they connected ${connectWhen === 'idle' ? 'while production was paused (so all are held when it resumes; the slow window includes the pause)' : 'while events flowed'}. Normal clients: every event checked (gaps/duplicates per partition, 3 s after each window), latency = produce to receipt; ` +
     `ratios are against the baseline window of the same run. Other load = CPU (% of one core) used outside this run.\n\n` +
     table(
       ['normal clients, window', 'seconds', 'delivered', 'lost', 'duplicates', 'p50 ms', 'p99 ms', 'max ms', 'drops', 'delivered vs baseline', 'p99 vs baseline', 'service CPU %', 'other load %'],
@@ -292,7 +297,7 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
     '.' +
     (result.service.exit !== null ? ` The service exited: ${result.service.exit}.` : '') +
     '\n';
-  writeResults(opts.name, { benchmark: 'slow-readers', args: { slow, normal, rate, baselineS, maxSlowS, afterS, sampleS, clientBacklog, totalBacklog }, machine: info, result }, md);
+  writeResults(opts.name, { benchmark: 'slow-readers', args: { slow, normal, rate, connectWhen, baselineS, maxSlowS, afterS, sampleS, clientBacklog, totalBacklog }, machine: info, result }, md);
   await slowGen.stop();
   await normalGen.stop();
   await service.stop();
