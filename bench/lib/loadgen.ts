@@ -175,15 +175,20 @@ class Client {
       if (this.intentionalClose || stopping || !wasOpen) return;
       drops++;
       life.drops++;
-      if (cfg.reconnectOnDrop) {
-        setTimeout(() => {
-          if (stopping || this.sock !== null) return;
-          reconnects++;
-          life.reconnects++;
-          this.connect({}, true, null);
-        }, cfg.reconnectDelayMs).unref();
-      }
+      if (cfg.reconnectOnDrop) this.#reconnectAfterDrop();
     });
+  }
+
+  /** Like EventSource: resumes with its last id after the delay, and again after a refused attempt (503...). */
+  #reconnectAfterDrop(): void {
+    setTimeout(() => {
+      if (stopping || this.sock !== null) return;
+      reconnects++;
+      life.reconnects++;
+      this.connect({}, true, (ok) => {
+        if (!ok) this.#reconnectAfterDrop();
+      });
+    }, cfg.reconnectDelayMs).unref();
   }
 
   /** Returns false to stop reading the socket (a stalled client). */
