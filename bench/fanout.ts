@@ -31,9 +31,10 @@
 import { clientFilters, expectedDeliveries, FILTER_MODES, isFilterMode, type FilterMode } from './lib/client-filters.ts';
 import { LoadGen } from './lib/loadgen-client.ts';
 import type { CheckResult, ConnectResult, WindowResult } from './lib/loadgen-protocol.ts';
-import { ensureTopics, loadTemplates, RateProducer, RECENTCHANGE_TOPICS, startBenchKafka } from './lib/kafka.ts';
+import { RECENTCHANGE_TOPICS, type RateProducer } from './lib/kafka.ts';
 import { runLimitFanout, type LimitResult } from './lib/limit.ts';
-import { Monitor, type MachineWindow, type ProcWindow } from './lib/proc.ts';
+import type { MachineWindow, Monitor, ProcWindow } from './lib/proc.ts';
+import { RECENTCHANGE_STREAMS, startLiveBench } from './lib/setup.ts';
 import { machineInfo, table, writeResults, type Cell } from './lib/report.ts';
 import { log, num, numList, options, runMain, sleep, type Cleanup, nodeArgs, serviceOptions } from './lib/run.ts';
 import { metricDelta, metricDeltaBy, metricSum, scrapeMetrics, startServiceChild, type LogSummary } from './lib/service.ts';
@@ -166,7 +167,7 @@ async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProduce
   const service = await startServiceChild(cleanup, label, {
     log_level: opts['log-level'],
     kafka: { brokers },
-    streams: { 'mediawiki.recentchange': { topics: RECENTCHANGE_TOPICS, stream_aliases: ['recentchange'] } },
+    streams: RECENTCHANGE_STREAMS,
     fanout: { mode },
   }, serviceNodeArgs);
   result.serviceLogs = service.logs;
@@ -443,14 +444,7 @@ function deadlineMs(): number {
 
 runMain('fanout', deadlineMs(), async (cleanup) => {
   const info = machineInfo();
-  const kafka = await startBenchKafka(cleanup, kafkaPort, true);
-  await ensureTopics(kafka.brokers, RECENTCHANGE_TOPICS.map((name) => ({ name, partitions: 1 })));
-  const producer = new RateProducer(kafka.brokers, RECENTCHANGE_TOPICS, loadTemplates());
-  cleanup.add('producer', () => producer.close());
-  const monitor = new Monitor();
-  cleanup.add('monitor', async () => monitor.stop());
-  monitor.watch('kafka', kafka.pid);
-  monitor.watch('bench', process.pid);
+  const { kafka, producer, monitor } = await startLiveBench(cleanup, kafkaPort);
   const runs: RunResult[] = [];
   const limits = new Map<number, LimitResult>();
   const save = (): void => {

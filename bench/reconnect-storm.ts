@@ -27,8 +27,8 @@
  * and .md. Figures only, no assertions.
  */
 import { LoadGen } from './lib/loadgen-client.ts';
-import { ensureTopics, loadTemplates, RateProducer, RECENTCHANGE_TOPICS, startBenchKafka } from './lib/kafka.ts';
-import { Monitor } from './lib/proc.ts';
+import { RECENTCHANGE_TOPICS } from './lib/kafka.ts';
+import { RECENTCHANGE_STREAMS, startLiveBench } from './lib/setup.ts';
 import { machineInfo, table, writeResults } from './lib/report.ts';
 import { log, num, options, runMain, sleep, nodeArgs, serviceOptions } from './lib/run.ts';
 import { metricDelta, metricDeltaBy, metricSum, scrapeMetrics, startServiceChild } from './lib/service.ts';
@@ -56,13 +56,7 @@ const stormTimeoutMs = windowS * 1000 + 120_000;
 
 runMain('reconnect-storm', 600_000 + connectTimeoutMs + stormTimeoutMs + (beforeS + afterS) * 1000, async (cleanup) => {
   const info = machineInfo();
-  const kafka = await startBenchKafka(cleanup, num(opts['kafka-port'], 'kafka-port'), true);
-  await ensureTopics(kafka.brokers, RECENTCHANGE_TOPICS.map((name) => ({ name, partitions: 1 })));
-  const producer = new RateProducer(kafka.brokers, RECENTCHANGE_TOPICS, loadTemplates());
-  cleanup.add('producer', () => producer.close());
-  const monitor = new Monitor();
-  cleanup.add('monitor', async () => monitor.stop());
-  monitor.watch('kafka', kafka.pid);
+  const { kafka, producer, monitor } = await startLiveBench(cleanup, num(opts['kafka-port'], 'kafka-port'));
 
   const service = await startServiceChild(
     cleanup,
@@ -70,7 +64,7 @@ runMain('reconnect-storm', 600_000 + connectTimeoutMs + stormTimeoutMs + (before
     {
       log_level: opts['log-level'],
       kafka: { brokers: kafka.brokers },
-      streams: { 'mediawiki.recentchange': { topics: RECENTCHANGE_TOPICS, stream_aliases: ['recentchange'] } },
+      streams: RECENTCHANGE_STREAMS,
       fanout: { mode },
     },
     nodeArgs(opts['service-node-args']),

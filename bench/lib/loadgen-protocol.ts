@@ -23,6 +23,11 @@ export interface InitRequest {
   reconnectDelayMs: number;
   /** Clients with filters (absent: every client requests `path` as it is). */
   filters?: ClientFilters;
+  /**
+   * Slow readers: once its response head arrived, a client stops reading its socket (until
+   * `resume-all`), so the kernel buffers fill and the server's queue for it grows.
+   */
+  stall?: boolean;
 }
 
 /**
@@ -152,6 +157,39 @@ export interface StormResult {
   namedExamples: string[];
 }
 
+export interface ChurnRequest {
+  type: 'churn-start';
+  /** Each open client lives a uniformly random time in [minLifeMs, maxLifeMs], then closes and reconnects with its Last-Event-ID. */
+  minLifeMs: number;
+  maxLifeMs: number;
+  /** Retry a failed reconnect (non-200, socket error) after this long. */
+  retryDelayMs: number;
+}
+
+/** Lifetime counters of the generator (not reset by windows). */
+export interface GenStatus {
+  clients: number;
+  /** With a 200 response head and not closed. */
+  open: number;
+  /** Closes nobody asked for (the server ended the stream or the connection). */
+  drops: number;
+  /** Reconnects after a drop (reconnectOnDrop). */
+  reconnects: number;
+  /** Churn: planned close-and-resume cycles completed (200 head after the reconnect). */
+  churnCycles: number;
+  churnAttempts: number;
+  churnFailures: number;
+  /** Response statuses of every connection attempt. */
+  statuses: Record<string, number>;
+  errors: Record<string, number>;
+  /** Named events (`error`, `notice`) seen by parsed clients. */
+  named: Record<string, number>;
+  /** Events received by parsed clients. */
+  events: number;
+  /** Body bytes received by all clients. */
+  bytes: number;
+}
+
 export interface ClientTimes {
   connectAt: number;
   headAt: number | null;
@@ -171,7 +209,11 @@ export type Request =
   | StormRequest
   | { type: 'client-times'; index: number }
   | { type: 'disconnect' }
-  | { type: 'usage' };
+  | { type: 'usage' }
+  | ChurnRequest
+  | { type: 'churn-stop' }
+  | { type: 'status' }
+  | { type: 'resume-all' };
 
 export interface ResponseMap {
   init: { ok: true };
@@ -185,6 +227,10 @@ export interface ResponseMap {
   'client-times': ClientTimes | null;
   disconnect: { ok: true };
   usage: GenUsage;
+  'churn-start': { ok: true };
+  'churn-stop': { ok: true };
+  status: GenStatus;
+  'resume-all': { ok: true };
 }
 
 export interface Envelope {

@@ -9,12 +9,14 @@
 import net from 'node:net';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type {
+  ChurnRequest,
   CheckRequest,
   CheckResult,
   ClientTimes,
   ConnectRequest,
   ConnectResult,
   Envelope,
+  GenStatus,
   GenUsage,
   InitRequest,
   Percentiles,
@@ -47,6 +49,8 @@ let reconnects = 0;
 let named: Record<string, number> = {};
 let namedExamples: string[] = [];
 let errors: Record<string, number> = {};
+/** Lifetime counters (`status`), never reset. */
+const life = { drops: 0, reconnects: 0, churnCycles: 0, churnAttempts: 0, churnFailures: 0, statuses: {} as Record<string, number>, errors: {} as Record<string, number>, named: {} as Record<string, number>, events: 0 };
 
 type Settle = (ok: boolean, status: number | null, error: string | null) => void;
 
@@ -76,6 +80,10 @@ class Client {
   settle: Settle | null = null;
   /** Called on the first event after a (re)connect. */
   onFirstEvent: (() => void) | null = null;
+  /** Churn: when this client closes and resumes next. */
+  churnTimer: NodeJS.Timeout | null = null;
+  /** Not reading its socket (cfg.stall), until `resume-all`. */
+  stalled = false;
 
   constructor(index: number) {
     this.index = index;
@@ -93,6 +101,7 @@ class Client {
           message: (seq, sent) => this.#message(seq, sent),
           named: (kind, text) => {
             named[kind] = (named[kind] ?? 0) + 1;
+            bump(life.named, kind);
             if (namedExamples.length < MAX_EXAMPLES) namedExamples.push(`client ${this.index}: ${text.slice(0, 500)}`);
           },
         })
@@ -101,6 +110,7 @@ class Client {
 
   #message(seq: number, sent: number): void {
     this.events++;
+    life.events++;
     this.tracker?.add(seq);
     if (seq === watchSeq && this.watchAt === null) this.watchAt = readNow;
     if (this.firstEventAt === null) this.#first();
@@ -139,10 +149,8 @@ class Client {
       port: cfg.port,
       onread: {
         buffer: SHARED,
-        callback: (n: number) => {
-          this.#read(n);
-          return true;
-        },
+        // false pauses the socket: a stalled client stops reading after its response head.
+        callback: (n: number) => this.#read(n),
       },
     });
     this.sock = sock;
@@ -151,6 +159,7 @@ class Client {
     sock.on('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? err.message;
       errors[code] = (errors[code] ?? 0) + 1;
+      bump(life.errors, code);
     });
     sock.once('close', () => {
       if (this.sock !== sock) return;
@@ -165,27 +174,35 @@ class Client {
       }
       if (this.intentionalClose || stopping || !wasOpen) return;
       drops++;
-      if (cfg.reconnectOnDrop) {
-        setTimeout(() => {
-          if (stopping || this.sock !== null) return;
-          reconnects++;
-          this.connect({}, true, null);
-        }, cfg.reconnectDelayMs).unref();
-      }
+      life.drops++;
+      if (cfg.reconnectOnDrop) this.#reconnectAfterDrop();
     });
   }
 
-  #read(n: number): void {
+  /** Like EventSource: resumes with its last id after the delay, and again after a refused attempt (503...). */
+  #reconnectAfterDrop(): void {
+    setTimeout(() => {
+      if (stopping || this.sock !== null) return;
+      reconnects++;
+      life.reconnects++;
+      this.connect({}, true, (ok) => {
+        if (!ok) this.#reconnectAfterDrop();
+      });
+    }, cfg.reconnectDelayMs).unref();
+  }
+
+  /** Returns false to stop reading the socket (a stalled client). */
+  #read(n: number): boolean {
     readNow = Date.now();
     const view = SHARED.subarray(0, n);
     const reader = this.reader;
-    if (reader === null) return;
+    if (reader === null) return true;
     if (reader.head !== null && !this.parsed) {
       this.winBytes += n;
       this.bytes += n;
       // Unparsed clients: more than the ":ok" preamble means events are arriving.
       if (this.firstEventAt === null && this.bytes - this.bytesAtConnect > 64) this.#first();
-      return;
+      return !this.stalled;
     }
     const hadHead = reader.head !== null;
     let bodyBytes: number;
@@ -194,8 +211,9 @@ class Client {
     } catch (error) {
       const code = `parse: ${(error as Error).message}`;
       errors[code] = (errors[code] ?? 0) + 1;
+      bump(life.errors, code);
       this.sock?.destroy();
-      return;
+      return true;
     }
     this.winBytes += bodyBytes;
     this.bytes += bodyBytes;
@@ -204,7 +222,11 @@ class Client {
       this.headAt = readNow;
       const status = reader.head.status;
       const ok = status === 200;
-      if (ok) this.open = true;
+      bump(life.statuses, String(status));
+      if (ok) {
+        this.open = true;
+        if (cfg.stall === true) this.stalled = true;
+      }
       const s = this.settle;
       this.settle = null;
       s?.(ok, status, null);
@@ -213,6 +235,14 @@ class Client {
         this.sock?.destroy();
       }
     }
+    return !this.stalled;
+  }
+
+  /** Reads its socket again (a stalled client). */
+  resume(): void {
+    if (!this.stalled) return;
+    this.stalled = false;
+    this.sock?.resume();
   }
 
   close(): void {
@@ -488,6 +518,68 @@ function storm(req: StormRequest): Promise<StormResult> {
   });
 }
 
+let churn: ChurnRequest | null = null;
+
+/** Plans the client's next close-and-resume. */
+function scheduleChurn(c: Client): void {
+  if (churn === null || stopping) return;
+  if (c.churnTimer !== null) clearTimeout(c.churnTimer);
+  const lifeMs = churn.minLifeMs + Math.random() * (churn.maxLifeMs - churn.minLifeMs);
+  c.churnTimer = setTimeout(() => {
+    c.churnTimer = null;
+    if (churn === null || stopping) return;
+    c.close();
+    churnReconnect(c);
+  }, lifeMs);
+}
+
+/** Reconnects with the client's last id; a failed attempt is retried (also after churn stopped: the client must come back). */
+function churnReconnect(c: Client): void {
+  if (stopping) return;
+  life.churnAttempts++;
+  c.connect({}, true, (ok) => {
+    if (ok) {
+      life.churnCycles++;
+      scheduleChurn(c);
+      return;
+    }
+    life.churnFailures++;
+    setTimeout(() => churnReconnect(c), churn?.retryDelayMs ?? 1000).unref();
+  });
+}
+
+function startChurn(req: ChurnRequest): void {
+  churn = req;
+  for (const c of clients) if (c.open) scheduleChurn(c);
+}
+
+function stopChurn(): void {
+  churn = null;
+  for (const c of clients) {
+    if (c.churnTimer !== null) clearTimeout(c.churnTimer);
+    c.churnTimer = null;
+  }
+}
+
+function status(): GenStatus {
+  let bytes = 0;
+  for (const c of clients) bytes += c.bytes;
+  return {
+    clients: clients.length,
+    open: clients.filter((c) => c.open).length,
+    drops: life.drops,
+    reconnects: life.reconnects,
+    churnCycles: life.churnCycles,
+    churnAttempts: life.churnAttempts,
+    churnFailures: life.churnFailures,
+    statuses: { ...life.statuses },
+    errors: { ...life.errors },
+    named: { ...life.named },
+    events: life.events,
+    bytes,
+  };
+}
+
 function clientTimes(index: number): ClientTimes | null {
   const c = clients[index];
   if (c === undefined) return null;
@@ -521,7 +613,19 @@ async function handle(req: Request): Promise<unknown> {
       return storm(req);
     case 'client-times':
       return clientTimes(req.index);
+    case 'churn-start':
+      startChurn(req);
+      return { ok: true };
+    case 'churn-stop':
+      stopChurn();
+      return { ok: true };
+    case 'status':
+      return status();
+    case 'resume-all':
+      for (const c of clients) c.resume();
+      return { ok: true };
     case 'disconnect':
+      stopChurn();
       stopping = true;
       for (const c of clients) c.close();
       return { ok: true };

@@ -152,6 +152,12 @@ export class Monitor {
     };
   }
 
+  /** CPU (percent of one core) the machine spent between two marks outside the watched processes `ours`. */
+  otherLoadPct(from: Mark, to: Mark, ours: readonly string[]): number {
+    const own = ours.reduce((sum, name) => sum + (this.proc(name, from, to).cpuPct ?? 0), 0);
+    return Math.max(0, Math.round(this.machine(from, to).busyCorePct - own));
+  }
+
   stop(): void {
     clearInterval(this.#timer);
   }

@@ -35,6 +35,7 @@ export function toServiceConfig(raw: RawConfig, file: string, warnings: string[]
       cacheBytesPerPartition: raw.fanout.cache_bytes_per_partition,
       idleReaderTtlMs: raw.fanout.idle_reader_ttl_ms,
       clientBacklogBytes: raw.fanout.client_backlog_bytes,
+      clientStallMs: raw.fanout.client_stall_ms,
       catchUpShareWindow: raw.fanout.catch_up_share_window,
       totalBacklogBytes: raw.fanout.total_backlog_bytes,
       maxEventLoopLagMs: raw.fanout.max_event_loop_lag_ms,

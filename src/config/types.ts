@@ -77,6 +77,8 @@ export interface FanoutConfig {
   cacheBytesPerPartition: number;
   idleReaderTtlMs: number;
   clientBacklogBytes: number;
+  /** 0 = never. */
+  clientStallMs: number;
   catchUpShareWindow: number;
   totalBacklogBytes: number;
   maxEventLoopLagMs: number;

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { eventObject, type PreparedEvent } from '../fanout/prepared-event.ts';
 import type { Metrics } from '../metrics/registry.ts';
-import { dataLine } from '../sse/frame.ts';
+import { dataLineBuffer } from '../sse/frame.ts';
 import type { RedactedPages } from './redacted-pages.ts';
 import { sanitize, type RevisionRef, type Sanitized } from './sanitize.ts';
 import { visibilityChange } from './shapes.ts';
@@ -83,7 +83,7 @@ export class Sanitizer {
       redacted: (domain, title) => this.pages.has(domain, title),
     });
     if (result.removals.length > 0) {
-      event.frame = Buffer.from(dataLine(JSON.stringify(object)));
+      event.frame = dataLineBuffer(JSON.stringify(object));
       event.parsed = new WeakRef(object);
       this.#count(event, policy?.stream ?? event.topic, result);
     }

@@ -1,5 +1,5 @@
 import type { KafkaMessage } from '../kafka/records.ts';
-import { dataLine } from '../sse/frame.ts';
+import { dataLineBuffer } from '../sse/frame.ts';
 import { spliceMeta } from './meta-splice.ts';
 
 /** Why a Kafka message could not be served as an event. */
@@ -62,5 +62,5 @@ export function encodeEvent(message: KafkaMessage, maxBytes: number): Encoded {
   if (spliced !== undefined) return { ok: true, frame: spliced.frame, canary: spliced.canary };
   const decoded = decodeMessage(message, maxBytes);
   if (!decoded.ok) return decoded;
-  return { ok: true, frame: Buffer.from(dataLine(decoded.data)), canary: decoded.canary };
+  return { ok: true, frame: dataLineBuffer(decoded.data), canary: decoded.canary };
 }

@@ -7,7 +7,7 @@
  * that is not an object or already has position fields, or invalid JSON.
  */
 
-import { DATA_PREFIX, DATA_SUFFIX } from '../sse/frame.ts';
+import { DATA_PREFIX, DATA_SUFFIX, ownedBuffer } from '../sse/frame.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -44,7 +44,7 @@ export function spliceMeta(value: Buffer, fields: string): Spliced | undefined {
   const insert = found.metaClose === undefined ? `${separator}"meta":{${fields}}` : `${separator}${fields}`;
   const insertBytes = Buffer.byteLength(insert);
   const start = DATA_PREFIX.length;
-  const frame = Buffer.allocUnsafe(start + value.length + insertBytes + DATA_SUFFIX.length);
+  const frame = ownedBuffer(start + value.length + insertBytes + DATA_SUFFIX.length);
   frame.write(DATA_PREFIX, 0, 'latin1');
   value.copy(frame, start, 0, head);
   frame.write(insert, start + head);

@@ -24,6 +24,11 @@ export interface SessionOptions {
   countFiltered: (topic: string) => void;
   /** Queued bytes past which a client that does not keep up is disconnected. */
   backlogBytes: number;
+  /**
+   * How long a reader waiting for this client to have room (`writable`) waits before the client is
+   * disconnected as too slow (it stopped reading, and would hold up a shared catch-up reader); 0 = forever.
+   */
+  stallMs: number;
   heartbeatIntervalMs: number;
   /**
    * Sessions with the same key (same streams and format) that are in the same position state get
@@ -80,6 +85,8 @@ export class StreamSession implements EventSink, Sheddable {
   #lastWrite = Date.now();
   #waitingDrain = false;
   #waiters: (() => void)[] = [];
+  /** Runs while readers wait for room: disconnects the client if it does not make room in time. */
+  #stallTimer: NodeJS.Timeout | undefined;
   #ended = false;
   #endReason: EndReason = 'client_closed';
 
@@ -177,6 +184,15 @@ export class StreamSession implements EventSink, Sheddable {
   writable(): Promise<void> {
     if (this.#ended || this.#backlog() < this.#options.backlogBytes / 4) return Promise.resolve();
     this.#awaitDrain();
+    // Without this, a client that stopped reading would never be evicted (a paced reader queues
+    // nothing more for it) and would hold up every client sharing its catch-up reader.
+    if (this.#stallTimer === undefined && this.#options.stallMs > 0) {
+      this.#stallTimer = setTimeout(() => {
+        this.#stallTimer = undefined;
+        if (!this.#ended && this.#waiters.length > 0) this.#evict('slow_client');
+      }, this.#options.stallMs);
+      this.#stallTimer.unref();
+    }
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
@@ -306,6 +322,8 @@ export class StreamSession implements EventSink, Sheddable {
     }
     const waiters = this.#waiters;
     this.#waiters = [];
+    clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
     for (const resolve of waiters) resolve();
   }
 

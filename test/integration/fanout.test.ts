@@ -220,6 +220,34 @@ describe('flow control', () => {
   }, 60_000);
 });
 
+describe('a client that stops reading while it catches up', () => {
+  it('is disconnected, and the clients sharing its catch-up reader go on', async () => {
+    const topic = await uniqueTopic('eqiad.stuckcatchup', 1);
+    // Far more than the kernel's socket buffers (16 MB, in batches under Kafka's 1 MB limit), all history.
+    const pad = 'x'.repeat(1000);
+    for (let batch = 0; batch < 25; batch++) {
+      await produceJson(testBrokers(), topic, range(batch * 300, batch * 300 + 300).map((i) => ({ value: rcEvent(i, { seq: i, pad }) })));
+    }
+    // A cache of a few events: both resumes from offset 0 need a catch-up reader, and they share one.
+    const settings = { fanout: { cache_bytes_per_partition: 4000, client_stall_ms: 2000 } };
+    await withService({ c: { topics: [topic] } }, settings, async (svc) => {
+      const from = JSON.stringify([{ topic, partition: 0, offset: 0 }]);
+      const port = Number(new URL(svc.url).port);
+      const stuck = net.connect(port, '127.0.0.1');
+      await new Promise((r) => stuck.once('connect', r));
+      stuck.pause();
+      stuck.write(`GET /v2/stream/c HTTP/1.1\r\nHost: x\r\nLast-Event-ID: ${from}\r\n\r\n`);
+      const reader = await openRaw(`${svc.url}/v2/stream/c`, { 'last-event-id': from });
+      await reader.until((x) => x.messages().length >= 7500, 30_000);
+      expect(seqs(reader)).toEqual(range(0, 7500));
+      expect(await metric(svc.url, 'eventstreams_catch_up_readers_started_total')).toBe(1);
+      expect(await metric(svc.url, 'eventstreams_disconnects_total', { reason: 'slow_client' })).toBe(1);
+      stuck.destroy();
+      reader.close();
+    });
+  }, 60_000);
+});
+
 describe('process-wide backlog budget', () => {
   it('disconnects the client that stopped reading, not the one that reads', async () => {
     const topic = await uniqueTopic('eqiad.budget', 1);

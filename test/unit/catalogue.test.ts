@@ -40,7 +40,7 @@ function config(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
     heartbeatIntervalMs: 15000,
     clientIpConnectionLimit: 0,
     logClientIp: 'full',
-    fanout: { mode: 'shared', cacheBytesPerPartition: 1 << 20, idleReaderTtlMs: 0, clientBacklogBytes: 1 << 20, catchUpShareWindow: 0, totalBacklogBytes: 1 << 28, maxEventLoopLagMs: 1000 },
+    fanout: { mode: 'shared', cacheBytesPerPartition: 1 << 20, idleReaderTtlMs: 0, clientBacklogBytes: 1 << 20, clientStallMs: 30000, catchUpShareWindow: 0, totalBacklogBytes: 1 << 28, maxEventLoopLagMs: 1000 },
     connections: { maxDurationMs: 0, maxDurationJitter: 0, reconnectDelayMs: 0, shutdownDrainMs: 0 },
     streamUiEnabled: true,
     mediawikiRedactedPages: {},

@@ -184,6 +184,13 @@ describe('prepareEvent', async () => {
     expect(line.buffer).toBe(event.frame?.buffer);
     expect(eventJson(event)).toBe('{"title":"É ✓","meta":{"topic":"t","partition":1,"offset":5}}');
   });
+  it('gives every frame memory of its own, so a cached frame does not keep a slab of the shared buffer pool alive', () => {
+    const plain = prepareEvent(message, 1e6).frame as Buffer;
+    expect(plain.buffer.byteLength).toBe(plain.length);
+    // Not plain enough for the byte-level splice (a duplicate key): re-encoded after a full parse.
+    const parsed = prepareEvent({ ...message, value: Buffer.from('{"meta":{},"meta":{"x":1}}') }, 1e6).frame as Buffer;
+    expect(parsed.buffer.byteLength).toBe(parsed.length);
+  });
   it('keeps the position of a skipped message, without a frame', () => {
     expect(prepareEvent({ ...message, value: Buffer.from('nope') }, 1e6)).toEqual({ topic: 't', partition: 1, offset: 5, timestamp: 9, canary: false, skip: 'not_json' });
   });

@@ -169,6 +169,7 @@ function openStream(
     countFiltered: (topic) => filteredByTopic.get(topic)?.inc(),
     shareKey: `${format}|${selection.key}`,
     backlogBytes: fanout.clientBacklogBytes,
+    stallMs: fanout.clientStallMs,
     heartbeatIntervalMs: deps.config.heartbeatIntervalMs,
     // Jitter spreads the reconnects of clients that connected together.
     ...(connections.maxDurationMs > 0 ? { deadline: started + connections.maxDurationMs * (1 - connections.maxDurationJitter * Math.random()) } : {}),
