@@ -5,23 +5,25 @@ import { sendProblem } from './problem.ts';
 /** Seconds of the `Retry-After` header of a 503 answer. */
 export const RETRY_AFTER_SECONDS = 5;
 
-const retryAnswers = new WeakSet<FastifyReply>();
+/** The status each retry stream stands for, for the refused-requests metric. */
+const retryAnswers = new WeakMap<FastifyReply, number>();
 
 /**
- * "Not now, retry shortly" (Kafka unreachable, topics not there yet, suppression index rebuilding).
- * Event-stream clients give up for good on any answer but 200 (browser `EventSource`, npm
- * `eventsource`, python `requests-sse`), yet reconnect with their `Last-Event-ID` after a 200 event
- * stream that ends. So a request that accepts `text/event-stream` gets such a stream: the reason as
- * a comment and `retry:` advice (jittered like the server's other reconnect advice), then the end.
- * Everyone else (curl, scripts, probes), and clients that say they read problem bodies
- * (`Accept: text/event-stream, application/problem+json`, as the web UI), get the 503 problem with `Retry-After`.
+ * "Not now, retry shortly" (Kafka unreachable, topics not there yet, suppression index rebuilding,
+ * the server at capacity, too many streams from this client). Event-stream clients give up for good
+ * on any answer but 200 (browser `EventSource`, npm `eventsource`, python `requests-sse`), yet
+ * reconnect with their `Last-Event-ID` after a 200 event stream that ends. So a request that accepts
+ * `text/event-stream` gets such a stream: the reason as a comment and `retry:` advice (jittered like
+ * the server's other reconnect advice), then the end. Everyone else (curl, scripts, probes), and
+ * clients that say they read problem bodies (`Accept: text/event-stream, application/problem+json`,
+ * as the web UI), get the `status` problem with `Retry-After`.
  */
-export function sendRetryLater(request: FastifyRequest, reply: FastifyReply, type: string, detail: string, retryMs: number): FastifyReply {
+export function sendRetryLater(request: FastifyRequest, reply: FastifyReply, status: 429 | 503, type: string, detail: string, retryMs: number): FastifyReply {
   if (!wantsRetryStream(request.headers.accept)) {
     reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-    return sendProblem(request, reply, 503, type, detail);
+    return sendProblem(request, reply, status, type, detail);
   }
-  retryAnswers.add(reply);
+  retryAnswers.set(reply, status);
   const comment = `:${type}: ${detail.replace(/[\r\n]+/g, ' ')}\n\n`;
   return reply
     .code(200)
@@ -30,9 +32,9 @@ export function sendRetryLater(request: FastifyRequest, reply: FastifyReply, typ
     .send(comment + sseRetry(retryMs + Math.random() * retryMs));
 }
 
-/** Whether this reply is a 200 retry stream, which still counts as a refused stream (`status="503"`). */
-export function isRetryLater(reply: FastifyReply): boolean {
-  return retryAnswers.has(reply);
+/** The status a reply stands for: a 200 retry stream still counts as the refusal it replaces. */
+export function refusalStatus(reply: FastifyReply): number {
+  return retryAnswers.get(reply) ?? reply.statusCode;
 }
 
 function wantsRetryStream(accept: string | undefined): boolean {

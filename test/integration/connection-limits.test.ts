@@ -1,13 +1,16 @@
+import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.ts';
-import { uniqueTopic } from '../support/kafka.ts';
+import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
 import { startTestService } from '../support/service.ts';
+import { metric } from '../support/metrics.ts';
 import { getJson, openRaw, type RawStream } from '../support/sse.ts';
 
 let service: RunningService;
+let topic: string;
 
 beforeAll(async () => {
-  const topic = await uniqueTopic('eqiad.limits', 1);
+  topic = await uniqueTopic('eqiad.limits', 1);
   service = await startTestService({ limited: { topics: [topic] } }, { client_ip_connection_limit: 2, client_ip_header: 'X-Client-IP', stream_ui_enabled: false });
 });
 
@@ -42,6 +45,35 @@ describe('client_ip_connection_limit', () => {
       for (const s of open) s.close();
     }
   });
+
+  it('tells event-stream clients to retry instead (they give up on a 429), and npm eventsource gets in once a slot frees', async () => {
+    const url = `${service.url}/v2/stream/limited`;
+    const ip = '198.51.100.99';
+    const held = [await openRaw(url, { 'x-client-ip': ip }), await openRaw(url, { 'x-client-ip': ip })];
+    const es = new EventSource(url, { fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, 'x-client-ip': ip } }) });
+    try {
+      const refused = await openRaw(url, { 'x-client-ip': ip, accept: 'text/event-stream' });
+      await refused.ended;
+      expect(refused.status).toBe(200);
+      expect(refused.text()).toMatch(/^:too_many_connections: .*\n\nretry: \d+\n\n$/);
+      expect(await metric(service.url, 'eventstreams_rejected_requests_total', { status: '429' })).toBeGreaterThan(0);
+      // It keeps being told to retry while the two slots are held, and keeps trying.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(es.readyState).not.toBe(EventSource.CLOSED);
+      held[0]?.close();
+      const received = new Promise<string>((resolve) => es.addEventListener('message', (e) => resolve(e.data), { once: true }));
+      // Once it is in for real, it streams: keep producing until it has an event.
+      const producing = setInterval(() => void produceJson(testBrokers(), topic, [{ value: { hello: 'limit' } }]), 500);
+      try {
+        expect(JSON.parse(await received)).toMatchObject({ hello: 'limit' });
+      } finally {
+        clearInterval(producing);
+      }
+    } finally {
+      es.close();
+      for (const s of held) s.close();
+    }
+  }, 30_000);
 
   it('does not count requests that never became streams', async () => {
     for (let i = 0; i < 5; i++) {

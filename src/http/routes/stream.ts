@@ -17,7 +17,7 @@ import type { Selections } from '../../stream/selections.ts';
 import { StreamSession } from '../../stream/session.ts';
 import { clientIp, clientIpLogField } from '../client-ip.ts';
 import { sendProblem } from '../problem.ts';
-import { isRetryLater, RETRY_AFTER_SECONDS, sendRetryLater } from '../retry-later.ts';
+import { refusalStatus, RETRY_AFTER_SECONDS, sendRetryLater } from '../retry-later.ts';
 
 export interface StreamRouteDeps {
   config: ServiceConfig;
@@ -40,16 +40,16 @@ type StreamRequest = FastifyRequest<{ Params: { streams: string }; Querystring: 
 
 export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
   app.get('/v2/stream/:streams', async (request: StreamRequest, reply) => {
+    // Refusals a client should simply retry: back off longer than after a normal end of stream.
+    const backoffMs = RETRY_AFTER_SECONDS * 1000;
     if (deps.guard.overloaded()) {
       deps.metrics.rejected.inc({ status: '503' });
-      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-      return sendProblem(request, reply, 503, 'overloaded', 'This server is at capacity; retry shortly (the current streams keep being served)');
+      return sendRetryLater(request, reply, 503, 'overloaded', 'This server is at capacity; retry shortly (the current streams keep being served)', backoffMs);
     }
     const ip = clientIp(request, deps.config.clientIpHeader);
     if (!deps.ipLimiter.acquire(ip)) {
       deps.metrics.rejected.inc({ status: '429' });
-      reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-      return sendProblem(request, reply, 429, 'too_many_connections', `At most ${deps.config.clientIpConnectionLimit} concurrent streams per client`);
+      return sendRetryLater(request, reply, 429, 'too_many_connections', `At most ${deps.config.clientIpConnectionLimit} concurrent streams per client`, backoffMs);
     }
     // The slot is held for the stream's lifetime, or released at once when no stream opens.
     const opened = await serveStream(request, reply, deps, ip).catch((error: unknown) => {
@@ -58,7 +58,7 @@ export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
     });
     if (opened !== 'streaming') {
       deps.ipLimiter.release(ip);
-      deps.metrics.rejected.inc({ status: isRetryLater(reply) ? '503' : String(reply.statusCode) });
+      deps.metrics.rejected.inc({ status: String(refusalStatus(reply)) });
     }
     return opened === 'streaming' ? reply : opened;
   });
@@ -105,7 +105,7 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
   // Replayed history must be scrubbed of every suppression Kafka knows of: wait for the index after a start.
   const replaying = since.timestamp !== undefined || lastEventId.positions.length > 0;
   if (replaying && !(await deps.suppressionsReady(deps.config.sanitize.replayWaitMs))) {
-    return sendRetryLater(request, reply, 'sanitizer_not_ready', 'The suppression index is still being rebuilt from Kafka; retry shortly', deps.config.connections.reconnectDelayMs);
+    return sendRetryLater(request, reply, 503, 'sanitizer_not_ready', 'The suppression index is still being rebuilt from Kafka; retry shortly', deps.config.connections.reconnectDelayMs);
   }
 
   const topics = [...new Set(streams.flatMap((s) => s.topics))];
@@ -119,13 +119,13 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
   } catch (error) {
     if (error instanceof PositionError) return sendProblem(request, reply, error.status, error.type, error.message);
     request.log.error({ err: error, streams: names }, 'could not resolve stream positions in Kafka');
-    return sendRetryLater(request, reply, 'kafka_unavailable', 'Kafka is not reachable right now; retry shortly', deps.config.connections.reconnectDelayMs);
+    return sendRetryLater(request, reply, 503, 'kafka_unavailable', 'Kafka is not reachable right now; retry shortly', deps.config.connections.reconnectDelayMs);
   }
   if (assignment.missingTopics.length > 0) {
     request.log.error({ topics: assignment.missingTopics }, 'configured topics do not exist in Kafka');
   }
   if (assignment.starts.length === 0) {
-    return sendRetryLater(request, reply, 'no_topics', 'None of the topics of the requested streams exist in Kafka yet', deps.config.connections.reconnectDelayMs);
+    return sendRetryLater(request, reply, 503, 'no_topics', 'None of the topics of the requested streams exist in Kafka yet', deps.config.connections.reconnectDelayMs);
   }
 
   openStream(request, reply, deps, streams, selected.selection, assignment, ip);
