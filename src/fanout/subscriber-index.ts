@@ -50,7 +50,6 @@ export class SubscriberIndex {
 
   delete(cursor: PartitionCursor): void {
     if (!this.#cursors.delete(cursor)) return;
-    cursor.catchUp();
     cursor.consumedUpTo = undefined;
     const hint = cursor.sink.index;
     const path = hint === undefined ? undefined : this.#paths.get(hint.path);

@@ -1,4 +1,4 @@
-import { symbol, type Clause, type FilterQuery, type Operator, type ValueText } from './parse.ts';
+import { clip, symbol, type Clause, type FilterQuery, type Operator, type ValueText } from './parse.ts';
 import { lookupField, type FieldInfo, type JsonType, type SchemaFields } from './schema-fields.ts';
 
 /** A value typed for the field it is compared with: each form it may match in an event. */
@@ -146,8 +146,4 @@ function validFields(scope: FieldScope): { path: string; type: string }[] {
     }
   }
   return [...byPath].sort(([a], [b]) => a.localeCompare(b)).map(([path, types]) => ({ path, type: [...types].join('|') || 'any' }));
-}
-
-function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }

@@ -200,6 +200,7 @@ function decode(text: string): string {
   }
 }
 
-function clip(text: string): string {
+/** A value shortened for an error message. */
+export function clip(text: string): string {
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }

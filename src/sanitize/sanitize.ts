@@ -1,6 +1,6 @@
 import { PARTS, type HiddenParts } from './hidden.ts';
 import { emptyPath, removePath } from './remove-path.ts';
-import { shapeOf } from './shapes.ts';
+import { shapeOf, valueAt } from './shapes.ts';
 
 export type SanitizeRule = 'policy' | 'visibility' | 'suppressed' | 'redacted_page';
 
@@ -80,13 +80,4 @@ export function sanitize(event: Record<string, unknown>, rules: SanitizeRules): 
     }
   }
   return result;
-}
-
-function valueAt(event: Record<string, unknown>, path: readonly string[]): unknown {
-  let node: unknown = event;
-  for (const segment of path) {
-    if (typeof node !== 'object' || node === null) return undefined;
-    node = (node as Record<string, unknown>)[segment];
-  }
-  return node;
 }

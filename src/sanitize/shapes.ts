@@ -141,18 +141,23 @@ function genericFlags(event: Record<string, unknown>): HiddenParts {
   return typeof bits === 'number' && Number.isInteger(bits) ? bits & (CONTENT | COMMENT | USER) : 0;
 }
 
-function objectAt(event: Record<string, unknown>, path: Path): Record<string, unknown> | undefined {
+/** The value at a fixed path of plain objects (no lists crossed), or undefined. */
+export function valueAt(event: Record<string, unknown>, path: Path): unknown {
   let node: unknown = event;
   for (const segment of path) {
     if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
     node = (node as Record<string, unknown>)[segment];
   }
+  return node;
+}
+
+function objectAt(event: Record<string, unknown>, path: Path): Record<string, unknown> | undefined {
+  const node = valueAt(event, path);
   return typeof node === 'object' && node !== null && !Array.isArray(node) ? (node as Record<string, unknown>) : undefined;
 }
 
 function numberAt(event: Record<string, unknown>, path: Path): number | undefined {
-  const parent = objectAt(event, path.slice(0, -1));
-  const value = parent?.[path[path.length - 1] as string];
+  const value = valueAt(event, path);
   return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
 }
 

@@ -15,7 +15,6 @@ export type Skipped = 'unservable' | 'canary' | 'filtered';
 export class EventSelection {
   readonly key: string;
   readonly index: IndexHint | undefined;
-  readonly filtering: boolean;
   readonly #sanitizer: Sanitizer;
   readonly #canaryTopics: ReadonlySet<string>;
   readonly #filter: EventFilter | undefined;
@@ -32,7 +31,6 @@ export class EventSelection {
     this.#filter = filter;
     this.#projection = projection;
     this.index = filter?.index;
-    this.filtering = filter !== undefined;
   }
 
   /** The frame to send for `event`, or why it is skipped. */
