@@ -1,5 +1,6 @@
 import path from 'node:path';
 import pkg from '../../package.json' with { type: 'json' };
+import ipaddr from 'ipaddr.js';
 import { ConfigError } from './errors.ts';
 import { isUrl } from './raw.ts';
 import type { RawConfig, RawKafkaConfig } from './raw-config.ts';
@@ -29,6 +30,8 @@ export function toServiceConfig(raw: RawConfig, file: string, warnings: string[]
     maxEventBytes: raw.max_event_bytes,
     heartbeatIntervalMs: raw.heartbeat_interval,
     clientIpConnectionLimit: raw.client_ip_connection_limit,
+    clientIpIpv6Prefix: raw.client_ip_ipv6_prefix,
+    trustedProxies: raw.trusted_proxies,
     logClientIp: raw.log_client_ip,
     fanout: {
       mode: raw.fanout.mode,
@@ -67,9 +70,27 @@ export function toServiceConfig(raw: RawConfig, file: string, warnings: string[]
     config.streamConfigObjectPath = raw.stream_config_object_path;
   }
   if (raw.allowed_streams !== undefined) config.allowedStreams = raw.allowed_streams;
+  for (const entry of raw.trusted_proxies) {
+    if (!isProxySpec(entry)) {
+      throw new ConfigError(`Invalid configuration file ${file}: trusted_proxies: must be IP addresses, CIDRs or loopback, linklocal, uniquelocal; ${JSON.stringify(entry)} is none of these`, { file, key: 'trusted_proxies' });
+    }
+  }
   // Node lower-cases incoming header names.
   if (raw.client_ip_header !== undefined) config.clientIpHeader = raw.client_ip_header.toLowerCase();
   return config;
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** What `trusted_proxies` accepts (the forms @fastify/proxy-addr compiles). */
+function isProxySpec(entry: string): boolean {
+  if (PROXY_NAMES.has(entry) || ipaddr.isValid(entry)) return true;
+  try {
+    ipaddr.parseCIDR(entry);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function resolveUri(baseDir: string, uri: string): string {

@@ -25,6 +25,8 @@ export interface RawConfig {
   heartbeat_interval: number;
   client_ip_connection_limit: number;
   client_ip_header?: string;
+  client_ip_ipv6_prefix: number;
+  trusted_proxies: string[];
   log_client_ip: 'full' | 'truncated' | 'none';
   fanout: { mode: 'shared' | 'per_connection'; cache_bytes_per_partition: number; idle_reader_ttl_ms: number; client_backlog_bytes: number; client_stall_ms: number; catch_up_share_window: number; total_backlog_bytes: number; max_event_loop_lag_ms: number };
   connections: { max_duration: number; max_duration_jitter: number; reconnect_delay_ms: number; shutdown_drain_ms: number };

@@ -56,8 +56,12 @@ export interface ServiceConfig {
   heartbeatIntervalMs: number;
   /** Concurrent connections per client IP; 0 = unlimited (`client_ip_connection_limit`). */
   clientIpConnectionLimit: number;
-  /** Header carrying the real client IP, set by a trusted proxy (e.g. `x-client-ip`). */
+  /** Header carrying the real client IP, believed only from `trustedProxies` (e.g. `x-client-ip`). */
   clientIpHeader?: string;
+  /** Leading bits of an IPv6 address that count as one client (`client_ip_ipv6_prefix`). */
+  clientIpIpv6Prefix: number;
+  /** Proxies whose client IP and request id headers are believed (`trusted_proxies`). */
+  trustedProxies: string[];
   /** How much of the client IP log lines carry (`log_client_ip`). */
   logClientIp: 'full' | 'truncated' | 'none';
   fanout: FanoutConfig;

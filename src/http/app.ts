@@ -17,6 +17,8 @@ import { LoadGuard } from '../stream/load-guard.ts';
 import { SessionRegistry } from '../stream/registry.ts';
 import { Selections } from '../stream/selections.ts';
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
+import { compileTrust, trustedRequestId, type ClientIpPolicy } from './client-ip.ts';
+import { methodNotAllowed } from './method-not-allowed.ts';
 import { sendProblem } from './problem.ts';
 import { Readiness } from './readiness.ts';
 import { schemaRoutes } from './routes/schemas.ts';
@@ -72,13 +74,15 @@ const UI_HEADERS = {
 };
 
 export async function buildApp(deps: AppDeps): Promise<App> {
+  const clientIpPolicy: ClientIpPolicy = { trust: compileTrust(deps.config.trustedProxies) };
+  if (deps.config.clientIpHeader !== undefined) clientIpPolicy.header = deps.config.clientIpHeader;
   const server = Fastify({
     loggerInstance: deps.logger,
     // Several stream names in one path easily exceed fastify's default of 100 characters.
     routerOptions: { maxParamLength: 4096 },
-    // A proxy's request id is kept; otherwise a random one, unique across instances.
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // A trusted proxy's request id is kept; a client's own could forge log correlation.
+    requestIdHeader: false,
+    genReqId: (request) => trustedRequestId(request, clientIpPolicy.trust) ?? randomUUID(),
     // Streams log their own open/close lines; per-request lines would double them.
     logController: new LogController({ disableRequestLogging: true }),
     // Refusals by Node's parser and fastify's router get problem bodies like the service's own.
@@ -88,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, metrics } = deps;
   const readiness = new Readiness(() => deps.gateway.ping(), Math.min(READINESS_TIMEOUT_MS, config.kafka.requestTimeoutMs));
   metrics.attributeTopics(() => streamsOfTopic(deps.catalogue()));
+  const answerOtherMethods = methodNotAllowed(server);
   // Echoed so a client's report can be matched with the log lines of its request.
   server.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
@@ -125,6 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   schemaRoutes(server, deps.schemas);
   streamRoute(server, {
     config,
+    clientIpPolicy,
     catalogue: deps.catalogue,
     sessions,
     ipLimiter: new IpLimiter(config.clientIpConnectionLimit),
@@ -136,6 +142,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     suppressionsReady: deps.suppressionsReady,
   });
   server.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  answerOtherMethods();
 
   server.setNotFoundHandler((request, reply) => sendProblem(request, reply, 404, 'not_found', `No route for ${request.method} ${request.url.slice(0, 200)}`));
   server.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {

@@ -2,8 +2,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { KafkaApi, KafkaObserver } from '../kafka/observer.ts';
 
 /**
- * The service's Prometheus metrics. Label values are bounded: stream names and topics from the
- * catalogue, fixed kinds and reasons; never client IPs or raw query strings.
+ * The service's Prometheus metrics. Label values are bounded: single stream names and topics from
+ * the catalogue, fixed kinds and reasons; never sets of streams, client IPs or raw query strings.
  */
 export class Metrics implements KafkaObserver {
   readonly registry = new Registry();
@@ -16,7 +16,7 @@ export class Metrics implements KafkaObserver {
   /** Named like EventStreams' metric of the same meaning. */
   readonly connectedClients = new Gauge({ name: 'eventstreams_connected_clients', help: 'Open stream connections, per requested stream', labelNames: ['stream'], registers: [this.registry] });
   /** Named like EventStreams' metric of the same meaning. */
-  readonly connectionsTotal = new Counter({ name: 'eventstreams_client_connections_total', help: 'Stream connections opened, per requested stream set', labelNames: ['streams'], registers: [this.registry] });
+  readonly connectionsTotal = new Counter({ name: 'eventstreams_client_connections_total', help: 'Stream connections opened, per requested stream (a connection to several streams counts once for each)', labelNames: ['stream'], registers: [this.registry] });
   readonly kafkaFetches = new Counter({ name: 'eventstreams_kafka_fetch_requests_total', help: 'Fetch requests sent to Kafka, by reader kind', labelNames: ['kind'], registers: [this.registry] });
   readonly kafkaMessages = new Counter({ name: 'eventstreams_kafka_messages_read_total', help: 'Messages read from Kafka, by reader kind', labelNames: ['kind'], registers: [this.registry] });
   readonly kafkaRequestDuration = new Histogram({

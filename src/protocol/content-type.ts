@@ -1,3 +1,5 @@
+import Negotiator from 'negotiator';
+
 /** The two body formats of the streaming endpoint. */
 export type StreamFormat = 'sse' | 'ndjson';
 
@@ -7,13 +9,14 @@ export interface Negotiated {
 }
 
 /**
- * EventStreams' content negotiation: no Accept -> plain `text/event-stream`; an Accept starting with
- * `application/json` -> newline-delimited JSON; anything else -> SSE with a charset.
+ * EventStreams' content negotiation, with q-values read: no Accept -> plain `text/event-stream`;
+ * `application/json` as the client's first choice -> newline-delimited JSON; anything else
+ * (including `application/json;q=0`, "not acceptable") -> SSE with a charset.
  */
 export function negotiateFormat(accept: string | undefined): Negotiated {
   if (accept === undefined || accept.trim() === '') return { format: 'sse', contentType: 'text/event-stream' };
-  if (accept.trim().toLowerCase().startsWith('application/json')) {
-    return { format: 'ndjson', contentType: 'application/json; charset=utf-8' };
-  }
+  // The first range of the client's own order of preference, as EventStreams looks only at it.
+  const [preferred] = new Negotiator({ headers: { accept } }).mediaTypes();
+  if (preferred?.toLowerCase() === 'application/json') return { format: 'ndjson', contentType: 'application/json; charset=utf-8' };
   return { format: 'sse', contentType: 'text/event-stream; charset=utf-8' };
 }

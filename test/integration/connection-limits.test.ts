@@ -1,4 +1,11 @@
 import { EventSource } from 'eventsource';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { stringify } from 'yaml';
+import { loadConfig } from '../../src/config/load.ts';
+import { startService } from '../../src/service.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.ts';
 import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
@@ -24,7 +31,8 @@ describe('client_ip_connection_limit', () => {
     const open: RawStream[] = [];
     try {
       open.push(await openRaw(url, { 'x-client-ip': '198.51.100.7' }));
-      open.push(await openRaw(url, { 'x-client-ip': '198.51.100.7, 10.0.0.1' }));
+      // A proxy appends the address it saw: what the client wrote to its left is not believed.
+      open.push(await openRaw(url, { 'x-client-ip': '203.0.113.50, 198.51.100.7' }));
       expect(open.map((s) => s.status)).toEqual([200, 200]);
 
       const refused = await getJson(url, { 'x-client-ip': '198.51.100.7' });
@@ -83,6 +91,98 @@ describe('client_ip_connection_limit', () => {
     const s = await openRaw(`${service.url}/v2/stream/limited`, { 'x-client-ip': '192.0.2.44' });
     expect(s.status).toBe(200);
     s.close();
+  });
+});
+
+describe('the client address behind proxies', () => {
+  const url = () => `${service.url}/v2/stream/limited`;
+
+  it('counts IPv6 clients per /64: a client cannot take more slots by changing its interface id', async () => {
+    const open = [await openRaw(url(), { 'x-client-ip': '2001:db8:1:2::1' }), await openRaw(url(), { 'x-client-ip': '2001:db8:1:2:ffff:1:2:3' })];
+    try {
+      expect(open.map((s) => s.status)).toEqual([200, 200]);
+      expect((await getJson(url(), { 'x-client-ip': '2001:db8:1:2::99' })).status).toBe(429);
+      const neighbour = await openRaw(url(), { 'x-client-ip': '2001:db8:1:3::1' });
+      open.push(neighbour);
+      expect(neighbour.status).toBe(200);
+    } finally {
+      for (const s of open) s.close();
+    }
+  });
+
+  it('counts a header value that is not an address under the socket address', async () => {
+    const open = [await openRaw(url(), { 'x-client-ip': 'unknown' }), await openRaw(url(), { 'x-client-ip': '<script>' })];
+    try {
+      expect(open.map((s) => s.status)).toEqual([200, 200]);
+      // Both were 127.0.0.1, as is a request without the header.
+      expect((await getJson(url())).status).toBe(429);
+    } finally {
+      for (const s of open) s.close();
+    }
+  });
+
+  it('ignores X-Forwarded-For and X-Request-ID from a peer that is not a trusted proxy', async () => {
+    const topic = await uniqueTopic('eqiad.untrusted', 1);
+    const direct = await startTestService({ d: { topics: [topic] } }, { client_ip_connection_limit: 2, client_ip_header: 'x-forwarded-for', trusted_proxies: [] });
+    const open: RawStream[] = [];
+    try {
+      for (const forged of ['198.51.100.1', '198.51.100.2']) open.push(await openRaw(`${direct.url}/v2/stream/d`, { 'x-forwarded-for': forged }));
+      expect(open.map((s) => s.status)).toEqual([200, 200]);
+      expect((await getJson(`${direct.url}/v2/stream/d`, { 'x-forwarded-for': '198.51.100.3' })).status).toBe(429);
+      const info = await getJson(`${direct.url}/_info`, { 'x-request-id': 'forged-correlation-id' });
+      expect(info.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      for (const s of open) s.close();
+      await direct.stop();
+    }
+  });
+
+  it("keeps a trusted proxy's request id (loopback is trusted by default)", async () => {
+    const info = await getJson(`${service.url}/_info`, { 'x-request-id': 'proxy-id-42' });
+    expect(info.headers.get('x-request-id')).toBe('proxy-id-42');
+  });
+});
+
+describe('the default per-IP limit', () => {
+  it('is 16 streams per client without any configuration', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'es-default-limit-'));
+    const topic = await uniqueTopic('eqiad.default-limit', 1);
+    await writeFile(join(dir, 'config.yaml'), stringify({ port: 0, listen_address: '127.0.0.1', kafka: { brokers: testBrokers() }, streams: { d: { topics: [topic] } }, connections: { shutdown_drain_ms: 0 } }));
+    const { config } = await loadConfig({ argv: ['--config', join(dir, 'config.yaml')], env: {} });
+    const svc = await startService(config, pino({ level: 'silent' }));
+    const open: RawStream[] = [];
+    try {
+      for (let i = 0; i < 16; i++) open.push(await openRaw(`${svc.url}/v2/stream/d`));
+      expect(open.every((s) => s.status === 200)).toBe(true);
+      expect((await getJson(`${svc.url}/v2/stream/d`)).status).toBe(429);
+    } finally {
+      for (const s of open) s.close();
+      await svc.stop();
+    }
+  });
+});
+
+describe('metric series', () => {
+  it('stay per stream whatever sets of streams clients ask for', async () => {
+    const topics = await Promise.all(['a', 'b', 'c', 'd'].map((n) => uniqueTopic(`eqiad.series-${n}`, 1)));
+    const names = ['sa', 'sb', 'sc', 'sd'];
+    const svc = await startTestService(Object.fromEntries(names.map((n, i) => [n, { topics: [topics[i] as string] }])));
+    try {
+      // Every non-empty subset, in two orders: 30 distinct requested sets.
+      for (let mask = 1; mask < 16; mask++) {
+        const set = names.filter((_, i) => mask & (1 << i));
+        for (const order of [set, [...set].reverse()]) {
+          const s = await openRaw(`${svc.url}/v2/stream/${order.join(',')}`);
+          expect(s.status).toBe(200);
+          s.close();
+        }
+      }
+      const text = await (await fetch(`${svc.url}/metrics`)).text();
+      const series = text.split('\n').filter((l) => l.startsWith('eventstreams_client_connections_total{'));
+      expect(series.sort()).toEqual(names.map((n) => `eventstreams_client_connections_total{stream="${n}"} 16`).sort());
+    } finally {
+      await svc.stop();
+    }
   });
 });
 

@@ -84,7 +84,7 @@ describe('Prometheus metrics', () => {
     const url = service.url;
     const stream = { stream: 'ops.recentchange' };
     const before = {
-      connections: await metric(url, 'eventstreams_client_connections_total', { streams: 'ops.recentchange' }),
+      connections: await metric(url, 'eventstreams_client_connections_total', { stream: 'ops.recentchange' }),
       read: await metric(url, 'eventstreams_events_read_total', stream),
       sent: await metric(url, 'eventstreams_events_sent_total', stream),
       bytes: await metric(url, 'eventstreams_bytes_sent_total'),
@@ -95,7 +95,7 @@ describe('Prometheus metrics', () => {
       expect(await metric(url, 'eventstreams_connected_clients', stream)).toBe(1);
       await produceJson(testBrokers(), topic, [0, 1, 2].map((i) => ({ value: rcEvent(i), partition: i % 2 })));
       await client.until((s) => s.messages().length >= 3);
-      expect(await metric(url, 'eventstreams_client_connections_total', { streams: 'ops.recentchange' })).toBe(before.connections + 1);
+      expect(await metric(url, 'eventstreams_client_connections_total', { stream: 'ops.recentchange' })).toBe(before.connections + 1);
       expect(await metric(url, 'eventstreams_events_read_total', stream)).toBeGreaterThanOrEqual(before.read + 3);
       expect(await metric(url, 'eventstreams_events_sent_total', stream)).toBe(before.sent + 3);
       expect((await metric(url, 'eventstreams_bytes_sent_total')) - before.bytes).toBeGreaterThanOrEqual(Buffer.byteLength(client.text()));

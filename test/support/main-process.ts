@@ -29,9 +29,9 @@ export interface MainProcess {
   output: () => string;
 }
 
-/** Starts main.ts and resolves with the URL it logs once it serves. */
+/** Starts main.ts and resolves with the URL it logs once it serves (no per-IP limit unless `env` sets one: tests connect from one address). */
 export function startMain(env: Record<string, string>, args: string[] = []): Promise<MainProcess> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, LOG_LEVEL: 'info', CLIENT_IP_CONNECTION_LIMIT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`main did not start:\n${output}`)), 120_000);

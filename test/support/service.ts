@@ -28,7 +28,8 @@ export async function startTestService(streams: Record<string, TestStream>, sett
   await writeFile(
     file,
     // A test with a broker of its own names it in `settings.kafka`; the shared test broker is the default.
-    stringify({ port: 0, listen_address: '127.0.0.1', log_level: 'silent', kafka: settings.kafka ?? { brokers: testBrokers() }, streams, ...settings, fanout }),
+    // Tests open many streams from 127.0.0.1: the per-IP limit is off unless a test sets it.
+    stringify({ port: 0, listen_address: '127.0.0.1', log_level: 'silent', kafka: settings.kafka ?? { brokers: testBrokers() }, client_ip_connection_limit: 0, streams, ...settings, fanout }),
   );
   const { config } = await loadConfig({ argv: ['--config', file], env: {} });
   return startService(config, logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));

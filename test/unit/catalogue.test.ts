@@ -39,6 +39,8 @@ function config(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
     maxEventBytes: 1 << 20,
     heartbeatIntervalMs: 15000,
     clientIpConnectionLimit: 0,
+    clientIpIpv6Prefix: 64,
+    trustedProxies: ['loopback'],
     logClientIp: 'full',
     fanout: { mode: 'shared', cacheBytesPerPartition: 1 << 20, idleReaderTtlMs: 0, clientBacklogBytes: 1 << 20, clientStallMs: 30000, catchUpShareWindow: 0, totalBacklogBytes: 1 << 28, maxEventLoopLagMs: 1000 },
     connections: { maxDurationMs: 0, maxDurationJitter: 0, reconnectDelayMs: 0, shutdownDrainMs: 0 },

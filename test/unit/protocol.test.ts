@@ -87,4 +87,15 @@ describe('negotiateFormat', () => {
     expect(negotiateFormat('application/json; q=1, text/plain')).toEqual({ format: 'ndjson', contentType: 'application/json; charset=utf-8' });
     expect(negotiateFormat('text/html, application/json')).toEqual({ format: 'sse', contentType: 'text/event-stream; charset=utf-8' });
   });
+  it('reads q-values: a refused or lesser application/json is not NDJSON', () => {
+    const sse = { format: 'sse', contentType: 'text/event-stream; charset=utf-8' };
+    const ndjson = { format: 'ndjson', contentType: 'application/json; charset=utf-8' };
+    expect(negotiateFormat('application/json;q=0')).toEqual(sse);
+    expect(negotiateFormat('application/json; q=0, text/event-stream')).toEqual(sse);
+    expect(negotiateFormat('application/json;q=0.5, text/event-stream')).toEqual(sse);
+    expect(negotiateFormat('text/event-stream;q=0.1, application/json')).toEqual(ndjson);
+    expect(negotiateFormat('Application/JSON')).toEqual(ndjson);
+    expect(negotiateFormat('application/json;charset=utf-8')).toEqual(ndjson);
+    expect(negotiateFormat(',,;;q=,garbage/')).toEqual(sse);
+  });
 });

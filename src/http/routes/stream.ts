@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StreamCatalogue, StreamConfig } from '../../catalogue/types.ts';
+import type { RequestedPosition } from '../../protocol/position.ts';
 import type { ServiceConfig } from '../../config/types.ts';
 import type { EventSource } from '../../fanout/hub.ts';
 import type { Metrics } from '../../metrics/registry.ts';
@@ -15,12 +16,13 @@ import type { LoadGuard } from '../../stream/load-guard.ts';
 import type { EventSelection } from '../../stream/event-selection.ts';
 import type { Selections } from '../../stream/selections.ts';
 import { StreamSession } from '../../stream/session.ts';
-import { clientIp, clientIpLogField } from '../client-ip.ts';
+import { clientIp, clientIpLogField, limiterKey, type ClientIpPolicy } from '../client-ip.ts';
 import { sendProblem } from '../problem.ts';
 import { refusalStatus, RETRY_AFTER_SECONDS, sendRetryLater } from '../retry-later.ts';
 
 export interface StreamRouteDeps {
   config: ServiceConfig;
+  clientIpPolicy: ClientIpPolicy;
   catalogue: () => StreamCatalogue;
   sessions: SessionRegistry;
   ipLimiter: IpLimiter;
@@ -39,6 +41,14 @@ const MAX_STREAMS_PER_REQUEST = 64;
 type StreamRequest = FastifyRequest<{ Params: { streams: string }; Querystring: Record<string, string | string[] | undefined> }>;
 
 export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
+  // Declared before the GET so fastify does not derive a HEAD that would run it: a HEAD checks the
+  // request and answers the stream's head, but opens nothing (a discarded body never pushes back).
+  app.head('/v2/stream/:streams', async (request: StreamRequest, reply) => {
+    const parsed = parseStreamRequest(request, reply, deps.catalogue());
+    if ('problem' in parsed) return parsed.problem;
+    const { contentType } = negotiateFormat(request.headers.accept);
+    return reply.code(200).header('content-type', contentType).header('cache-control', 'no-cache').send();
+  });
   app.get('/v2/stream/:streams', async (request: StreamRequest, reply) => {
     // Refusals a client should simply retry: back off longer than after a normal end of stream.
     const backoffMs = RETRY_AFTER_SECONDS * 1000;
@@ -46,31 +56,38 @@ export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
       deps.metrics.rejected.inc({ status: '503' });
       return sendRetryLater(request, reply, 503, 'overloaded', 'This server is at capacity; retry shortly (the current streams keep being served)', backoffMs);
     }
-    const ip = clientIp(request, deps.config.clientIpHeader);
-    if (!deps.ipLimiter.acquire(ip)) {
+    const ip = clientIp(request.raw, deps.clientIpPolicy);
+    const slot = limiterKey(ip, deps.config.clientIpIpv6Prefix);
+    if (!deps.ipLimiter.acquire(slot)) {
       deps.metrics.rejected.inc({ status: '429' });
       return sendRetryLater(request, reply, 429, 'too_many_connections', `At most ${deps.config.clientIpConnectionLimit} concurrent streams per client`, backoffMs);
     }
     // The slot is held for the stream's lifetime, or released at once when no stream opens.
-    const opened = await serveStream(request, reply, deps, ip).catch((error: unknown) => {
-      deps.ipLimiter.release(ip);
+    const opened = await serveStream(request, reply, deps, ip, slot).catch((error: unknown) => {
+      deps.ipLimiter.release(slot);
       throw error;
     });
     if (opened !== 'streaming') {
-      deps.ipLimiter.release(ip);
+      deps.ipLimiter.release(slot);
       deps.metrics.rejected.inc({ status: String(refusalStatus(reply)) });
     }
     return opened === 'streaming' ? reply : opened;
   });
 }
 
-async function serveStream(request: StreamRequest, reply: FastifyReply, deps: StreamRouteDeps, ip: string): Promise<FastifyReply | 'streaming'> {
+interface StreamRequestParts {
+  streams: StreamConfig[];
+  since: number | undefined;
+  positions: RequestedPosition[];
+}
+
+/** The requested streams and start position, or the problem answer refusing them. */
+function parseStreamRequest(request: StreamRequest, reply: FastifyReply, catalogue: StreamCatalogue): StreamRequestParts | { problem: FastifyReply } {
   const names = request.params.streams.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (names.length === 0) return sendProblem(request, reply, 400, 'not_found', 'Name at least one stream');
+  if (names.length === 0) return { problem: sendProblem(request, reply, 400, 'not_found', 'Name at least one stream') };
   if (names.length > MAX_STREAMS_PER_REQUEST) {
-    return sendProblem(request, reply, 400, 'too_many_streams', `At most ${MAX_STREAMS_PER_REQUEST} streams per request`);
+    return { problem: sendProblem(request, reply, 400, 'too_many_streams', `At most ${MAX_STREAMS_PER_REQUEST} streams per request`) };
   }
-  const catalogue = deps.catalogue();
   const streams: StreamConfig[] = [];
   const unknown: string[] = [];
   for (const name of names) {
@@ -79,18 +96,25 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
     else if (!streams.includes(stream)) streams.push(stream);
   }
   if (unknown.length > 0) {
-    return sendProblem(request, reply, 400, 'not_found', `Invalid streams: ${unknown.map((n) => n.slice(0, 100)).join(', ')}`, {
-      available_streams: catalogue.streams.map((s) => s.name),
-    });
+    return {
+      problem: sendProblem(request, reply, 400, 'not_found', `Invalid streams: ${unknown.map((n) => n.slice(0, 100)).join(', ')}`, {
+        available_streams: catalogue.streams.map((s) => s.name),
+      }),
+    };
   }
-
   const sinceParam = request.query.since;
   const since = parseSince(Array.isArray(sinceParam) ? sinceParam[0] : sinceParam);
-  if (!since.ok) return sendProblem(request, reply, 400, 'invalid_timestamp', since.error);
+  if (!since.ok) return { problem: sendProblem(request, reply, 400, 'invalid_timestamp', since.error) };
   const lastEventIdHeader = request.headers['last-event-id'];
   const lastEventId = parseLastEventId(Array.isArray(lastEventIdHeader) ? lastEventIdHeader[0] : lastEventIdHeader);
-  if (!lastEventId.ok) return sendProblem(request, reply, 400, 'invalid_last_event_id', lastEventId.error);
+  if (!lastEventId.ok) return { problem: sendProblem(request, reply, 400, 'invalid_last_event_id', lastEventId.error) };
+  return { streams, since: since.timestamp, positions: lastEventId.positions };
+}
 
+async function serveStream(request: StreamRequest, reply: FastifyReply, deps: StreamRouteDeps, ip: string, slot: string): Promise<FastifyReply | 'streaming'> {
+  const parsed = parseStreamRequest(request, reply, deps.catalogue());
+  if ('problem' in parsed) return parsed.problem;
+  const { streams } = parsed;
   const url = request.raw.url ?? '';
   const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
   const selected = await deps.selections.forRequest(streams, query);
@@ -103,7 +127,7 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
   }
 
   // Replayed history must be scrubbed of every suppression Kafka knows of: wait for the index after a start.
-  const replaying = since.timestamp !== undefined || lastEventId.positions.length > 0;
+  const replaying = parsed.since !== undefined || parsed.positions.length > 0;
   if (replaying && !(await deps.suppressionsReady(deps.config.sanitize.replayWaitMs))) {
     return sendRetryLater(request, reply, 503, 'sanitizer_not_ready', 'The suppression index is still being rebuilt from Kafka; retry shortly', deps.config.connections.reconnectDelayMs);
   }
@@ -113,12 +137,12 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
   let assignment: Assignment;
   try {
     assignment = await resolveAssignment(
-      { topics, allowedTopics, positions: lastEventId.positions, since: since.timestamp, now: Date.now() },
+      { topics, allowedTopics, positions: parsed.positions, since: parsed.since, now: Date.now() },
       deps.source.offsets,
     );
   } catch (error) {
     if (error instanceof PositionError) return sendProblem(request, reply, error.status, error.type, error.message);
-    request.log.error({ err: error, streams: names }, 'could not resolve stream positions in Kafka');
+    request.log.error({ err: error, streams: streams.map((s) => s.name) }, 'could not resolve stream positions in Kafka');
     return sendRetryLater(request, reply, 503, 'kafka_unavailable', 'Kafka is not reachable right now; retry shortly', deps.config.connections.reconnectDelayMs);
   }
   if (assignment.missingTopics.length > 0) {
@@ -128,7 +152,7 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
     return sendRetryLater(request, reply, 503, 'no_topics', 'None of the topics of the requested streams exist in Kafka yet', deps.config.connections.reconnectDelayMs);
   }
 
-  openStream(request, reply, deps, streams, selected.selection, assignment, ip);
+  openStream(request, reply, deps, streams, selected.selection, assignment, ip, slot);
   return 'streaming';
 }
 
@@ -140,10 +164,13 @@ function openStream(
   selection: EventSelection,
   assignment: Assignment,
   ip: string,
+  slot: string,
 ): void {
   const { format, contentType } = negotiateFormat(request.headers.accept);
   const log = request.log;
   const loggedIp = clientIpLogField(ip, deps.config.logClientIp);
+  // Client-written: clipped so one header cannot make every log line of the stream large.
+  const userAgent = request.headers['user-agent']?.slice(0, 256);
   const started = Date.now();
   reply.hijack();
   const res = reply.raw;
@@ -180,21 +207,23 @@ function openStream(
     log,
   });
   const names = streams.map((s) => s.name);
-  for (const name of names) deps.metrics.connectedClients.inc({ stream: name });
-  deps.metrics.connectionsTotal.inc({ streams: [...names].sort().join(',') });
+  for (const name of names) {
+    deps.metrics.connectedClients.inc({ stream: name });
+    deps.metrics.connectionsTotal.inc({ stream: name });
+  }
   deps.sessions.add(session);
   session.open();
   const subscription = deps.source.subscribe(session.cursors, assignment.ends);
   res.once('close', () => {
     subscription.close();
-    deps.ipLimiter.release(ip);
+    deps.ipLimiter.release(slot);
     deps.sessions.delete(session);
     for (const name of names) deps.metrics.connectedClients.dec({ stream: name });
     log.info(
       {
         streams: names,
         ...loggedIp,
-        userAgent: request.headers['user-agent'],
+        userAgent,
         durationMs: Date.now() - started,
         eventsSent: session.stats.eventsSent,
         bytesSent: session.stats.bytesSent,
@@ -203,5 +232,5 @@ function openStream(
       'stream closed',
     );
   });
-  log.info({ streams: names, format, partitions: assignment.starts.length, ...loggedIp, userAgent: request.headers['user-agent'] }, 'stream opened');
+  log.info({ streams: names, format, partitions: assignment.starts.length, ...loggedIp, userAgent }, 'stream opened');
 }
