@@ -23,7 +23,9 @@ export function methodNotAllowed(server: FastifyInstance): () => void {
       server.route({
         method: [...WRITE_METHODS],
         url,
-        handler: (request, reply) => sendProblem(request, reply.header('allow', allow), 405, 'method_not_allowed', `${request.method} is not served here; use ${allow}`),
+        // Answered before the body is read or parsed: what a refused request sends is never looked at.
+        onRequest: async (request, reply) => sendProblem(request, reply.header('allow', allow), 405, 'method_not_allowed', `${request.method} is not served here; use ${allow}`),
+        handler: async () => undefined,
       });
     }
   };

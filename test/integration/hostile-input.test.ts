@@ -1,9 +1,10 @@
 /**
  * Fuzz: thousands of generated hostile requests (test/support/hostile-requests.ts) against the real
  * service and broker. Every answer is below 500, every refusal a problem body, every 200 a stream,
- * nothing is logged as an error; afterwards no stream is left open, the heap is flat over a second
- * batch and a normal client is served. HOSTILE_SEED=<n> repeats a run (the seed is printed);
- * RECORD_RESULTS=1 writes the figures to bench/results/hostile-input.{json,md}.
+ * nothing is logged as an error; only GETs open streams (HEAD and other methods never do, counted at
+ * the service's session registry); afterwards no stream is left open, the heap is back at its
+ * baseline and flat over a second batch, and a normal client is served. HOSTILE_SEED=<n> repeats a
+ * run (the seed is printed); RECORD_RESULTS=1 writes the figures to bench/results/hostile-input.*.
  */
 import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +36,8 @@ const gc = runInNewContext('gc') as () => void;
 let service: RunningService;
 let catalogue: FuzzCatalogue;
 let rcTopic: string;
+/** Stream sessions the service opened, counted at its registry (whatever the responses looked like). */
+let sessionsOpened = 0;
 /** What the service logs at level error or above: nothing, if no request made it fail inside. */
 const errorLines: string[] = [];
 
@@ -63,6 +66,12 @@ beforeAll(async () => {
     names: ['mediawiki.recentchange', 'recentchange', 'rc', 'mediawiki.page-create', 'page-create', 'test.other', 'other', encodeURIComponent('ünïcode')],
     topics: [eqiad, codfw, pageCreate, other, allowedOnly],
     fields: ['wiki', 'namespace', 'bot', 'title', 'type', 'user', 'meta.domain', 'meta.dt', 'meta.topic', 'meta.partition', 'meta.offset', 'length.new', 'revision.old', 'log_params', 'log_type', 'minor'],
+  };
+  const registry = service.app.sessions;
+  const add = registry.add.bind(registry);
+  registry.add = (session) => {
+    sessionsOpened++;
+    add(session);
   };
   process.stdout.write(`hostile-input: seed ${SEED} (HOSTILE_SEED=${SEED} repeats this run)\n`);
 }, 120_000);
@@ -96,13 +105,17 @@ function problemWith(request: HostileRequest, response: RawResponse): string | u
 interface Batch {
   requests: number;
   statuses: Record<string, number>;
-  streams: number;
+  /** 200 streams answered, per method (only GET may open one). */
+  streams: Record<string, number>;
+  /** Sessions the service opened, from its own counter: equal to the GET streams, or something opened unseen. */
+  sessionsOpened: number;
   failures: string[];
   ms: number;
 }
 
 async function runBatch(from: number, count: number): Promise<Batch> {
-  const batch: Batch = { requests: count, statuses: {}, streams: 0, failures: [], ms: 0 };
+  const batch: Batch = { requests: count, statuses: {}, streams: {}, sessionsOpened: 0, failures: [], ms: 0 };
+  const openedBefore = sessionsOpened;
   const started = performance.now();
   let next = from;
   const worker = async () => {
@@ -112,7 +125,7 @@ async function runBatch(from: number, count: number): Promise<Batch> {
       const failure = await rawRequest(service.url, request.raw).then(
         (response) => {
           batch.statuses[response.status] = (batch.statuses[response.status] ?? 0) + 1;
-          if (response.status === 200 && response.headers['transfer-encoding'] === 'chunked') batch.streams++;
+          if (response.status === 200 && response.headers['transfer-encoding'] === 'chunked') batch.streams[request.method] = (batch.streams[request.method] ?? 0) + 1;
           return problemWith(request, response);
         },
         (error: unknown) => `no answer: ${error instanceof Error ? error.message : String(error)}`,
@@ -122,6 +135,8 @@ async function runBatch(from: number, count: number): Promise<Batch> {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   batch.ms = Math.round(performance.now() - started);
+  await expect.poll(() => service.app.sessions.size, { timeout: 20_000 }).toBe(0);
+  batch.sessionsOpened = sessionsOpened - openedBefore;
   return batch;
 }
 
@@ -149,21 +164,37 @@ describe(`hostile input (seed ${SEED})`, () => {
 
     const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 100) / 100;
     const statuses: Record<string, number> = {};
-    for (const batch of [first, second]) for (const [status, n] of Object.entries(batch.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
+    const streamsByMethod: Record<string, number> = {};
+    for (const batch of [first, second]) {
+      for (const [status, n] of Object.entries(batch.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
+      for (const [method, n] of Object.entries(batch.streams)) streamsByMethod[method] = (streamsByMethod[method] ?? 0) + n;
+    }
     const figures = {
       seed: SEED,
       requests: FIRST_BATCH + SECOND_BATCH,
       concurrency: CONCURRENCY,
       statuses,
-      streamsOpened: first.streams + second.streams,
+      streamsOpened: streamsByMethod,
+      sessionsOpened: first.sessionsOpened + second.sessionsOpened,
       durationMs: { first: first.ms, second: second.ms },
-      heapUsedMiB: { start: mib(heapStart), afterFirst: mib(heapAfterFirst), afterSecond: mib(heapAfterSecond), growthOverSecond: mib(heapAfterSecond - heapAfterFirst) },
+      heapUsedMiB: {
+        start: mib(heapStart),
+        afterFirst: mib(heapAfterFirst),
+        afterSecond: mib(heapAfterSecond),
+        growthOverSecond: mib(heapAfterSecond - heapAfterFirst),
+        growthFromStart: mib(heapAfterSecond - heapStart),
+      },
       maxHeapGrowthMiB: mib(MAX_HEAP_GROWTH),
     };
     process.stdout.write(`hostile-input: ${JSON.stringify(figures)}\n`);
     if (process.env.RECORD_RESULTS === '1') {
       writeResults('hostile-input', { machine: machineInfo(), ...figures }, hostileMarkdown(figures));
     }
+    // Only GETs stream, and every session the service opened was one of them (a HEAD opens none).
+    expect(Object.keys(streamsByMethod).filter((m) => m !== 'GET')).toEqual([]);
+    expect(first.sessionsOpened + second.sessionsOpened).toBe(streamsByMethod['GET'] ?? 0);
+    // What 20,000 requests leave behind, most of them refused: back at the baseline, not just flat.
+    expect(heapAfterSecond - heapStart).toBeLessThan(MAX_HEAP_GROWTH);
     expect(heapAfterSecond - heapAfterFirst).toBeLessThan(MAX_HEAP_GROWTH);
   }, 600_000);
 
@@ -204,9 +235,10 @@ function hostileMarkdown(f: {
   requests: number;
   concurrency: number;
   statuses: Record<string, number>;
-  streamsOpened: number;
+  streamsOpened: Record<string, number>;
+  sessionsOpened: number;
   durationMs: { first: number; second: number };
-  heapUsedMiB: { start: number; afterFirst: number; afterSecond: number; growthOverSecond: number };
+  heapUsedMiB: { start: number; afterFirst: number; afterSecond: number; growthOverSecond: number; growthFromStart: number };
   maxHeapGrowthMiB: number;
 }): string {
   return [
@@ -217,8 +249,21 @@ function hostileMarkdown(f: {
     table(['status', 'responses'], Object.entries(f.statuses).map(([status, n]) => [status, n])),
     '',
     table(
-      ['streams opened (200)', 'first batch s', 'second batch s', 'heap start MiB', 'after first MiB', 'after second MiB', 'growth over second MiB', 'limit MiB'],
-      [[f.streamsOpened, f.durationMs.first / 1000, f.durationMs.second / 1000, f.heapUsedMiB.start, f.heapUsedMiB.afterFirst, f.heapUsedMiB.afterSecond, f.heapUsedMiB.growthOverSecond, f.maxHeapGrowthMiB]],
+      ['streams answered (by method)', 'sessions opened', 'first batch s', 'second batch s', 'heap start MiB', 'after first MiB', 'after second MiB', 'growth over second MiB', 'growth from start MiB', 'limit MiB'],
+      [
+        [
+          Object.entries(f.streamsOpened).map(([method, n]) => `${method} ${n}`).join(', '),
+          f.sessionsOpened,
+          f.durationMs.first / 1000,
+          f.durationMs.second / 1000,
+          f.heapUsedMiB.start,
+          f.heapUsedMiB.afterFirst,
+          f.heapUsedMiB.afterSecond,
+          f.heapUsedMiB.growthOverSecond,
+          f.heapUsedMiB.growthFromStart,
+          f.maxHeapGrowthMiB,
+        ],
+      ],
     ),
   ].join('\n');
 }

@@ -266,7 +266,7 @@ function otherPath(g: Gen): string {
 /** The `index`-th request of the run with `seed`. */
 export function hostileRequest(seed: number, index: number, catalogue: FuzzCatalogue): HostileRequest {
   const g = new Gen((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
-  const method = g.pick(['GET', 'GET', 'GET', 'GET', 'GET', 'GET', 'HEAD', 'OPTIONS', 'POST', 'DELETE']);
+  const method = g.pick(['GET', 'GET', 'GET', 'GET', 'GET', 'GET', 'GET', 'GET', 'HEAD', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH', 'DELETE', 'TRACE']);
   const headers: Record<string, string> = {};
   const kinds: string[] = [];
   let target: string;
