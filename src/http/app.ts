@@ -127,7 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await swaggerUiAssets(server);
   serviceRoutes(server, { config, catalogue: deps.catalogue, schemas: deps.schemas, readiness });
-  schemaRoutes(server, deps.schemas);
+  schemaRoutes(server, deps.schemas, deps.catalogue);
   streamRoute(server, {
     config,
     clientIpPolicy,

@@ -270,6 +270,31 @@ describe('service routes', () => {
     expect(latest.body).toMatchObject({ $id: '/mediawiki/recentchange/1.0.1' });
     expect((await getJson(`${service.url}/v2/schema/mediawiki/nothing/1.0.0`)).status).toBe(404);
     expect((await getJson(`${service.url}/v2/schema/..%2f..%2fetc/passwd`)).status).toBe(400);
+    // On disk, but no stream of this catalogue has it.
+    expect((await getJson(`${service.url}/v2/schema/mediawiki/page/delete/1.0.0`)).status).toBe(404);
+  });
+  it('looks up no schema outside the catalogue: requests cannot make it fetch from a schema server', async () => {
+    const asked: string[] = [];
+    const schemaServer = http.createServer((request, response) => {
+      asked.push(request.url ?? '');
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => schemaServer.listen(0, '127.0.0.1', resolve));
+    const { port } = schemaServer.address() as { port: number };
+    const topic = await uniqueTopic('eqiad.schema-http', 1);
+    const svc = await startTestService({ s: { topics: [topic], schema_title: 'test/event' } }, { schema_base_uris: [`http://127.0.0.1:${port}/schemas`] });
+    try {
+      for (let i = 0; i < 50; i++) expect((await getJson(`${svc.url}/v2/schema/attacker/title${i}/1.0.${i}`)).status).toBe(404);
+      for (const bad of ['test/event/1.0', 'test/ev.ent/1.0.0', 'test/event/1.0.0.json', 'test//event/latest']) {
+        expect((await getJson(`${svc.url}/v2/schema/${bad}`)).status, bad).toBe(400);
+      }
+      expect(asked).toEqual([]);
+      await getJson(`${svc.url}/v2/schema/test/event/1.0.0`);
+      expect(asked.length).toBeGreaterThan(0);
+    } finally {
+      await svc.stop();
+      await new Promise((resolve) => schemaServer.close(resolve));
+    }
   });
 });
 

@@ -16,13 +16,23 @@ export interface ServiceRouteDeps {
 }
 
 const RETRY_AFTER_SECONDS = 5;
+const SPEC_TTL_MS = 60_000;
 
 /** Service-level routes: `/` (redirect, `?spec` or `?doc`), `/_info`, `/_ready`, `/robots.txt`, `/v2/streams`. */
 export function serviceRoutes(app: FastifyInstance, deps: ServiceRouteDeps): void {
   const { config, catalogue } = deps;
+  // Built at most once a minute per catalogue: every anonymous `?spec` would otherwise rebuild it
+  // from the schemas (a minute, so a schema that was unreachable shows up soon).
+  let built: { from: StreamCatalogue; at: number; spec: ReturnType<typeof buildOpenApi> } | undefined;
+  const spec = (current: StreamCatalogue) => {
+    if (built?.from !== current || Date.now() - built.at > SPEC_TTL_MS) {
+      built = { from: current, at: Date.now(), spec: buildOpenApi(current, config.info, (stream) => deps.schemas.get(stream)) };
+    }
+    return built.spec;
+  };
   app.get('/', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
-    if ('spec' in query) return reply.send(await buildOpenApi(catalogue(), config.info, (stream) => deps.schemas.get(stream)));
+    if ('spec' in query) return reply.send(await spec(catalogue()));
     if ('doc' in query) return reply.type('text/html; charset=utf-8').send(swaggerPage(config.info.name));
     return reply.redirect('/v2/ui', 302);
   });
