@@ -55,7 +55,8 @@ export async function startServiceChild(
     log_level: 'info',
     client_ip_connection_limit: 0,
     heartbeat_interval: 15000,
-    connections: { max_duration: 0, shutdown_drain_ms: 1000 },
+    // Load generators connect from one address and may hold more than the default process cap.
+    connections: { max_duration: 0, shutdown_drain_ms: 1000, max_streams: 0 },
     ...config,
   };
   // JSON is YAML.

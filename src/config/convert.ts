@@ -48,6 +48,7 @@ export function toServiceConfig(raw: RawConfig, file: string, warnings: string[]
       maxDurationJitter: raw.connections.max_duration_jitter,
       reconnectDelayMs: raw.connections.reconnect_delay_ms,
       shutdownDrainMs: raw.connections.shutdown_drain_ms,
+      maxStreams: raw.connections.max_streams,
     },
     streamUiEnabled: raw.stream_ui_enabled,
     mediawikiRedactedPages: Object.fromEntries(

@@ -54,6 +54,7 @@ const RULES: readonly EnvRule[] = [
   { variable: 'STREAM_CONFIG_URI', key: ['stream_config_uri'], parse: asUri },
   { variable: 'HEARTBEAT_INTERVAL', key: ['heartbeat_interval'], parse: asInteger },
   { variable: 'CLIENT_IP_CONNECTION_LIMIT', key: ['client_ip_connection_limit'], parse: asInteger },
+  { variable: 'MAX_STREAMS', key: ['connections', 'max_streams'], parse: asInteger },
   { variable: 'TRUSTED_PROXIES', key: ['trusted_proxies'], parse: asList, emptyIsValue: true },
 ];
 

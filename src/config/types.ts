@@ -95,6 +95,8 @@ export interface ConnectionsConfig {
   maxDurationJitter: number;
   reconnectDelayMs: number;
   shutdownDrainMs: number;
+  /** Streams open at once in the process; 0 = unlimited. */
+  maxStreams: number;
 }
 
 /** Retroactive suppression (`sanitize`). */

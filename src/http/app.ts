@@ -12,7 +12,7 @@ import type { KafkaGateway } from '../kafka/gateway.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { Sanitizer } from '../sanitize/sanitizer.ts';
 import { FlushQueue } from '../stream/flush-queue.ts';
-import { IpLimiter } from '../stream/ip-limiter.ts';
+import { StreamSlots } from '../stream/stream-slots.ts';
 import { LoadGuard } from '../stream/load-guard.ts';
 import { SessionRegistry } from '../stream/registry.ts';
 import { Selections } from '../stream/selections.ts';
@@ -133,7 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clientIpPolicy,
     catalogue: deps.catalogue,
     sessions,
-    ipLimiter: new IpLimiter(config.clientIpConnectionLimit),
+    slots: new StreamSlots(config.clientIpConnectionLimit, config.connections.maxStreams),
     source,
     flush: new FlushQueue(),
     guard,

@@ -162,6 +162,30 @@ describe('the default per-IP limit', () => {
   });
 });
 
+describe('connections.max_streams', () => {
+  it('caps the streams of all clients together with 503, whatever addresses they come from', async () => {
+    const topic = await uniqueTopic('eqiad.max-streams', 1);
+    const svc = await startTestService({ m: { topics: [topic] } }, { connections: { max_streams: 3 }, client_ip_header: 'x-client-ip' });
+    const open: RawStream[] = [];
+    try {
+      for (const ip of ['2001:db8:1::1', '2001:db8:2::1', '2001:db8:3::1']) open.push(await openRaw(`${svc.url}/v2/stream/m`, { 'x-client-ip': ip }));
+      expect(open.map((s) => s.status)).toEqual([200, 200, 200]);
+      const refused = await getJson(`${svc.url}/v2/stream/m`, { 'x-client-ip': '2001:db8:4::1' });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(refused.body).toMatchObject({ type: 'overloaded' });
+      open.shift()?.close();
+      await expect.poll(() => svc.app.sessions.size).toBe(2);
+      const again = await openRaw(`${svc.url}/v2/stream/m`, { 'x-client-ip': '2001:db8:4::1' });
+      open.push(again);
+      expect(again.status).toBe(200);
+    } finally {
+      for (const s of open) s.close();
+      await svc.stop();
+    }
+  });
+});
+
 describe('metric series', () => {
   it('stay per stream whatever sets of streams clients ask for', async () => {
     const topics = await Promise.all(['a', 'b', 'c', 'd'].map((n) => uniqueTopic(`eqiad.series-${n}`, 1)));

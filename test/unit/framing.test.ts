@@ -118,19 +118,29 @@ describe('PositionIds', () => {
   });
 });
 
-describe('IpLimiter', async () => {
-  const { IpLimiter } = await import('../../src/stream/ip-limiter.ts');
-  it('allows up to the limit per IP and frees slots on release', () => {
-    const limiter = new IpLimiter(2);
-    expect([limiter.acquire('a'), limiter.acquire('a'), limiter.acquire('a'), limiter.acquire('b')]).toEqual([true, true, false, true]);
-    limiter.release('a');
-    expect(limiter.acquire('a')).toBe(true);
-    expect(limiter.count('a')).toBe(2);
-    limiter.release('b');
-    expect(limiter.count('b')).toBe(0);
+describe('StreamSlots', async () => {
+  const { StreamSlots } = await import('../../src/stream/stream-slots.ts');
+  it('allows up to the limit per client and frees slots on release', () => {
+    const slots = new StreamSlots(2, 0);
+    expect([slots.acquire('a'), slots.acquire('a'), slots.acquire('a'), slots.acquire('b')]).toEqual([undefined, undefined, 'client', undefined]);
+    slots.release('a');
+    expect(slots.acquire('a')).toBeUndefined();
+    expect(slots.count('a')).toBe(2);
+    slots.release('b');
+    expect(slots.count('b')).toBe(0);
+    expect(slots.open).toBe(2);
+  });
+  it('caps the streams of all clients together, whatever their number', () => {
+    const slots = new StreamSlots(2, 3);
+    expect(['a', 'b', 'c', 'd'].map((c) => slots.acquire(c))).toEqual([undefined, undefined, undefined, 'total']);
+    slots.release('b');
+    expect(slots.acquire('d')).toBeUndefined();
+    // A release of a client holding nothing frees nothing.
+    slots.release('zzz');
+    expect(slots.acquire('e')).toBe('total');
   });
   it('treats 0 as unlimited', () => {
-    const limiter = new IpLimiter(0);
-    for (let i = 0; i < 100; i++) expect(limiter.acquire('a')).toBe(true);
+    const slots = new StreamSlots(0, 0);
+    for (let i = 0; i < 100; i++) expect(slots.acquire('a')).toBeUndefined();
   });
 });

@@ -11,7 +11,7 @@ import { parseLastEventId } from '../../protocol/last-event-id.ts';
 import { parseSince } from '../../protocol/since.ts';
 import { startPositionsHeader } from '../../stream/notice.ts';
 import type { SessionRegistry } from '../../stream/registry.ts';
-import type { IpLimiter } from '../../stream/ip-limiter.ts';
+import type { StreamSlots } from '../../stream/stream-slots.ts';
 import type { LoadGuard } from '../../stream/load-guard.ts';
 import type { EventSelection } from '../../stream/event-selection.ts';
 import type { Selections } from '../../stream/selections.ts';
@@ -25,7 +25,7 @@ export interface StreamRouteDeps {
   clientIpPolicy: ClientIpPolicy;
   catalogue: () => StreamCatalogue;
   sessions: SessionRegistry;
-  ipLimiter: IpLimiter;
+  slots: StreamSlots;
   source: EventSource;
   flush: FlushQueue;
   guard: LoadGuard;
@@ -58,17 +58,22 @@ export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
     }
     const ip = clientIp(request.raw, deps.clientIpPolicy);
     const slot = limiterKey(ip, deps.config.clientIpIpv6Prefix);
-    if (!deps.ipLimiter.acquire(slot)) {
+    const refused = deps.slots.acquire(slot);
+    if (refused === 'total') {
+      deps.metrics.rejected.inc({ status: '503' });
+      return sendRetryLater(request, reply, 503, 'overloaded', `This server serves at most ${deps.config.connections.maxStreams} streams at once; retry shortly`, backoffMs);
+    }
+    if (refused === 'client') {
       deps.metrics.rejected.inc({ status: '429' });
       return sendRetryLater(request, reply, 429, 'too_many_connections', `At most ${deps.config.clientIpConnectionLimit} concurrent streams per client`, backoffMs);
     }
     // The slot is held for the stream's lifetime, or released at once when no stream opens.
     const opened = await serveStream(request, reply, deps, ip, slot).catch((error: unknown) => {
-      deps.ipLimiter.release(slot);
+      deps.slots.release(slot);
       throw error;
     });
     if (opened !== 'streaming') {
-      deps.ipLimiter.release(slot);
+      deps.slots.release(slot);
       deps.metrics.rejected.inc({ status: String(refusalStatus(reply)) });
     }
     return opened === 'streaming' ? reply : opened;
@@ -216,7 +221,7 @@ function openStream(
   const subscription = deps.source.subscribe(session.cursors, assignment.ends);
   res.once('close', () => {
     subscription.close();
-    deps.ipLimiter.release(slot);
+    deps.slots.release(slot);
     deps.sessions.delete(session);
     for (const name of names) deps.metrics.connectedClients.dec({ stream: name });
     log.info(
