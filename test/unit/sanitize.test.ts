@@ -15,9 +15,8 @@ import { EventSelection } from '../../src/stream/event-selection.ts';
 import { recentchanges } from '../support/events.ts';
 
 type Event = Record<string, unknown>;
-const SHARED = new URL('../../../shared/data/events/', import.meta.url);
-const pageChange = (name: string): Event => JSON.parse(readFileSync(new URL(`wikidata-query-rdf/page_change_events/wikibase/${name}.json`, SHARED), 'utf8')) as Event;
-const examples: Event[] = readFileSync(new URL('schema-examples.wmf-schemas.ndjson', SHARED), 'utf8')
+const pageChange = (name: string): Event => JSON.parse(readFileSync(new URL(`../fixtures/page_change_events/wikibase/${name}.json`, import.meta.url), 'utf8')) as Event;
+const examples: Event[] = readFileSync(new URL('../../data/demo/schema-examples.wmf-schemas.ndjson', import.meta.url), 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '')
   .map((l) => JSON.parse(l) as Event);
