@@ -197,3 +197,36 @@ describe('sanitization end to end', () => {
     expect(s.messages().map((m) => m.data.user)).toEqual(['Editor4Secret']);
   });
 });
+
+describe('remove_fields follow streams, not topics', () => {
+  it('a topics_allowed topic named in Last-Event-ID loses the fields its stream removes, for every stream serving it', async () => {
+    const eqiad = await uniqueTopic('eqiad.sanitize.mutation', 1);
+    const codfw = await uniqueTopic('codfw.sanitize.mutation', 1);
+    const event = { $schema: '/test/event/1.0.0', meta: { domain: 'canary.test', stream: 'mutation', dt: new Date().toISOString() }, test: 'kept', secret: 'TopSecretValue' };
+    await produceJson(testBrokers(), codfw, [{ value: event }]);
+    const fresh = await startTestService(
+      {
+        // A double-compute stream: reads its own data centre's topic, resumes from either.
+        mutation: { topics: [eqiad], topics_allowed: [eqiad, codfw], remove_fields: ['secret'] },
+        'mutation.codfw': { topics: [codfw] },
+      },
+      settings,
+    );
+    try {
+      const resumed = await openRaw(`${fresh.url}/v2/stream/mutation`, { 'last-event-id': JSON.stringify([{ topic: codfw, partition: 0, offset: 0 }]) });
+      expect(resumed.status).toBe(200);
+      await resumed.until((x) => x.messages().length >= 1);
+      resumed.close();
+      expect(resumed.messages()[0]?.data.test).toBe('kept');
+      expect(resumed.text()).not.toContain('TopSecretValue');
+      // The frame is shared: the other stream reading the topic gets the union of both policies.
+      const other = await openRaw(`${fresh.url}/v2/stream/mutation.codfw?since=0`);
+      await other.until((x) => x.messages().length >= 1);
+      other.close();
+      expect(other.messages()[0]?.data.test).toBe('kept');
+      expect(other.text()).not.toContain('TopSecretValue');
+    } finally {
+      await fresh.stop();
+    }
+  });
+});

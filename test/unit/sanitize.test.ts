@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { createCatalogue } from '../../src/catalogue/catalogue.ts';
 import { ndjsonLine, prepareEvent, type PreparedEvent } from '../../src/fanout/prepared-event.ts';
 import { Metrics } from '../../src/metrics/registry.ts';
 import { COMMENT, CONTENT, USER } from '../../src/sanitize/hidden.ts';
@@ -11,6 +12,7 @@ import { sanitize, type SanitizeRules } from '../../src/sanitize/sanitize.ts';
 import { Sanitizer } from '../../src/sanitize/sanitizer.ts';
 import { visibilityChange } from '../../src/sanitize/shapes.ts';
 import { SuppressionIndex } from '../../src/sanitize/suppression-index.ts';
+import { topicPolicies } from '../../src/sanitize/topic-policies.ts';
 import { EventSelection } from '../../src/stream/event-selection.ts';
 import { recentchanges } from '../support/events.ts';
 
@@ -189,6 +191,20 @@ describe('per-stream field policy', () => {
     expect(at(event, 'performer.groups')).toBeUndefined();
     expect(at(event, 'revision.content_slots.main.content_sha1')).toBeUndefined();
     expect(at(event, 'performer.user_text')).toBe('DCausse (WMF)');
+  });
+
+  it('follows streams: applies to every topic a stream can serve, topics_allowed included, as a union', () => {
+    const catalogue = createCatalogue([
+      { name: 'mutation', aliases: [], topics: ['eqiad.m'], topicsAllowed: ['eqiad.m', 'codfw.m'], dropCanaryEvents: true, removeFields: ['secret'] },
+      { name: 'codfw-mutation', aliases: [], topics: ['codfw.m'], dropCanaryEvents: true, removeFields: ['other.secret'] },
+      { name: 'plain', aliases: [], topics: ['p'], dropCanaryEvents: true },
+    ]);
+    const policy = topicPolicies(() => catalogue);
+    // The topic a client can only name in Last-Event-ID loses the allowing stream's fields too.
+    expect(policy('codfw.m')).toEqual({ stream: 'codfw-mutation', removeFields: [['other', 'secret'], ['secret']] });
+    expect(policy('eqiad.m')).toEqual({ stream: 'mutation', removeFields: [['secret']] });
+    expect(policy('p')).toEqual({ stream: 'plain', removeFields: [] });
+    expect(policy('unknown')).toBeUndefined();
   });
 });
 
