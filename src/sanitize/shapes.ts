@@ -42,8 +42,11 @@ const RECENTCHANGE: EventShape = {
   redaction: { title: p('title'), remove: paths('user'), empty: [] },
 };
 
-/** Kinds whose performer is the revision's editor and whose top-level comment is its comment. */
-const REVISION_MAKING = new Set(['create', 'edit']);
+/**
+ * Kinds whose performer is the revision's editor and whose top-level comment is in its comment (a
+ * move's revision is the null revision the mover made, its comment quoting the move's).
+ */
+const REVISION_MAKING = new Set(['create', 'edit', 'move']);
 
 /**
  * page_change: `revision` is the current revision, `prior_state.revision` the one before (or, for a
@@ -55,6 +58,7 @@ const PAGE_CHANGE: EventShape = {
     const wiki = event.wiki_id;
     if (typeof wiki !== 'string') return [];
     const makes = REVISION_MAKING.has(String(event.page_change_kind));
+    const deletes = event.page_change_kind === 'delete';
     const scopes: RevisionScope[] = [];
     const revision = objectAt(event, ['revision']);
     const revId = numberAt(event, ['revision', 'rev_id']);
@@ -64,10 +68,11 @@ const PAGE_CHANGE: EventShape = {
         revId,
         inEvent: hiddenFromFlags(revision),
         fields: {
-          [USER]: [...paths('revision.editor'), ...(makes ? paths('performer') : [])],
+          // A deletion's generated reason quotes the content and the only contributor ("content was: ...,
+          // and the only contributor was ...").
+          [USER]: [...paths('revision.editor'), ...(makes ? paths('performer') : []), ...(deletes ? paths('comment') : [])],
           [COMMENT]: [...paths('revision.comment'), ...(makes ? paths('comment') : [])],
-          // A deletion's generated reason quotes the content ("content was: ...").
-          [CONTENT]: [...paths('revision.content_slots.*.content_body', 'revision.content_slots.*.content_sha1', 'revision.rev_sha1'), ...(event.page_change_kind === 'delete' ? paths('comment') : [])],
+          [CONTENT]: [...paths('revision.content_slots.*.content_body', 'revision.content_slots.*.content_sha1', 'revision.rev_sha1'), ...(deletes ? paths('comment') : [])],
         },
       });
     }

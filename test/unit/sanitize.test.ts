@@ -17,7 +17,8 @@ import { EventSelection } from '../../src/stream/event-selection.ts';
 import { recentchanges } from '../support/events.ts';
 
 type Event = Record<string, unknown>;
-const pageChange = (name: string): Event => JSON.parse(readFileSync(new URL(`../fixtures/page_change_events/wikibase/${name}.json`, import.meta.url), 'utf8')) as Event;
+const fixture = (path: string): Event => JSON.parse(readFileSync(new URL(`../fixtures/page_change_events/${path}.json`, import.meta.url), 'utf8')) as Event;
+const pageChange = (name: string): Event => fixture(`wikibase/${name}`);
 const examples: Event[] = readFileSync(new URL('../../data/demo/schema-examples.wmf-schemas.ndjson', import.meta.url), 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '')
@@ -141,6 +142,30 @@ describe('retroactive suppression (the index)', () => {
     expect(event.comment).toBeUndefined();
     expect(event.rev_sha1).toBeUndefined();
     expect(event.page_title).toBeDefined();
+  });
+
+  it("removes a page_change move's performer with its revision's editor: the mover made that null revision", () => {
+    const event = fixture('mediainfo/move-mediainfo-item');
+    const revision = event.revision as Event;
+    const before = structuredClone(event);
+    sanitize(event, rules({ hidden: (wiki, revId) => (wiki === event.wiki_id && revId === revision.rev_id ? USER : 0) }));
+    expect(event.performer).toBeUndefined();
+    expect(at(event, 'revision.editor')).toBeUndefined();
+    // The revision before the move is another one.
+    expect(at(event, 'prior_state.revision.editor')).toEqual(at(before, 'prior_state.revision.editor'));
+    expect(at(event, 'revision.comment')).toBe(at(before, 'revision.comment'));
+  });
+
+  it("removes a page_change deletion's reason when its revision's user is hidden: it names the only contributor", () => {
+    const event = pageChange('item-delete');
+    expect(String(event.comment)).toContain('the only contributor was');
+    const before = structuredClone(event);
+    sanitize(event, rules({ hidden: (wiki, revId) => (wiki === event.wiki_id && revId === at(event, 'revision.rev_id') ? USER : 0) }));
+    expect(event.comment).toBeUndefined();
+    expect(at(event, 'revision.editor')).toBeUndefined();
+    // The performer deleted the page; the revision's comment is not the user.
+    expect(event.performer).toEqual(before.performer);
+    expect(at(event, 'revision.comment')).toBe(at(before, 'revision.comment'));
   });
 
   it('bounds its size, evicting the oldest, and forgets revisions made visible again', () => {
