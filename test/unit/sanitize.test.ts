@@ -10,11 +10,13 @@ import { RedactedPages, normalizeTitle } from '../../src/sanitize/redacted-pages
 import { emptyPath, removePath } from '../../src/sanitize/remove-path.ts';
 import { sanitize, type SanitizeRules } from '../../src/sanitize/sanitize.ts';
 import { Sanitizer } from '../../src/sanitize/sanitizer.ts';
+import { BUILTIN_SHAPES } from '../../src/sanitize/shape-table.ts';
 import { visibilityChange } from '../../src/sanitize/shapes.ts';
 import { SuppressionIndex } from '../../src/sanitize/suppression-index.ts';
 import { topicPolicies } from '../../src/sanitize/topic-policies.ts';
 import { EventSelection } from '../../src/stream/event-selection.ts';
 import { recentchanges } from '../support/events.ts';
+import { leaves } from '../support/leaves.ts';
 
 type Event = Record<string, unknown>;
 const fixture = (path: string): Event => JSON.parse(readFileSync(new URL(`../fixtures/page_change_events/${path}.json`, import.meta.url), 'utf8')) as Event;
@@ -26,7 +28,7 @@ const examples: Event[] = readFileSync(new URL('../../data/demo/schema-examples.
 const example = (schemaPart: string): Event => structuredClone(examples.find((e) => String(e.$schema).includes(schemaPart)) as Event);
 const rc = (i: number): Event => structuredClone(recentchanges[i] as Event);
 
-const rules = (overrides: Partial<SanitizeRules> = {}): SanitizeRules => ({ removeFields: [], hidden: () => 0, redacted: () => false, ...overrides });
+const rules = (overrides: Partial<SanitizeRules> = {}): SanitizeRules => ({ removeFields: [], hidden: () => 0, redacted: () => false, shapes: BUILTIN_SHAPES, ...overrides });
 const at = (event: unknown, dotted: string): unknown => dotted.split('.').reduce<unknown>((node, key) => (node as Event | undefined)?.[key], event);
 
 describe('removePath', () => {
@@ -286,17 +288,6 @@ describe('property: no hidden value ever leaves, no visible field is ever lost',
       [CONTENT]: ['revision.rev_sha1', 'revision.content_slots.main.content_sha1', 'revision.content_slots.main.content_body'],
     },
   } as const;
-
-  /** Every leaf path of a JSON value. */
-  function leaves(value: unknown, prefix = ''): Map<string, unknown> {
-    const out = new Map<string, unknown>();
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-      for (const [k, v] of Object.entries(value)) for (const [p, leaf] of leaves(v, prefix === '' ? k : `${prefix}.${k}`)) out.set(p, leaf);
-    } else {
-      out.set(prefix, value);
-    }
-    return out;
-  }
 
   it('holds for random events and suppression states, through the real encoder, live and from the cache', () => {
     const base = [...recentchanges.slice(0, 50).map((e) => ({ kind: 'recentchange' as const, event: e })), ...['item-edit', 'item-undelete', 'property-edit'].map((n) => ({ kind: 'page_change' as const, event: pageChange(n) }))];
