@@ -5,6 +5,7 @@ import type { ServiceConfig } from './config/types.ts';
 import { buildApp, type App } from './http/app.ts';
 import { KafkaGateway } from './kafka/gateway.ts';
 import { Metrics } from './metrics/registry.ts';
+import { loadShapes } from './sanitize/load-shapes.ts';
 import { RedactedPages } from './sanitize/redacted-pages.ts';
 import { Sanitizer } from './sanitize/sanitizer.ts';
 import { SuppressionFollower } from './sanitize/suppression-follower.ts';
@@ -36,6 +37,16 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     metrics,
     logger,
   );
+  // Where each schema's events carry revision parts: derived once per catalogue, read per event.
+  const warn = (fields: object, message: string) => logger.warn(fields, message);
+  sanitizer.shapes = await loadShapes(catalogue.current().streams, schemas, warn);
+  catalogue.onChange((next) => {
+    loadShapes(next.streams, schemas, warn)
+      .then((shapes) => {
+        sanitizer.shapes = shapes;
+      })
+      .catch((error: unknown) => logger.error({ err: error }, 'rebuilding the sanitizer shapes failed; keeping the previous ones'));
+  });
   const follower = new SuppressionFollower(gateway, config.kafka, (event) => sanitizer.learn(event), logger);
   const visibility = config.sanitize.visibilityStreams.flatMap((name) => catalogue.current().get(name)?.topics ?? []);
   follower.start([...new Set(visibility)]);

@@ -1,6 +1,7 @@
 import { PARTS, type HiddenParts } from './hidden.ts';
 import { emptyPath, removePath } from './remove-path.ts';
-import { shapeOf, valueAt } from './shapes.ts';
+import { shapeOf, type ShapeTable } from './shape-table.ts';
+import { valueAt } from './shapes.ts';
 
 export type SanitizeRule = 'policy' | 'visibility' | 'suppressed' | 'redacted_page';
 
@@ -12,6 +13,8 @@ export interface SanitizeRules {
   hidden(wiki: string, revId: number): HiddenParts;
   /** Whether the page is on the redacted list of its wiki domain. */
   redacted(domain: string, title: string): boolean;
+  /** Where events of each schema carry which revision's parts. */
+  shapes: ShapeTable;
 }
 
 export interface Removal {
@@ -46,7 +49,7 @@ export function sanitize(event: Record<string, unknown>, rules: SanitizeRules): 
   };
   for (const path of rules.removeFields) remove('policy', path);
 
-  const shape = shapeOf(event);
+  const shape = shapeOf(event, rules.shapes);
   const scopes = shape.revisions(event);
   // Flags about one revision anywhere in the event (a visibility change's prior state) hide it everywhere.
   const byRevision = new Map<string, { ref: RevisionRef; inEvent: HiddenParts }>();

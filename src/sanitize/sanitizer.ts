@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics/registry.ts';
 import { dataLineBuffer } from '../sse/frame.ts';
 import type { RedactedPages } from './redacted-pages.ts';
 import { sanitize, type RevisionRef, type Sanitized } from './sanitize.ts';
+import { BUILTIN_SHAPES, type ShapeTable } from './shape-table.ts';
 import { visibilityChange } from './shapes.ts';
 import type { SuppressionIndex } from './suppression-index.ts';
 
@@ -30,6 +31,8 @@ export interface SanitizedState {
 export class Sanitizer {
   readonly index: SuppressionIndex;
   readonly pages: RedactedPages;
+  /** Replaced when the catalogue's schemas are (re)loaded; until then the hand-written and structural shapes. */
+  shapes: ShapeTable = BUILTIN_SHAPES;
   readonly #policy: (topic: string) => TopicPolicy | undefined;
   readonly #metrics: Metrics;
   readonly #log: FastifyBaseLogger;
@@ -81,6 +84,7 @@ export class Sanitizer {
       removeFields: policy?.removeFields ?? [],
       hidden: (wiki, revId) => this.index.hidden(wiki, revId),
       redacted: (domain, title) => this.pages.has(domain, title),
+      shapes: this.shapes,
     });
     if (result.removals.length > 0) {
       event.frame = dataLineBuffer(JSON.stringify(object));

@@ -1,6 +1,5 @@
+import type { Path, ScopeSpec } from './derive-scopes.ts';
 import { CONTENT, COMMENT, USER, hiddenFromFlags, hiddenFromVisibility, type HiddenParts } from './hidden.ts';
-
-type Path = readonly string[];
 
 /** A revision an event refers to, and where the event carries that revision's hideable parts. */
 export interface RevisionScope {
@@ -21,7 +20,8 @@ export interface Redaction {
 }
 
 export interface EventShape {
-  name: 'recentchange' | 'page_change' | 'revision' | 'other';
+  /** For logs and tests: the schema title, or how the shape was chosen. */
+  name: string;
   revisions(event: Record<string, unknown>): RevisionScope[];
   redaction: Redaction;
 }
@@ -33,7 +33,7 @@ const paths = (...dotted: string[]): Path[] => dotted.map(p);
  * recentchange: `revision.new` is the revision the event is about; `user` and `comment` are its
  * (the old revision's parts are not in the event).
  */
-const RECENTCHANGE: EventShape = {
+export const RECENTCHANGE: EventShape = {
   name: 'recentchange',
   revisions(event) {
     const fields = { [USER]: paths('user'), [COMMENT]: paths('comment', 'parsedcomment', 'log_action_comment'), [CONTENT]: [] };
@@ -42,19 +42,23 @@ const RECENTCHANGE: EventShape = {
   redaction: { title: p('title'), remove: paths('user'), empty: [] },
 };
 
-/** Kinds whose performer is the revision's editor and whose top-level comment is its comment. */
-const REVISION_MAKING = new Set(['create', 'edit']);
+/**
+ * Kinds whose performer is the revision's editor and whose top-level comment is in its comment (a
+ * move's revision is the null revision the mover made, its comment quoting the move's).
+ */
+const REVISION_MAKING = new Set(['create', 'edit', 'move']);
 
 /**
  * page_change: `revision` is the current revision, `prior_state.revision` the one before (or, for a
  * visibility change, the same revision's earlier flags). Each carries its own `is_*_visible` flags.
  */
-const PAGE_CHANGE: EventShape = {
+export const PAGE_CHANGE: EventShape = {
   name: 'page_change',
   revisions(event) {
     const wiki = event.wiki_id;
     if (typeof wiki !== 'string') return [];
     const makes = REVISION_MAKING.has(String(event.page_change_kind));
+    const deletes = event.page_change_kind === 'delete';
     const scopes: RevisionScope[] = [];
     const revision = objectAt(event, ['revision']);
     const revId = numberAt(event, ['revision', 'rev_id']);
@@ -64,10 +68,11 @@ const PAGE_CHANGE: EventShape = {
         revId,
         inEvent: hiddenFromFlags(revision),
         fields: {
-          [USER]: [...paths('revision.editor'), ...(makes ? paths('performer') : [])],
+          // A deletion's generated reason quotes the content and the only contributor ("content was: ...,
+          // and the only contributor was ...").
+          [USER]: [...paths('revision.editor'), ...(makes ? paths('performer') : []), ...(deletes ? paths('comment') : [])],
           [COMMENT]: [...paths('revision.comment'), ...(makes ? paths('comment') : [])],
-          // A deletion's generated reason quotes the content ("content was: ...").
-          [CONTENT]: [...paths('revision.content_slots.*.content_body', 'revision.content_slots.*.content_sha1', 'revision.rev_sha1'), ...(event.page_change_kind === 'delete' ? paths('comment') : [])],
+          [CONTENT]: [...paths('revision.content_slots.*.content_body', 'revision.content_slots.*.content_sha1', 'revision.rev_sha1'), ...(deletes ? paths('comment') : [])],
         },
       });
     }
@@ -90,40 +95,31 @@ const PAGE_CHANGE: EventShape = {
   redaction: { title: p('page.page_title'), remove: paths('revision.editor', 'prior_state.revision.editor'), empty: paths('performer') },
 };
 
-/**
- * The revision entity events (revision-create, -visibility-change, -tags-change, -score, ...):
- * `rev_id` on `database`; `comment` is the revision's. Only in revision-create is `performer` its
- * author (elsewhere it is whoever changed tags or visibility).
- */
-function revisionShape(authored: boolean): EventShape {
+/** What EventStreams does for events other than recentchange and page_change about a redacted page. */
+const PERFORMER_REDACTION: Redaction = { title: p('page_title'), remove: paths('performer'), empty: [] };
+
+/** The shape of events whose revision scopes were derived from their schema (see derive-scopes.ts). */
+export function derivedShape(name: string, specs: readonly ScopeSpec[]): EventShape {
   return {
-    name: 'revision',
+    name,
     revisions(event) {
-      const visibility = objectAt(event, ['visibility']);
-      const inEvent = (visibility === undefined ? 0 : hiddenFromVisibility(visibility)) | genericFlags(event);
-      const fields = {
-        [USER]: authored ? paths('performer') : [],
-        [COMMENT]: paths('comment', 'parsedcomment'),
-        [CONTENT]: paths('rev_sha1', 'rev_slots.*.rev_slot_sha1'),
-      };
-      return [scope(event.database, numberAt(event, ['rev_id']), inEvent, fields)];
+      const scopes: RevisionScope[] = [];
+      for (const spec of specs) {
+        const at = objectAt(event, spec.at);
+        if (at === undefined) continue;
+        const wiki = spec.wiki.map((path) => valueAt(event, path)).find((value) => typeof value === 'string');
+        scopes.push(scope(wiki, numberAt(event, spec.revId), flagsAt(at), spec.fields));
+      }
+      return scopes;
     },
-    redaction: { title: p('page_title'), remove: paths('performer'), empty: [] },
+    redaction: PERFORMER_REDACTION,
   };
 }
 
-const REVISION_CREATE = revisionShape(true);
-const REVISION_OTHER = revisionShape(false);
-const OTHER: EventShape = { name: 'other', revisions: () => [], redaction: { title: p('page_title'), remove: paths('performer'), empty: [] } };
-
-/** The shape of an event, from its `$schema`. */
-export function shapeOf(event: Record<string, unknown>): EventShape {
-  const schema = typeof event.$schema === 'string' ? event.$schema : '';
-  if (schema.includes('/mediawiki/recentchange/')) return RECENTCHANGE;
-  if (schema.includes('/mediawiki/page/change/')) return PAGE_CHANGE;
-  if (schema.includes('/mediawiki/revision/create/')) return REVISION_CREATE;
-  if (schema.includes('/mediawiki/revision/')) return REVISION_OTHER;
-  return OTHER;
+/** Whatever an object says about its revision's visibility: `is_*_visible`, `visibility`, `rev_deleted`. */
+function flagsAt(at: Record<string, unknown>): HiddenParts {
+  const visibility = objectAt(at, ['visibility']);
+  return hiddenFromFlags(at) | (visibility === undefined ? 0 : hiddenFromVisibility(visibility)) | genericFlags(at);
 }
 
 function scope(wiki: unknown, revId: number | undefined, inEvent: HiddenParts, fields: RevisionScope['fields']): RevisionScope {

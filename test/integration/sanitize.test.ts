@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.ts';
@@ -48,8 +49,13 @@ const streams = () => ({
 });
 const settings = { heartbeat_interval: 300, schema_base_uris: [SCHEMAS], mediawiki_redacted_pages: {} };
 
-async function replay(target: RunningService, count: number, query = `since=${T0}`): Promise<Event[]> {
-  const s = await openRaw(`${target.url}/v2/stream/recentchange?${query}`);
+function replay(target: RunningService, count: number, query = `since=${T0}`): Promise<Event[]> {
+  return replayStreams(target, ['recentchange'], count, query);
+}
+
+/** A replay of several streams at once, once `count` events arrived. */
+async function replayStreams(target: RunningService, names: readonly string[], count: number, query: string): Promise<Event[]> {
+  const s = await openRaw(`${target.url}/v2/stream/${names.join(',')}?${query}`);
   expect(s.status).toBe(200);
   await s.until((x) => x.messages().length >= count);
   s.close();
@@ -195,5 +201,126 @@ describe('sanitization end to end', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     s.close();
     expect(s.messages().map((m) => m.data.user)).toEqual(['Editor4Secret']);
+  });
+});
+
+describe('remove_fields follow streams, not topics', () => {
+  it('a topics_allowed topic named in Last-Event-ID loses the fields its stream removes, for every stream serving it', async () => {
+    const eqiad = await uniqueTopic('eqiad.sanitize.mutation', 1);
+    const codfw = await uniqueTopic('codfw.sanitize.mutation', 1);
+    const event = { $schema: '/test/event/1.0.0', meta: { domain: 'canary.test', stream: 'mutation', dt: new Date().toISOString() }, test: 'kept', secret: 'TopSecretValue' };
+    await produceJson(testBrokers(), codfw, [{ value: event }]);
+    const fresh = await startTestService(
+      {
+        // A double-compute stream: reads its own data centre's topic, resumes from either.
+        mutation: { topics: [eqiad], topics_allowed: [eqiad, codfw], remove_fields: ['secret'] },
+        'mutation.codfw': { topics: [codfw] },
+      },
+      settings,
+    );
+    try {
+      const resumed = await openRaw(`${fresh.url}/v2/stream/mutation`, { 'last-event-id': JSON.stringify([{ topic: codfw, partition: 0, offset: 0 }]) });
+      expect(resumed.status).toBe(200);
+      await resumed.until((x) => x.messages().length >= 1);
+      resumed.close();
+      expect(resumed.messages()[0]?.data.test).toBe('kept');
+      expect(resumed.text()).not.toContain('TopSecretValue');
+      // The frame is shared: the other stream reading the topic gets the union of both policies.
+      const other = await openRaw(`${fresh.url}/v2/stream/mutation.codfw?since=0`);
+      await other.until((x) => x.messages().length >= 1);
+      other.close();
+      expect(other.messages()[0]?.data.test).toBe('kept');
+      expect(other.text()).not.toContain('TopSecretValue');
+    } finally {
+      await fresh.stop();
+    }
+  });
+});
+
+describe('retroactive suppression of every event type that names a revision', () => {
+  const examples = readFileSync(new URL('../../data/demo/schema-examples.wmf-schemas.ndjson', import.meta.url), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Event);
+  /** The streams, by schema title, and whether their schema has a comment. */
+  const kinds = [
+    { stream: 'mediawiki.page-links-change', title: 'mediawiki/page/links-change', comment: false },
+    { stream: 'mediawiki.page-properties-change', title: 'mediawiki/page/properties-change', comment: false },
+    { stream: 'mediawiki.revision-tags-change', title: 'mediawiki/revision/tags-change', comment: true },
+    { stream: 'mediawiki.revision-score', title: 'mediawiki/revision/score', comment: false },
+    { stream: 'mediawiki.page-move', title: 'mediawiki/page/move', comment: true },
+    { stream: 'mediawiki.revision-create', title: 'mediawiki/revision/create', comment: true },
+  ];
+  const HIDDEN = 'HiddenEditorSecret';
+  const VISIBLE = 'VisibleEditor';
+  const topics = new Map<string, string>();
+  let target: RunningService;
+
+  /** The newest official example of the schema, made an edit of `revId` on enwiki by `editor`. */
+  function revisionEvent(kind: (typeof kinds)[number], revId: number, editor: string): Event {
+    const example = structuredClone(examples.filter((e) => String(e.$schema).startsWith(`/${kind.title}/`)).at(-1) as Event);
+    return {
+      ...example,
+      meta: { ...(example.meta as Event), domain: 'en.wikipedia.org', stream: kind.stream },
+      database: 'enwiki',
+      rev_id: revId,
+      page_title: `Page_${revId}`,
+      performer: { user_text: editor, user_id: revId, user_groups: ['*', 'user'], user_is_bot: false },
+      ...(kind.comment ? { comment: `summary of ${revId}`, parsedcomment: `summary of <b>${revId}</b>` } : {}),
+    };
+  }
+
+  const replayAll = (query = `since=${T0}`) => replayStreams(target, kinds.map((k) => k.stream), kinds.length * 2, query);
+
+  beforeAll(async () => {
+    for (const kind of kinds) {
+      const topic = await uniqueTopic(`eqiad.sanitize.${kind.stream}`, 1);
+      topics.set(kind.stream, topic);
+      await produceJson(testBrokers(), topic, [
+        { value: revisionEvent(kind, 9001, HIDDEN), timestamp: T0 + 1 },
+        { value: revisionEvent(kind, 9002, VISIBLE), timestamp: T0 + 2 },
+      ]);
+    }
+    const visibilityTopic = await uniqueTopic('eqiad.sanitize.visibility-all', 1);
+    const streamsOf = Object.fromEntries(kinds.map((k) => [k.stream, { topics: [topics.get(k.stream) as string], schema_title: k.title }]));
+    target = await startTestService(
+      { ...streamsOf, 'mediawiki.revision-visibility-change': { topics: [visibilityTopic] } },
+      { ...settings, sanitize: { visibility_streams: ['mediawiki.revision-visibility-change'] } },
+    );
+    expect(JSON.stringify(await replayAll())).toContain(HIDDEN);
+    await produceJson(testBrokers(), visibilityTopic, [{ value: visibilityEvent(9001, { text: true, user: false, comment: true }) }]);
+  });
+
+  afterAll(async () => {
+    await target?.stop();
+  });
+
+  it('replays them without the hidden editor, and only that', async () => {
+    const deadline = Date.now() + 15_000;
+    let replayed = await replayAll();
+    while (JSON.stringify(replayed).includes(HIDDEN) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      replayed = await replayAll();
+    }
+    expect(JSON.stringify(replayed)).not.toContain(HIDDEN);
+    for (const kind of kinds) {
+      const ofStream = replayed.filter((e) => (e.meta as Event).stream === kind.stream);
+      const hidden = ofStream.find((e) => e.rev_id === 9001) as Event;
+      const visible = ofStream.find((e) => e.rev_id === 9002) as Event;
+      expect(hidden.performer, kind.stream).toBeUndefined();
+      expect(hidden.page_title, kind.stream).toBe('Page_9001');
+      // Only the user was hidden.
+      if (kind.comment) expect(hidden.comment, kind.stream).toBe('summary of 9001');
+      expect((visible.performer as Event).user_text, kind.stream).toBe(VISIBLE);
+    }
+  });
+
+  it('filters cannot see the hidden editor', async () => {
+    // A hidden editor's event would come first (each topic has it before the visible one).
+    const s = await openRaw(`${target.url}/v2/stream/${kinds.map((k) => k.stream).join(',')}?since=${T0}&performer.user_text=${HIDDEN},${VISIBLE}`);
+    await s.until((x) => x.messages().length >= kinds.length);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    s.close();
+    expect(s.messages().map((m) => (m.data.performer as Event).user_text)).toEqual(kinds.map(() => VISIBLE));
   });
 });

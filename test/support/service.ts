@@ -16,6 +16,7 @@ export interface TestStream {
   drop_canary_events?: boolean;
   schema_title?: string;
   $schema?: string;
+  remove_fields?: string[];
 }
 
 /** `logger` receives the service's log lines (default: silent unless TEST_LOG_LEVEL is set). */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { createCatalogue } from '../../src/catalogue/catalogue.ts';
 import { ndjsonLine, prepareEvent, type PreparedEvent } from '../../src/fanout/prepared-event.ts';
 import { Metrics } from '../../src/metrics/registry.ts';
 import { COMMENT, CONTENT, USER } from '../../src/sanitize/hidden.ts';
@@ -9,22 +10,25 @@ import { RedactedPages, normalizeTitle } from '../../src/sanitize/redacted-pages
 import { emptyPath, removePath } from '../../src/sanitize/remove-path.ts';
 import { sanitize, type SanitizeRules } from '../../src/sanitize/sanitize.ts';
 import { Sanitizer } from '../../src/sanitize/sanitizer.ts';
+import { BUILTIN_SHAPES } from '../../src/sanitize/shape-table.ts';
 import { visibilityChange } from '../../src/sanitize/shapes.ts';
 import { SuppressionIndex } from '../../src/sanitize/suppression-index.ts';
+import { topicPolicies } from '../../src/sanitize/topic-policies.ts';
 import { EventSelection } from '../../src/stream/event-selection.ts';
 import { recentchanges } from '../support/events.ts';
+import { leaves } from '../support/leaves.ts';
 
 type Event = Record<string, unknown>;
-const SHARED = new URL('../../../shared/data/events/', import.meta.url);
-const pageChange = (name: string): Event => JSON.parse(readFileSync(new URL(`wikidata-query-rdf/page_change_events/wikibase/${name}.json`, SHARED), 'utf8')) as Event;
-const examples: Event[] = readFileSync(new URL('schema-examples.wmf-schemas.ndjson', SHARED), 'utf8')
+const fixture = (path: string): Event => JSON.parse(readFileSync(new URL(`../fixtures/page_change_events/${path}.json`, import.meta.url), 'utf8')) as Event;
+const pageChange = (name: string): Event => fixture(`wikibase/${name}`);
+const examples: Event[] = readFileSync(new URL('../../data/demo/schema-examples.wmf-schemas.ndjson', import.meta.url), 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '')
   .map((l) => JSON.parse(l) as Event);
 const example = (schemaPart: string): Event => structuredClone(examples.find((e) => String(e.$schema).includes(schemaPart)) as Event);
 const rc = (i: number): Event => structuredClone(recentchanges[i] as Event);
 
-const rules = (overrides: Partial<SanitizeRules> = {}): SanitizeRules => ({ removeFields: [], hidden: () => 0, redacted: () => false, ...overrides });
+const rules = (overrides: Partial<SanitizeRules> = {}): SanitizeRules => ({ removeFields: [], hidden: () => 0, redacted: () => false, shapes: BUILTIN_SHAPES, ...overrides });
 const at = (event: unknown, dotted: string): unknown => dotted.split('.').reduce<unknown>((node, key) => (node as Event | undefined)?.[key], event);
 
 describe('removePath', () => {
@@ -142,6 +146,30 @@ describe('retroactive suppression (the index)', () => {
     expect(event.page_title).toBeDefined();
   });
 
+  it("removes a page_change move's performer with its revision's editor: the mover made that null revision", () => {
+    const event = fixture('mediainfo/move-mediainfo-item');
+    const revision = event.revision as Event;
+    const before = structuredClone(event);
+    sanitize(event, rules({ hidden: (wiki, revId) => (wiki === event.wiki_id && revId === revision.rev_id ? USER : 0) }));
+    expect(event.performer).toBeUndefined();
+    expect(at(event, 'revision.editor')).toBeUndefined();
+    // The revision before the move is another one.
+    expect(at(event, 'prior_state.revision.editor')).toEqual(at(before, 'prior_state.revision.editor'));
+    expect(at(event, 'revision.comment')).toBe(at(before, 'revision.comment'));
+  });
+
+  it("removes a page_change deletion's reason when its revision's user is hidden: it names the only contributor", () => {
+    const event = pageChange('item-delete');
+    expect(String(event.comment)).toContain('the only contributor was');
+    const before = structuredClone(event);
+    sanitize(event, rules({ hidden: (wiki, revId) => (wiki === event.wiki_id && revId === at(event, 'revision.rev_id') ? USER : 0) }));
+    expect(event.comment).toBeUndefined();
+    expect(at(event, 'revision.editor')).toBeUndefined();
+    // The performer deleted the page; the revision's comment is not the user.
+    expect(event.performer).toEqual(before.performer);
+    expect(at(event, 'revision.comment')).toBe(at(before, 'revision.comment'));
+  });
+
   it('bounds its size, evicting the oldest, and forgets revisions made visible again', () => {
     const index = new SuppressionIndex(3);
     for (let i = 1; i <= 5; i++) index.set('w', i, USER);
@@ -190,6 +218,20 @@ describe('per-stream field policy', () => {
     expect(at(event, 'performer.groups')).toBeUndefined();
     expect(at(event, 'revision.content_slots.main.content_sha1')).toBeUndefined();
     expect(at(event, 'performer.user_text')).toBe('DCausse (WMF)');
+  });
+
+  it('follows streams: applies to every topic a stream can serve, topics_allowed included, as a union', () => {
+    const catalogue = createCatalogue([
+      { name: 'mutation', aliases: [], topics: ['eqiad.m'], topicsAllowed: ['eqiad.m', 'codfw.m'], dropCanaryEvents: true, removeFields: ['secret'] },
+      { name: 'codfw-mutation', aliases: [], topics: ['codfw.m'], dropCanaryEvents: true, removeFields: ['other.secret'] },
+      { name: 'plain', aliases: [], topics: ['p'], dropCanaryEvents: true },
+    ]);
+    const policy = topicPolicies(() => catalogue);
+    // The topic a client can only name in Last-Event-ID loses the allowing stream's fields too.
+    expect(policy('codfw.m')).toEqual({ stream: 'codfw-mutation', removeFields: [['other', 'secret'], ['secret']] });
+    expect(policy('eqiad.m')).toEqual({ stream: 'mutation', removeFields: [['secret']] });
+    expect(policy('p')).toEqual({ stream: 'plain', removeFields: [] });
+    expect(policy('unknown')).toBeUndefined();
   });
 });
 
@@ -246,17 +288,6 @@ describe('property: no hidden value ever leaves, no visible field is ever lost',
       [CONTENT]: ['revision.rev_sha1', 'revision.content_slots.main.content_sha1', 'revision.content_slots.main.content_body'],
     },
   } as const;
-
-  /** Every leaf path of a JSON value. */
-  function leaves(value: unknown, prefix = ''): Map<string, unknown> {
-    const out = new Map<string, unknown>();
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-      for (const [k, v] of Object.entries(value)) for (const [p, leaf] of leaves(v, prefix === '' ? k : `${prefix}.${k}`)) out.set(p, leaf);
-    } else {
-      out.set(prefix, value);
-    }
-    return out;
-  }
 
   it('holds for random events and suppression states, through the real encoder, live and from the cache', () => {
     const base = [...recentchanges.slice(0, 50).map((e) => ({ kind: 'recentchange' as const, event: e })), ...['item-edit', 'item-undelete', 'property-edit'].map((n) => ({ kind: 'page_change' as const, event: pageChange(n) }))];
