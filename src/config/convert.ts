@@ -46,6 +46,7 @@ export function toServiceConfig(raw: RawConfig, file: string, warnings: string[]
       reconnectDelayMs: raw.connections.reconnect_delay_ms,
       shutdownDrainMs: raw.connections.shutdown_drain_ms,
     },
+    filters: { maxCost: raw.filters.max_cost, maxTotalCost: raw.filters.max_total_cost },
     streamUiEnabled: raw.stream_ui_enabled,
     mediawikiRedactedPages: Object.fromEntries(
       Object.entries(raw.mediawiki_redacted_pages).map(([domain, titles]) => [domain, titles.map(String)]),

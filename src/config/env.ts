@@ -54,6 +54,8 @@ const RULES: readonly EnvRule[] = [
   { variable: 'STREAM_CONFIG_URI', key: ['stream_config_uri'], parse: asUri },
   { variable: 'HEARTBEAT_INTERVAL', key: ['heartbeat_interval'], parse: asInteger },
   { variable: 'CLIENT_IP_CONNECTION_LIMIT', key: ['client_ip_connection_limit'], parse: asInteger },
+  { variable: 'FILTERS_MAX_COST', key: ['filters', 'max_cost'], parse: asInteger },
+  { variable: 'FILTERS_MAX_TOTAL_COST', key: ['filters', 'max_total_cost'], parse: asInteger },
 ];
 
 /** Names of the environment variables that override configuration keys. */

@@ -15,6 +15,7 @@ import { FlushQueue } from '../stream/flush-queue.ts';
 import { IpLimiter } from '../stream/ip-limiter.ts';
 import { LoadGuard } from '../stream/load-guard.ts';
 import { SessionRegistry } from '../stream/registry.ts';
+import { LiveSelections } from '../stream/live-selections.ts';
 import { Selections } from '../stream/selections.ts';
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
 import { sendProblem } from './problem.ts';
@@ -132,7 +133,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     flush: new FlushQueue(),
     guard,
     metrics,
-    selections: new Selections(deps.schemas, deps.sanitizer, deps.logger),
+    selections: new Selections(deps.schemas, deps.sanitizer, config.filters.maxCost, deps.logger),
+    liveSelections: new LiveSelections(config.filters.maxTotalCost, {
+      changed: (selections, spent) => {
+        metrics.liveSelections.set(selections);
+        metrics.filterCost.set(spent);
+      },
+    }),
     suppressionsReady: deps.suppressionsReady,
   });
   server.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));

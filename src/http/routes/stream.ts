@@ -4,6 +4,7 @@ import type { ServiceConfig } from '../../config/types.ts';
 import type { EventSource } from '../../fanout/hub.ts';
 import type { Metrics } from '../../metrics/registry.ts';
 import type { FlushQueue } from '../../stream/flush-queue.ts';
+import { budgetProblem } from '../../filter/budget.ts';
 import { PositionError, resolveAssignment, type Assignment } from '../../kafka/start-positions.ts';
 import { negotiateFormat } from '../../protocol/content-type.ts';
 import { parseLastEventId } from '../../protocol/last-event-id.ts';
@@ -12,7 +13,7 @@ import { startPositionsHeader } from '../../stream/notice.ts';
 import type { SessionRegistry } from '../../stream/registry.ts';
 import type { IpLimiter } from '../../stream/ip-limiter.ts';
 import type { LoadGuard } from '../../stream/load-guard.ts';
-import type { EventSelection } from '../../stream/event-selection.ts';
+import type { LiveSelections, SelectionLease } from '../../stream/live-selections.ts';
 import type { Selections } from '../../stream/selections.ts';
 import { StreamSession } from '../../stream/session.ts';
 import { clientIp, clientIpLogField } from '../client-ip.ts';
@@ -29,27 +30,28 @@ export interface StreamRouteDeps {
   guard: LoadGuard;
   metrics: Metrics;
   selections: Selections;
+  liveSelections: LiveSelections;
   suppressionsReady: (timeoutMs: number) => Promise<boolean>;
 }
 
 /** Response header listing the concrete offset every partition starts from on this connection. */
 export const START_POSITIONS_HEADER = 'eventstreams-start-positions';
 const MAX_STREAMS_PER_REQUEST = 64;
+/** Refusals a client should simply retry: back off longer than after a normal end of stream. */
+const BACKOFF_MS = RETRY_AFTER_SECONDS * 1000;
 
 type StreamRequest = FastifyRequest<{ Params: { streams: string }; Querystring: Record<string, string | string[] | undefined> }>;
 
 export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
   app.get('/v2/stream/:streams', async (request: StreamRequest, reply) => {
-    // Refusals a client should simply retry: back off longer than after a normal end of stream.
-    const backoffMs = RETRY_AFTER_SECONDS * 1000;
     if (deps.guard.overloaded()) {
       deps.metrics.rejected.inc({ status: '503' });
-      return sendRetryLater(request, reply, 503, 'overloaded', 'This server is at capacity; retry shortly (the current streams keep being served)', backoffMs);
+      return sendRetryLater(request, reply, 503, 'overloaded', 'This server is at capacity; retry shortly (the current streams keep being served)', BACKOFF_MS);
     }
     const ip = clientIp(request, deps.config.clientIpHeader);
     if (!deps.ipLimiter.acquire(ip)) {
       deps.metrics.rejected.inc({ status: '429' });
-      return sendRetryLater(request, reply, 429, 'too_many_connections', `At most ${deps.config.clientIpConnectionLimit} concurrent streams per client`, backoffMs);
+      return sendRetryLater(request, reply, 429, 'too_many_connections', `At most ${deps.config.clientIpConnectionLimit} concurrent streams per client`, BACKOFF_MS);
     }
     // The slot is held for the stream's lifetime, or released at once when no stream opens.
     const opened = await serveStream(request, reply, deps, ip).catch((error: unknown) => {
@@ -93,7 +95,8 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
 
   const url = request.raw.url ?? '';
   const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
-  const selected = await deps.selections.forRequest(streams, query);
+  // Checked and compiled, but held by nothing until the stream opens: a later refusal leaves nothing behind.
+  const selected = await deps.selections.check(streams, query);
   if (!selected.ok) {
     const { message, field, validFields } = selected.problem;
     return sendProblem(request, reply, 400, 'invalid_filter', message, {
@@ -128,7 +131,17 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
     return sendRetryLater(request, reply, 503, 'no_topics', 'None of the topics of the requested streams exist in Kafka yet', deps.config.connections.reconnectDelayMs);
   }
 
-  openStream(request, reply, deps, streams, selected.selection, assignment, ip);
+  // The last step before the stream opens, so no later refusal can leave budget or a selection held.
+  const acquired = deps.liveSelections.acquire(selected.candidate);
+  if (!acquired.ok) {
+    return sendRetryLater(request, reply, 503, 'filter_budget_exhausted', budgetProblem(acquired.cost, acquired.spent, acquired.limit), BACKOFF_MS);
+  }
+  try {
+    openStream(request, reply, deps, streams, acquired.lease, assignment, ip);
+  } catch (error) {
+    acquired.lease.release();
+    throw error;
+  }
   return 'streaming';
 }
 
@@ -137,10 +150,11 @@ function openStream(
   reply: FastifyReply,
   deps: StreamRouteDeps,
   streams: StreamConfig[],
-  selection: EventSelection,
+  lease: SelectionLease,
   assignment: Assignment,
   ip: string,
 ): void {
+  const { selection } = lease;
   const { format, contentType } = negotiateFormat(request.headers.accept);
   const log = request.log;
   const loggedIp = clientIpLogField(ip, deps.config.logClientIp);
@@ -185,8 +199,12 @@ function openStream(
   deps.sessions.add(session);
   session.open();
   const subscription = deps.source.subscribe(session.cursors, assignment.ends);
-  res.once('close', () => {
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
     subscription.close();
+    lease.release();
     deps.ipLimiter.release(ip);
     deps.sessions.delete(session);
     for (const name of names) deps.metrics.connectedClients.dec({ stream: name });
@@ -202,6 +220,9 @@ function openStream(
       },
       'stream closed',
     );
-  });
+  };
+  res.once('close', close);
+  // A client gone while the request was being resolved: its 'close' has been and will not come again.
+  if (res.destroyed) close();
   log.info({ streams: names, format, partitions: assignment.starts.length, ...loggedIp, userAgent: request.headers['user-agent'] }, 'stream opened');
 }
