@@ -5,16 +5,13 @@
  * within `filters.max_total_cost` (503 and Retry-After past it), and an unfiltered client keeps
  * getting its events promptly while the costliest accepted filters run.
  */
-import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkQuery } from '../../src/filter/check.ts';
-import { filterCost } from '../../src/filter/cost.ts';
-import { parseFilterQuery } from '../../src/filter/parse.ts';
-import { schemaFields } from '../../src/filter/schema-fields.ts';
+import { costliestQuery } from '../../bench/lib/filter-queries.ts';
+import { queryCost as costOf } from '../../bench/lib/recentchange-filters.ts';
 import type { RunningService } from '../../src/service.ts';
 import { rcEvent } from '../support/events.ts';
 import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
@@ -24,7 +21,6 @@ import { startTestService } from '../support/service.ts';
 import { getJson, openRaw, type RawStream } from '../support/sse.ts';
 
 const SCHEMAS = fileURLToPath(new URL('../../config/schemas', import.meta.url));
-const rcSchema = JSON.parse(readFileSync(new URL('../../config/schemas/mediawiki/recentchange/1.0.1.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 /** The defaults of src/config/schema.json, which `service` runs with. */
 const MAX_COST = 2000;
 const MAX_TOTAL_COST = 200_000;
@@ -52,15 +48,6 @@ afterAll(async () => {
   await Promise.all([service?.stop(), small?.stop()]);
 });
 
-/** The cost the service computes for `query` on recentchange. */
-function costOf(query: string): number {
-  const parsed = parseFilterQuery(query);
-  if (!parsed.ok) throw new Error(parsed.error);
-  const checked = checkQuery(parsed.query, { schemas: [schemaFields(rcSchema)], schemaless: false });
-  if (!checked.ok) throw new Error(checked.problem.message);
-  return filterCost(checked.clauses, checked.fields).total;
-}
-
 const list = (n: number, value: (i: number) => string): string => Array.from({ length: n }, (_, i) => value(i)).join(',');
 /** `n` values of `path` in as many clauses as the 1,000-values-per-clause limit needs. */
 const clauses = (path: string, n: number, value: (i: number) => string): string =>
@@ -68,21 +55,8 @@ const clauses = (path: string, n: number, value: (i: number) => string): string 
 /** Two letters per i, so thousands of patterns fit in a URL. */
 const pair = (i: number): string => (i % 1296).toString(36).padStart(2, '0');
 
-/**
- * A distinct filter (`tag`) at the cost of about `target`, as costly per unit as a client can make
- * it: every event is offered (no index), every pattern scans the title and fails but the last (`*`),
- * so the title clause holds and the last clause (`user!=*`) fails: nothing is sent.
- */
-function costlyQuery(tag: string, target: number): string {
-  const make = (n: number) => `title=*${tag}*,${list(n, (i) => `*a*e*i*o*${pair(i)}*`)},*&user!=*`;
-  let [low, high] = [1, 998];
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if (costOf(make(mid)) <= target) low = mid;
-    else high = mid - 1;
-  }
-  return make(low);
-}
+/** A distinct filter (`tag`) costing about `target`, as slow per unit of cost as they come; it sends nothing. */
+const costlyQuery = (tag: string, target: number): string => costliestQuery(tag, target, costOf);
 
 const lastEventIdElsewhere = JSON.stringify([{ topic: 'not.a.topic.of.the.stream', partition: 0, offset: 0 }]);
 
