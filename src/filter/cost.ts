@@ -36,9 +36,9 @@ export const COST_WEIGHTS = {
   /** A `*` pattern: the call, plus one per piece after the first and per 32 literal characters. */
   pattern: 2,
   patternCharsPerUnit: 32,
-  /** A projection: copying the picked fields and encoding a new frame, plus per path. */
-  projection: 300,
-  projectionPath: 40,
+  /** A projection: copying the picked fields and encoding a new frame, plus per path (a path may pick a large subtree). */
+  projection: 400,
+  projectionPath: 70,
   /** Bytes of heap per unit, and the bytes a compiled value holds besides its text (4 bytes per character: literal, set, key, index). */
   bytesPerUnit: 256,
   valueBytes: 64,
