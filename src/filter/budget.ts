@@ -7,8 +7,8 @@
 /** Share of the budget only ordinary filters may take, so a few costly ones cannot lock out the rest. */
 export const RESERVED_SHARE = 0.25;
 /**
- * An ordinary filter costs at most this share of the budget: 500 of the default 200,000, a few
- * clauses with dozens of `*` patterns or hundreds of exact values, or a short `fields` list.
+ * An ordinary filter costs at most this share of the budget: 250 of the default 100,000, a few
+ * clauses with dozens of `*` patterns or hundreds of exact values (a projection is never ordinary).
  */
 export const ORDINARY_SHARE = 1 / 400;
 

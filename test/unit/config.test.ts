@@ -89,7 +89,7 @@ describe('defaults', () => {
       logClientIp: 'truncated',
       fanout: { mode: 'shared', cacheBytesPerPartition: 33554432, idleReaderTtlMs: 30000, clientBacklogBytes: 2097152, clientStallMs: 30000, catchUpShareWindow: 10000, totalBacklogBytes: 268435456, maxEventLoopLagMs: 1000 },
       connections: { maxDurationMs: 900000, maxDurationJitter: 0.1, reconnectDelayMs: 1000, shutdownDrainMs: 10000 },
-      filters: { maxCost: 2000, maxTotalCost: 200000 },
+      filters: { maxCost: 2000, maxTotalCost: 100000 },
       streamUiEnabled: true,
       mediawikiRedactedPages: {},
       sanitize: { visibilityStreams: ['mediawiki.revision-visibility-change'], maxSuppressedRevisions: 5000000, replayWaitMs: 15000 },
