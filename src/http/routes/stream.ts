@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StreamCatalogue, StreamConfig } from '../../catalogue/types.ts';
 import type { ServiceConfig } from '../../config/types.ts';
 import type { EventSource } from '../../fanout/hub.ts';
+import { budgetProblem } from '../../filter/budget.ts';
 import type { Metrics } from '../../metrics/registry.ts';
 import type { FlushQueue } from '../../stream/flush-queue.ts';
-import { budgetProblem } from '../../filter/budget.ts';
 import { PositionError, resolveAssignment, type Assignment } from '../../kafka/start-positions.ts';
 import { negotiateFormat } from '../../protocol/content-type.ts';
 import { parseLastEventId } from '../../protocol/last-event-id.ts';
@@ -222,7 +222,7 @@ function openStream(
     );
   };
   res.once('close', close);
+  log.info({ streams: names, format, partitions: assignment.starts.length, ...loggedIp, userAgent: request.headers['user-agent'] }, 'stream opened');
   // A client gone while the request was being resolved: its 'close' has been and will not come again.
   if (res.destroyed) close();
-  log.info({ streams: names, format, partitions: assignment.starts.length, ...loggedIp, userAgent: request.headers['user-agent'] }, 'stream opened');
 }
