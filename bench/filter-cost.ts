@@ -1,7 +1,7 @@
 /**
  * Filter cost: what the costliest filters the service admits do to everyone else.
  *
- *   node bench/filter-cost.ts [--attempts 0,1,100,1000] [--plain 1] [--rate 100] [--seconds 10]
+ *   node bench/filter-cost.ts [--attempts 0,1,100,1000] [--plain 1] [--rate 100] [--seconds 15]
  *                             [--burst 10000] [--burst-rate 10000] [--calibrate-ms 400]
  *
  * 1. Calibration, in process, no Kafka: filters of each kind sized to `filters.max_cost` (exact
@@ -44,7 +44,7 @@ import { readRecordedEvents } from './lib/recorded-events.ts';
 import { machineInfo, table, writeResults, type Cell } from './lib/report.ts';
 import { log, nodeArgs, num, numList, options, runMain, serviceOptions, sleep } from './lib/run.ts';
 import { metricSum, scrapeMetrics, startServiceChild, type ServiceChild } from './lib/service.ts';
-import { startLiveBench } from './lib/setup.ts';
+import { startCheckedClients, startLiveBench } from './lib/setup.ts';
 import { ratio, round } from './lib/stats.ts';
 
 /** The service's defaults (src/config/schema.json `filters`). */
@@ -55,7 +55,7 @@ const opts = options('node bench/filter-cost.ts [options]', {
   attempts: { default: '0,1,100,1000', help: 'streams asked for with distinct filters at max_cost, per phase (0 = none: the baseline)' },
   plain: { default: '1', help: 'unfiltered clients (every event parsed; more than a few cannot parse a burst as fast as it comes)' },
   rate: { default: '100', help: 'events/s produced in steady state' },
-  seconds: { default: '10', help: 'seconds of each latency window' },
+  seconds: { default: '15', help: 'seconds of each latency window' },
   burst: { default: '10000', help: 'events of each throughput burst' },
   'burst-rate': { default: '10000', help: 'events/s the producer is asked for during a burst (much more makes its batches too large for Kafka)' },
   'calibrate-ms': { default: '400', help: 'timed milliseconds per filter kind in the calibration' },
@@ -205,8 +205,7 @@ runMain('filter-cost', (attempts.length * (seconds + 300) + 600) * 1000, async (
   );
   monitor.watch('service', service.pid);
   const path = '/v2/stream/recentchange';
-  const plainGen = await LoadGen.start(cleanup, { port: service.port, path, sampleEvery: 1, trackAll: true, reconnectOnDrop: true, reconnectDelayMs: 1000 });
-  monitor.watch('plain generator', plainGen.pid);
+  const plainGen = await startCheckedClients(cleanup, monitor, 'plain generator', service.port, path);
   const plainConnect = await plainGen.request({ type: 'connect', count: plain, maxPending: 50, timeoutMs: 30_000, headers: {} }, 60_000);
   if (plainConnect.connected !== plain) throw new Error(`plain clients: ${plainConnect.connected}/${plain} connected`);
   producer.setRate(rate);
