@@ -5,12 +5,12 @@
  */
 
 /** Share of the budget only ordinary filters may take, so a few costly ones cannot lock out the rest. */
-export const RESERVED_SHARE = 0.25;
+const RESERVED_SHARE = 0.25;
 /**
  * An ordinary filter costs at most this share of the budget: 250 of the default 100,000, a few
  * clauses with dozens of `*` patterns or hundreds of exact values (a projection is never ordinary).
  */
-export const ORDINARY_SHARE = 1 / 400;
+const ORDINARY_SHARE = 1 / 400;
 
 /** Whether a new distinct filter costing `cost` fits while `spent` of `limit` is in use. */
 export function admits(spent: number, cost: number, limit: number): boolean {

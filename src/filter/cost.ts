@@ -3,8 +3,9 @@ import type { TypedClause } from './check.ts';
 /**
  * What a filter costs the process. Each distinct filter is evaluated once per event of its streams
  * (however many clients share it), so its cost is its worst-case work per event, plus the memory it
- * holds while it is live. One unit is about 10 ns of evaluation on the reference machine, or 256
- * bytes of heap (bench/results/filter-cost.md has the measurements behind the weights).
+ * holds while it is live. One unit is about 10 ns of evaluation, or 256 bytes of heap
+ * (bench/results/filter-cost.md: 3-7 ns per unit for the costliest kinds in isolation, 13-17 with
+ * the costliest filters the budget admits in the running service).
  *
  * Worst case means: every clause is evaluated (AND stops at the first failing one, and the
  * subscriber index may not offer the event at all, but a client chooses its events) and every
