@@ -7,7 +7,7 @@
  *
  * Events: the 300 recorded recentchange events, prepared as the shared reader prepares Kafka
  * messages (`prepareEvent`). Filters: `mixedQueries` (distinct, a realistic mix of indexable and
- * unindexable ones), through the service's `Selections` (parse, schema check, compile, share).
+ * unindexable ones), through the service's `Selections` and `LiveSelections` (parse, schema check, compile, share).
  * Designs, measured in turns on the same events in the same process:
  *   shared-indexed    a PartitionFeed with a live cursor per client, subscriber index on (the service)
  *   shared-unindexed  the same, every client offered every event (index hints hidden)
@@ -26,6 +26,7 @@ import { SchemaStore } from '../src/catalogue/schemas.ts';
 import { prepareEvent, type PreparedEvent } from '../src/fanout/prepared-event.ts';
 import { createLogger } from '../src/log.ts';
 import type { EventSelection } from '../src/stream/event-selection.ts';
+import { LiveSelections } from '../src/stream/live-selections.ts';
 import { Selections } from '../src/stream/selections.ts';
 import { PerClientParseStage, SharedFeedStage, STAGE_TOPIC, type FilterStage } from './lib/filter-stages.ts';
 import { mixedQueries } from './lib/filter-queries.ts';
@@ -231,13 +232,17 @@ runMain('filter-stage', 3_600_000, async () => {
   const log = createLogger('warn', false);
   // Sanitization is measured by bench/sanitize.ts; here its per-send check finds nothing to do.
   const sanitizer = new Sanitizer(new SuppressionIndex(1), new RedactedPages({}), () => undefined, new Metrics(), log);
-  const selections = new Selections(new SchemaStore([SCHEMA_BASE]), sanitizer, log);
+  // The stage is measured here, not the cost limits (bench/filter-cost.ts): nothing is refused.
+  const selections = new Selections(new SchemaStore([SCHEMA_BASE]), sanitizer, Infinity, log);
+  const live = new LiveSelections(Infinity);
   const selectionsFor = async (queries: string[]): Promise<EventSelection[]> => {
     const out: EventSelection[] = [];
     for (const query of queries) {
-      const result = await selections.forRequest([RECENTCHANGE_STREAM], query);
-      if (!result.ok) throw new Error(`${query}: ${result.problem.message}`);
-      out.push(result.selection);
+      const checked = await selections.check([RECENTCHANGE_STREAM], query);
+      if (!checked.ok) throw new Error(`${query}: ${checked.problem.message}`);
+      const acquired = live.acquire(checked.candidate);
+      if (!acquired.ok) throw new Error(`${query}: over the filter budget`);
+      out.push(acquired.lease.selection);
     }
     return out;
   };

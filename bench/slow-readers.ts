@@ -36,7 +36,7 @@ import { LoadGen } from './lib/loadgen-client.ts';
 import type { CheckResult, ConnectResult, GenStatus, WindowResult } from './lib/loadgen-protocol.ts';
 import { RECENTCHANGE_TOPICS } from './lib/kafka.ts';
 import { readProc, type Mark, type Monitor } from './lib/proc.ts';
-import { RECENTCHANGE_STREAMS, startLiveBench } from './lib/setup.ts';
+import { RECENTCHANGE_STREAMS, startCheckedClients, startLiveBench } from './lib/setup.ts';
 import { machineInfo, table, writeResults } from './lib/report.ts';
 import { log, nodeArgs, num, options, runMain, serviceOptions, sleep } from './lib/run.ts';
 import { startServiceChild } from './lib/service.ts';
@@ -110,8 +110,7 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
   );
   monitor.watch('service', service.pid);
   const path = '/v2/stream/recentchange';
-  const normalGen = await LoadGen.start(cleanup, { port: service.port, path, sampleEvery: 1, trackAll: true, reconnectOnDrop: true, reconnectDelayMs: 1000 });
-  monitor.watch('normal generator', normalGen.pid);
+  const normalGen = await startCheckedClients(cleanup, monitor, 'normal generator', service.port, path);
   // Only client 0 of the slow ones is parsed (index 0 is always sampled): it shows the error event the evicted get.
   const slowGen = await LoadGen.start(cleanup, { port: service.port, path, sampleEvery: 1_000_000_000, trackAll: false, reconnectOnDrop: false, reconnectDelayMs: 1000, stall: true });
   monitor.watch('slow generator', slowGen.pid);

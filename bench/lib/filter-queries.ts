@@ -52,3 +52,33 @@ export function mixedQueries(events: readonly Record<string, unknown>[], n: numb
   ];
   return Array.from({ length: n }, (_, i) => kinds[i % kinds.length]!(Math.floor(i / kinds.length)));
 }
+
+/** The largest n in [low, high] with fits(n) (fits must hold for low and be monotonic). */
+function largest(low: number, high: number, fits: (n: number) => boolean): number {
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (fits(mid)) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
+
+/**
+ * A recentchange filter, distinct by `tag`, costing at most `target` (`cost`: the service's cost of
+ * a query) and as slow per unit of cost as a client can make one (bench/results/filter-cost.md):
+ * up to 30 date-time comparisons (the event's date is parsed for each) and `*` patterns that scan
+ * the title and fail but the last (`*`). Nothing to index and every clause but the last holds, so
+ * every event costs the whole filter; the last (`user!=*`) fails, so nothing is sent and only the
+ * filter's work shows.
+ */
+export function costliestQuery(tag: string, target: number, cost: (query: string) => number): string {
+  const pair = (i: number): string => (i % 1296).toString(36).padStart(2, '0');
+  const make = (dates: number, patterns: number): string =>
+    [
+      ...Array.from({ length: dates }, (_, i) => `meta.dt>=2001-01-${String(i + 1).padStart(2, '0')}T00:00:00Z`),
+      `title=${[`*${tag}*`, ...Array.from({ length: patterns }, (_, i) => `*a*e*i*o*${pair(i)}*`), '*'].join(',')}`,
+      'user!=*',
+    ].join('&');
+  const dates = largest(0, 30, (d) => d === 0 || cost(make(d, 0)) <= target);
+  return make(dates, largest(0, 997, (n) => n === 0 || cost(make(dates, n)) <= target));
+}

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { StreamConfig } from '../../src/catalogue/types.ts';
 import { checkQuery, type FieldScope } from '../../src/filter/check.ts';
 import { compileFilter, type EventFilter } from '../../src/filter/compile.ts';
+import { filterCost } from '../../src/filter/cost.ts';
 import { parseFilterQuery } from '../../src/filter/parse.ts';
 import { schemaFields } from '../../src/filter/schema-fields.ts';
 import { repoRoot } from '../../src/local-kafka/launcher.ts';
@@ -25,6 +26,15 @@ export const RECENTCHANGE_STREAM: StreamConfig = {
 export function recentchangeScope(): FieldScope {
   const schema = JSON.parse(readFileSync(join(SCHEMA_BASE, 'mediawiki', 'recentchange', '1.0.1.json'), 'utf8')) as Record<string, unknown>;
   return { schemas: [schemaFields(schema)], schemaless: false };
+}
+
+/** The cost the service gives a query's filter and projection (filters.max_cost, max_total_cost); throws on a query it refuses. */
+export function queryCost(query: string, scope: FieldScope = recentchangeScope()): number {
+  const parsed = parseFilterQuery(query);
+  if (!parsed.ok) throw new Error(`${query}: ${parsed.error}`);
+  const checked = checkQuery(parsed.query, scope);
+  if (!checked.ok) throw new Error(`${query}: ${checked.problem.message}`);
+  return filterCost(checked.clauses, checked.fields).total;
 }
 
 /** The compiled filter of a query string; throws when the service would refuse it. */

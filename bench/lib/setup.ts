@@ -5,6 +5,7 @@
  */
 import type { LocalKafka } from '../../src/local-kafka/launcher.ts';
 import { ensureTopics, loadTemplates, RateProducer, RECENTCHANGE_TOPICS, startBenchKafka } from './kafka.ts';
+import { LoadGen } from './loadgen-client.ts';
 import { Monitor } from './proc.ts';
 import type { Cleanup } from './run.ts';
 
@@ -27,4 +28,14 @@ export async function startLiveBench(cleanup: Cleanup, kafkaPort: number): Promi
   monitor.watch('kafka', kafka.pid);
   monitor.watch('bench', process.pid);
   return { kafka, producer, monitor };
+}
+
+/**
+ * A generator process (watched by `monitor` as `name`) for clients whose every event is checked
+ * (seq, latency) and that resume with their Last-Event-ID after a drop, as EventSource does.
+ */
+export async function startCheckedClients(cleanup: Cleanup, monitor: Monitor, name: string, port: number, path: string): Promise<LoadGen> {
+  const gen = await LoadGen.start(cleanup, { port, path, sampleEvery: 1, trackAll: true, reconnectOnDrop: true, reconnectDelayMs: 1000 });
+  monitor.watch(name, gen.pid);
+  return gen;
 }

@@ -50,6 +50,7 @@ export function toServiceConfig(raw: RawConfig, file: string, warnings: string[]
       shutdownDrainMs: raw.connections.shutdown_drain_ms,
       maxStreams: raw.connections.max_streams,
     },
+    filters: { maxCost: raw.filters.max_cost, maxTotalCost: raw.filters.max_total_cost },
     streamUiEnabled: raw.stream_ui_enabled,
     mediawikiRedactedPages: Object.fromEntries(
       Object.entries(raw.mediawiki_redacted_pages).map(([domain, titles]) => [domain, titles.map(String)]),

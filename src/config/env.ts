@@ -56,6 +56,8 @@ const RULES: readonly EnvRule[] = [
   { variable: 'CLIENT_IP_CONNECTION_LIMIT', key: ['client_ip_connection_limit'], parse: asInteger },
   { variable: 'MAX_STREAMS', key: ['connections', 'max_streams'], parse: asInteger },
   { variable: 'TRUSTED_PROXIES', key: ['trusted_proxies'], parse: asList, emptyIsValue: true },
+  { variable: 'FILTERS_MAX_COST', key: ['filters', 'max_cost'], parse: asInteger },
+  { variable: 'FILTERS_MAX_TOTAL_COST', key: ['filters', 'max_total_cost'], parse: asInteger },
 ];
 
 /** Names of the environment variables that override configuration keys. */

@@ -30,6 +30,7 @@ export interface RawConfig {
   log_client_ip: 'full' | 'truncated' | 'none';
   fanout: { mode: 'shared' | 'per_connection'; cache_bytes_per_partition: number; idle_reader_ttl_ms: number; client_backlog_bytes: number; client_stall_ms: number; catch_up_share_window: number; total_backlog_bytes: number; max_event_loop_lag_ms: number };
   connections: { max_duration: number; max_duration_jitter: number; reconnect_delay_ms: number; shutdown_drain_ms: number; max_streams: number };
+  filters: { max_cost: number; max_total_cost: number };
   stream_ui_enabled: boolean;
   mediawiki_redacted_pages: Record<string, (string | number)[]>;
   sanitize: { visibility_streams: string[]; max_suppressed_revisions: number; replay_wait_ms: number };

@@ -66,6 +66,7 @@ export interface ServiceConfig {
   logClientIp: 'full' | 'truncated' | 'none';
   fanout: FanoutConfig;
   connections: ConnectionsConfig;
+  filters: FiltersConfig;
   /** Serve the web UI at `/v2/ui` (`stream_ui_enabled`). */
   streamUiEnabled: boolean;
   /** Page titles (as configured) per wiki domain whose events get user fields removed (`mediawiki_redacted_pages`). */
@@ -97,6 +98,14 @@ export interface ConnectionsConfig {
   shutdownDrainMs: number;
   /** Streams open at once in the process; 0 = unlimited. */
   maxStreams: number;
+}
+
+/** Cost bounds of server-side filters (`filters`; costs in filter/cost.ts units). */
+export interface FiltersConfig {
+  /** One request's filter and projection. */
+  maxCost: number;
+  /** The distinct filters of all open streams together. */
+  maxTotalCost: number;
 }
 
 /** Retroactive suppression (`sanitize`). */

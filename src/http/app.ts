@@ -12,6 +12,7 @@ import type { KafkaGateway } from '../kafka/gateway.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { Sanitizer } from '../sanitize/sanitizer.ts';
 import { FlushQueue } from '../stream/flush-queue.ts';
+import { LiveSelections } from '../stream/live-selections.ts';
 import { StreamSlots } from '../stream/stream-slots.ts';
 import { LoadGuard } from '../stream/load-guard.ts';
 import { SessionRegistry } from '../stream/registry.ts';
@@ -138,7 +139,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     flush: new FlushQueue(),
     guard,
     metrics,
-    selections: new Selections(deps.schemas, deps.sanitizer, deps.logger),
+    selections: new Selections(deps.schemas, deps.sanitizer, config.filters.maxCost, deps.logger),
+    liveSelections: new LiveSelections(config.filters.maxTotalCost, {
+      changed: (selections, spent) => {
+        metrics.liveSelections.set(selections);
+        metrics.filterCost.set(spent);
+      },
+    }),
     suppressionsReady: deps.suppressionsReady,
   });
   server.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));

@@ -58,11 +58,11 @@ export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConf
           ],
           responses: {
             '200': STREAM_RESPONSE,
-            '400': problemResponse('Unknown stream (`not_found`, with `available_streams`), bad `since` (`invalid_timestamp`), bad `Last-Event-ID` (`invalid_last_event_id`) or bad filter or field list (`invalid_filter`, with `valid_fields`)'),
+            '400': problemResponse('Unknown stream (`not_found`, with `available_streams`), bad `since` (`invalid_timestamp`), bad `Last-Event-ID` (`invalid_last_event_id`) or bad filter or field list (`invalid_filter`, with `valid_fields`; also a filter costlier than the server admits per request)'),
             '404': problemResponse('`Last-Event-ID` names a topic outside the requested streams (`topic_not_allowed`)'),
             '429': problemResponse('Too many concurrent streams from this client (`too_many_connections`); see `Retry-After`'),
             '503': problemResponse(
-              'Kafka unreachable (`kafka_unavailable`), topics missing (`no_topics`), the suppression index rebuilding for a replay (`sanitizer_not_ready`) or the server at capacity (`overloaded`); see `Retry-After`. The first three, to a request that accepts `text/event-stream`, are a 200 event stream instead (a comment with the reason, `retry:` advice, the end), so event-stream clients reconnect instead of giving up',
+              'Kafka unreachable (`kafka_unavailable`), topics missing (`no_topics`), the suppression index rebuilding for a replay (`sanitizer_not_ready`), the server at capacity (`overloaded`) or the filters of open streams at their total cost limit for a new costly filter (`filter_budget_exhausted`); see `Retry-After`. Each of them, to a request that accepts `text/event-stream`, are a 200 event stream instead (a comment with the reason, `retry:` advice, the end), so event-stream clients reconnect instead of giving up',
             ),
           },
         },
@@ -241,7 +241,9 @@ const STREAM_PARAMETERS: readonly Doc[] = [
       '- a path through an array tests each element (`performer.groups=sysop`)',
       'Example: `/v2/stream/recentchange?wiki=enwiki&bot!=true&length.new>=10000`. Field types come from the stream schema: ' +
         'an unknown field, a value of the wrong type or a malformed clause is answered with 400, problem type `invalid_filter`, ' +
-        'the offending `field` and, for unknown fields, `valid_fields`.',
+        'the offending `field` and, for unknown fields, `valid_fields`. ' +
+        'Each filter has a cost (its `*` patterns above all, then date-time comparisons, `fields` paths and clauses; exact values are cheap): ' +
+        'one costlier than the server admits is answered with 400 `invalid_filter` saying what to reduce.',
     ].join('\n'),
     style: 'form',
     explode: true,

@@ -41,6 +41,8 @@ export class Metrics implements KafkaObserver {
   readonly sanitizedFields = new Counter({ name: 'eventstreams_sanitized_fields_total', help: 'Fields removed from events before they were served, per stream and rule (policy, visibility, suppressed, redacted_page)', labelNames: ['stream', 'rule'], registers: [this.registry] });
   readonly suppressedRevisions = new Gauge({ name: 'eventstreams_suppressed_revisions', help: 'Revisions with hidden parts in the suppression index', registers: [this.registry] });
   readonly suppressionEvictions = new Gauge({ name: 'eventstreams_suppression_index_evicted', help: 'Suppression index entries dropped (oldest first) because the index was full', registers: [this.registry] });
+  readonly liveSelections = new Gauge({ name: 'eventstreams_live_selections', help: 'Distinct selections (streams, filter, projection) of open streams: each event is tested and encoded once per selection', registers: [this.registry] });
+  readonly filterCost = new Gauge({ name: 'eventstreams_filter_cost', help: 'Sum of the costs of the distinct filters of open streams: the spent part of filters.max_total_cost', registers: [this.registry] });
   readonly eventsFiltered = new Counter({ name: 'eventstreams_events_filtered_total', help: 'Events a client consumed without being sent them because its filter did not match, per stream', labelNames: ['stream'], registers: [this.registry] });
 
   constructor() {

@@ -1,53 +1,66 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { LRUCache } from 'lru-cache';
 import type { SchemaStore } from '../catalogue/schemas.ts';
 import type { StreamConfig } from '../catalogue/types.ts';
 import { checkQuery, type CheckResult, type FieldScope, type FilterProblem } from '../filter/check.ts';
 import { compileFilter } from '../filter/compile.ts';
+import { costProblem, filterCost } from '../filter/cost.ts';
 import { parseFilterQuery } from '../filter/parse.ts';
 import { compileProjection } from '../filter/project.ts';
 import { schemaFields } from '../filter/schema-fields.ts';
 import type { Sanitizer } from '../sanitize/sanitizer.ts';
 import { EventSelection } from './event-selection.ts';
 
-export type SelectionResult = { ok: true; selection: EventSelection } | { ok: false; problem: FilterProblem };
+/**
+ * What a request would be sent, checked and compiled but held by nothing in the process: a request
+ * refused later leaves nothing behind. `LiveSelections.acquire` turns it into a shared selection
+ * when the stream opens.
+ */
+export interface SelectionCandidate {
+  /** Streams, canary topics, filter and projection: equal keys, one shared selection. */
+  readonly key: string;
+  /** Its filter's and projection's cost (filter/cost.ts); 0 without either. */
+  readonly cost: number;
+  /** Builds the selection; called only when no open stream shares one with this key. */
+  create(): EventSelection;
+}
+
+export type CheckedSelection = { ok: true; candidate: SelectionCandidate } | { ok: false; problem: FilterProblem };
 
 /**
- * Turns a request's streams and query string into its EventSelection: parsed, checked against the
- * streams' schemas and compiled once per connection, and shared with every open connection that
- * asked for the same thing.
+ * Turns a request's streams and query string into a selection candidate: parsed, checked against
+ * the streams' schemas, costed against the per-filter limit and compiled. Keeps no state per request.
  */
 export class Selections {
   readonly #schemas: SchemaStore;
   readonly #sanitizer: Sanitizer;
+  readonly #maxCost: number;
   readonly #log: FastifyBaseLogger;
-  readonly #shared = new LRUCache<string, EventSelection>({ max: 20_000 });
 
-  constructor(schemas: SchemaStore, sanitizer: Sanitizer, log: FastifyBaseLogger) {
+  constructor(schemas: SchemaStore, sanitizer: Sanitizer, maxCost: number, log: FastifyBaseLogger) {
     this.#schemas = schemas;
     this.#sanitizer = sanitizer;
+    this.#maxCost = maxCost;
     this.#log = log;
   }
 
-  async forRequest(streams: readonly StreamConfig[], rawQuery: string): Promise<SelectionResult> {
+  async check(streams: readonly StreamConfig[], rawQuery: string): Promise<CheckedSelection> {
     const parsed = parseFilterQuery(rawQuery);
     if (!parsed.ok) return { ok: false, problem: { message: parsed.error } };
     const { query } = parsed;
     const filtering = query.clauses.length > 0 || query.fields !== undefined;
     const checked: CheckResult = filtering ? checkQuery(query, await this.#scope(streams)) : { ok: true, clauses: [] };
     if (!checked.ok) return checked;
+    const cost = filterCost(checked.clauses, checked.fields);
+    const tooCostly = costProblem(cost, this.#maxCost);
+    if (tooCostly !== undefined) return { ok: false, problem: { message: tooCostly } };
     const filter = compileFilter(checked.clauses);
     const projection = checked.fields === undefined ? undefined : compileProjection(checked.fields);
     const names = streams.map((s) => s.name).sort();
     const canaryTopics = [...new Set(streams.filter((s) => !s.dropCanaryEvents).flatMap((s) => s.topics))].sort();
     // Canary topics are in the key: a catalogue reload may change them for the same stream names.
     const key = `${names.join(',')}|${canaryTopics.join(',')}|${filter?.key ?? ''}|${projection?.key ?? ''}`;
-    let selection = this.#shared.get(key);
-    if (selection === undefined) {
-      selection = new EventSelection(key, this.#sanitizer, new Set(canaryTopics), filter, projection);
-      this.#shared.set(key, selection);
-    }
-    return { ok: true, selection };
+    const sanitizer = this.#sanitizer;
+    return { ok: true, candidate: { key, cost: cost.total, create: () => new EventSelection(key, sanitizer, new Set(canaryTopics), filter, projection) } };
   }
 
   async #scope(streams: readonly StreamConfig[]): Promise<FieldScope> {

@@ -91,6 +91,7 @@ describe('defaults', () => {
       logClientIp: 'truncated',
       fanout: { mode: 'shared', cacheBytesPerPartition: 33554432, idleReaderTtlMs: 30000, clientBacklogBytes: 2097152, clientStallMs: 30000, catchUpShareWindow: 10000, totalBacklogBytes: 268435456, maxEventLoopLagMs: 1000 },
       connections: { maxDurationMs: 900000, maxDurationJitter: 0.1, reconnectDelayMs: 1000, shutdownDrainMs: 10000, maxStreams: 10000 },
+      filters: { maxCost: 2000, maxTotalCost: 100000 },
       streamUiEnabled: true,
       mediawikiRedactedPages: {},
       sanitize: { visibilityStreams: ['mediawiki.revision-visibility-change'], maxSuppressedRevisions: 5000000, replayWaitMs: 15000 },
@@ -135,6 +136,7 @@ describe('every key', () => {
       log_client_ip: 'none',
       fanout: { mode: 'per_connection', cache_bytes_per_partition: 1000, idle_reader_ttl_ms: 5, client_backlog_bytes: 70000, catch_up_share_window: 3, total_backlog_bytes: 2000000, max_event_loop_lag_ms: 50 },
       connections: { max_duration: 60, max_duration_jitter: 0.5, reconnect_delay_ms: 250, shutdown_drain_ms: 0, max_streams: 5 },
+      filters: { max_cost: 300, max_total_cost: 9000 },
       stream_ui_enabled: false,
       mediawiki_redacted_pages: { 'ru.wikipedia.org': ['Some page', 1984] },
       sanitize: { visibility_streams: ['vis'], max_suppressed_revisions: 10, replay_wait_ms: 5 },
@@ -164,6 +166,7 @@ describe('every key', () => {
       logClientIp: 'none',
       fanout: { mode: 'per_connection', cacheBytesPerPartition: 1000, idleReaderTtlMs: 5, clientBacklogBytes: 70000, clientStallMs: 30000, catchUpShareWindow: 3, totalBacklogBytes: 2000000, maxEventLoopLagMs: 50 },
       connections: { maxDurationMs: 60000, maxDurationJitter: 0.5, reconnectDelayMs: 250, shutdownDrainMs: 0, maxStreams: 5 },
+      filters: { maxCost: 300, maxTotalCost: 9000 },
       streamUiEnabled: false,
       mediawikiRedactedPages: { 'ru.wikipedia.org': ['Some page', '1984'] },
       sanitize: { visibilityStreams: ['vis'], maxSuppressedRevisions: 10, replayWaitMs: 5 },
@@ -389,7 +392,7 @@ describe('unknown and invalid keys', () => {
 describe('environment overrides', () => {
   it('each variable replaces its key', async () => {
     const { config } = await load(
-      { port: 1, listen_address: '::', kafka: { brokers: ['file:1'] }, log_level: 'info', stream_config_uri: 'file.json', heartbeat_interval: 1, client_ip_connection_limit: 1 },
+      { port: 1, listen_address: '::', kafka: { brokers: ['file:1'] }, log_level: 'info', stream_config_uri: 'file.json', heartbeat_interval: 1, client_ip_connection_limit: 1, filters: { max_cost: 1, max_total_cost: 1 } },
       {
         PORT: '8100',
         LISTEN_ADDRESS: '127.0.0.1',
@@ -398,6 +401,8 @@ describe('environment overrides', () => {
         STREAM_CONFIG_URI: 'other/streams.json',
         HEARTBEAT_INTERVAL: '2500',
         CLIENT_IP_CONNECTION_LIMIT: '3',
+        FILTERS_MAX_COST: '500',
+        FILTERS_MAX_TOTAL_COST: '50000',
       },
     );
     expect(config.port).toBe(8100);
@@ -408,6 +413,7 @@ describe('environment overrides', () => {
     expect(config.streamConfigUri).toBe(path.join(dir, 'other', 'streams.json'));
     expect(config.heartbeatIntervalMs).toBe(2500);
     expect(config.clientIpConnectionLimit).toBe(3);
+    expect(config.filters).toEqual({ maxCost: 500, maxTotalCost: 50000 });
   });
 
   it('STREAM_CONFIG_URI relative to cwd, not to the config file; URLs kept', async () => {
@@ -436,6 +442,8 @@ describe('environment overrides', () => {
     ['PORT', '70000', 'must be <= 65535'],
     ['HEARTBEAT_INTERVAL', '1.5', 'must be an integer'],
     ['CLIENT_IP_CONNECTION_LIMIT', '-1', 'must be >= 0'],
+    ['FILTERS_MAX_COST', '0', 'must be >= 1'],
+    ['FILTERS_MAX_TOTAL_COST', 'lots', 'must be an integer'],
     ['LOG_LEVEL', 'verbose', 'must be one of'],
   ])('%s=%j fails naming the variable', async (variable, value, text) => {
     const error = await loadError({}, { [variable]: value });

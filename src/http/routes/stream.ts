@@ -3,6 +3,8 @@ import type { StreamCatalogue, StreamConfig } from '../../catalogue/types.ts';
 import type { RequestedPosition } from '../../protocol/position.ts';
 import type { ServiceConfig } from '../../config/types.ts';
 import type { EventSource } from '../../fanout/hub.ts';
+import { budgetProblem } from '../../filter/budget.ts';
+import type { FilterProblem } from '../../filter/check.ts';
 import type { Metrics } from '../../metrics/registry.ts';
 import type { FlushQueue } from '../../stream/flush-queue.ts';
 import { PositionError, resolveAssignment, type Assignment } from '../../kafka/start-positions.ts';
@@ -13,7 +15,7 @@ import { startPositionsHeader } from '../../stream/notice.ts';
 import type { SessionRegistry } from '../../stream/registry.ts';
 import type { StreamSlots } from '../../stream/stream-slots.ts';
 import type { LoadGuard } from '../../stream/load-guard.ts';
-import type { EventSelection } from '../../stream/event-selection.ts';
+import type { LiveSelections, SelectionLease } from '../../stream/live-selections.ts';
 import type { Selections } from '../../stream/selections.ts';
 import { StreamSession } from '../../stream/session.ts';
 import { clientIp, clientIpLogField, limiterKey, type ClientIpPolicy } from '../client-ip.ts';
@@ -31,12 +33,15 @@ export interface StreamRouteDeps {
   guard: LoadGuard;
   metrics: Metrics;
   selections: Selections;
+  liveSelections: LiveSelections;
   suppressionsReady: (timeoutMs: number) => Promise<boolean>;
 }
 
 /** Response header listing the concrete offset every partition starts from on this connection. */
 export const START_POSITIONS_HEADER = 'eventstreams-start-positions';
 const MAX_STREAMS_PER_REQUEST = 64;
+/** Refusals a client should simply retry: back off longer than after a normal end of stream. */
+const BACKOFF_MS = RETRY_AFTER_SECONDS * 1000;
 
 type StreamRequest = FastifyRequest<{ Params: { streams: string }; Querystring: Record<string, string | string[] | undefined> }>;
 
@@ -46,26 +51,26 @@ export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
   app.head('/v2/stream/:streams', async (request: StreamRequest, reply) => {
     const parsed = parseStreamRequest(request, reply, deps.catalogue());
     if ('problem' in parsed) return parsed.problem;
+    const selected = await deps.selections.check(parsed.streams, rawQuery(request));
+    if (!selected.ok) return sendFilterProblem(request, reply, selected.problem);
     const { contentType } = negotiateFormat(request.headers.accept);
     return reply.code(200).header('content-type', contentType).header('cache-control', 'no-cache').send();
   });
   app.get('/v2/stream/:streams', async (request: StreamRequest, reply) => {
-    // Refusals a client should simply retry: back off longer than after a normal end of stream.
-    const backoffMs = RETRY_AFTER_SECONDS * 1000;
     if (deps.guard.overloaded()) {
       deps.metrics.rejected.inc({ status: '503' });
-      return sendRetryLater(request, reply, 503, 'overloaded', 'This server is at capacity; retry shortly (the current streams keep being served)', backoffMs);
+      return sendRetryLater(request, reply, 503, 'overloaded', 'This server is at capacity; retry shortly (the current streams keep being served)', BACKOFF_MS);
     }
     const ip = clientIp(request.raw, deps.clientIpPolicy);
     const slot = limiterKey(ip, deps.config.clientIpIpv6Prefix);
     const refused = deps.slots.acquire(slot);
     if (refused === 'total') {
       deps.metrics.rejected.inc({ status: '503' });
-      return sendRetryLater(request, reply, 503, 'overloaded', `This server serves at most ${deps.config.connections.maxStreams} streams at once; retry shortly`, backoffMs);
+      return sendRetryLater(request, reply, 503, 'overloaded', `This server serves at most ${deps.config.connections.maxStreams} streams at once; retry shortly`, BACKOFF_MS);
     }
     if (refused === 'client') {
       deps.metrics.rejected.inc({ status: '429' });
-      return sendRetryLater(request, reply, 429, 'too_many_connections', `At most ${deps.config.clientIpConnectionLimit} concurrent streams per client`, backoffMs);
+      return sendRetryLater(request, reply, 429, 'too_many_connections', `At most ${deps.config.clientIpConnectionLimit} concurrent streams per client`, BACKOFF_MS);
     }
     // The slot is held for the stream's lifetime, or released at once when no stream opens.
     const opened = await serveStream(request, reply, deps, ip, slot).catch((error: unknown) => {
@@ -116,20 +121,27 @@ function parseStreamRequest(request: StreamRequest, reply: FastifyReply, catalog
   return { streams, since: since.timestamp, positions: lastEventId.positions };
 }
 
+/** The part of the URL after `?`, as sent (filters are parsed from the raw text). */
+function rawQuery(request: StreamRequest): string {
+  const url = request.raw.url ?? '';
+  return url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
+}
+
+function sendFilterProblem(request: StreamRequest, reply: FastifyReply, problem: FilterProblem): FastifyReply {
+  const { message, field, validFields } = problem;
+  return sendProblem(request, reply, 400, 'invalid_filter', message, {
+    ...(field === undefined ? {} : { field }),
+    ...(validFields === undefined ? {} : { valid_fields: validFields }),
+  });
+}
+
 async function serveStream(request: StreamRequest, reply: FastifyReply, deps: StreamRouteDeps, ip: string, slot: string): Promise<FastifyReply | 'streaming'> {
   const parsed = parseStreamRequest(request, reply, deps.catalogue());
   if ('problem' in parsed) return parsed.problem;
   const { streams } = parsed;
-  const url = request.raw.url ?? '';
-  const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
-  const selected = await deps.selections.forRequest(streams, query);
-  if (!selected.ok) {
-    const { message, field, validFields } = selected.problem;
-    return sendProblem(request, reply, 400, 'invalid_filter', message, {
-      ...(field === undefined ? {} : { field }),
-      ...(validFields === undefined ? {} : { valid_fields: validFields }),
-    });
-  }
+  // Checked and compiled, but held by nothing until the stream opens: a later refusal leaves nothing behind.
+  const selected = await deps.selections.check(streams, rawQuery(request));
+  if (!selected.ok) return sendFilterProblem(request, reply, selected.problem);
 
   // Replayed history must be scrubbed of every suppression Kafka knows of: wait for the index after a start.
   const replaying = parsed.since !== undefined || parsed.positions.length > 0;
@@ -157,7 +169,17 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
     return sendRetryLater(request, reply, 503, 'no_topics', 'None of the topics of the requested streams exist in Kafka yet', deps.config.connections.reconnectDelayMs);
   }
 
-  openStream(request, reply, deps, streams, selected.selection, assignment, ip, slot);
+  // The last step before the stream opens, so no later refusal can leave budget or a selection held.
+  const acquired = deps.liveSelections.acquire(selected.candidate);
+  if (!acquired.ok) {
+    return sendRetryLater(request, reply, 503, 'filter_budget_exhausted', budgetProblem(acquired.cost, acquired.spent, acquired.limit), BACKOFF_MS);
+  }
+  try {
+    openStream(request, reply, deps, streams, acquired.lease, assignment, ip, slot);
+  } catch (error) {
+    acquired.lease.release();
+    throw error;
+  }
   return 'streaming';
 }
 
@@ -166,11 +188,12 @@ function openStream(
   reply: FastifyReply,
   deps: StreamRouteDeps,
   streams: StreamConfig[],
-  selection: EventSelection,
+  lease: SelectionLease,
   assignment: Assignment,
   ip: string,
   slot: string,
 ): void {
+  const { selection } = lease;
   const { format, contentType } = negotiateFormat(request.headers.accept);
   const log = request.log;
   const loggedIp = clientIpLogField(ip, deps.config.logClientIp);
@@ -219,8 +242,12 @@ function openStream(
   deps.sessions.add(session);
   session.open();
   const subscription = deps.source.subscribe(session.cursors, assignment.ends);
-  res.once('close', () => {
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
     subscription.close();
+    lease.release();
     deps.slots.release(slot);
     deps.sessions.delete(session);
     for (const name of names) deps.metrics.connectedClients.dec({ stream: name });
@@ -236,6 +263,9 @@ function openStream(
       },
       'stream closed',
     );
-  });
+  };
+  res.once('close', close);
   log.info({ streams: names, format, partitions: assignment.starts.length, ...loggedIp, userAgent }, 'stream opened');
+  // A client gone while the request was being resolved: its 'close' has been and will not come again.
+  if (res.destroyed) close();
 }
