@@ -284,13 +284,15 @@ describe('service routes', () => {
     const topic = await uniqueTopic('eqiad.schema-http', 1);
     const svc = await startTestService({ s: { topics: [topic], schema_title: 'test/event' } }, { schema_base_uris: [`http://127.0.0.1:${port}/schemas`] });
     try {
+      // The service reads its streams' schemas itself (sanitization shapes); requests add nothing.
+      const atStart = [...asked];
       for (let i = 0; i < 50; i++) expect((await getJson(`${svc.url}/v2/schema/attacker/title${i}/1.0.${i}`)).status).toBe(404);
       for (const bad of ['test/event/1.0', 'test/ev.ent/1.0.0', 'test/event/1.0.0.json', 'test//event/latest']) {
         expect((await getJson(`${svc.url}/v2/schema/${bad}`)).status, bad).toBe(400);
       }
-      expect(asked).toEqual([]);
+      expect(asked).toEqual(atStart);
       await getJson(`${svc.url}/v2/schema/test/event/1.0.0`);
-      expect(asked.length).toBeGreaterThan(0);
+      expect(asked.length).toBeGreaterThan(atStart.length);
     } finally {
       await svc.stop();
       await new Promise((resolve) => schemaServer.close(resolve));
