@@ -14,8 +14,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { prepareEvent } from '../src/fanout/prepared-event.ts';
-import { repoRoot } from '../src/local-kafka/launcher.ts';
+import { prepareEvent } from '../src/event/prepared-event.ts';
+import { repoRoot } from '../scripts/lib/repo-root.ts';
 import { Metrics } from '../src/metrics/registry.ts';
 import { COMMENT, USER } from '../src/sanitize/hidden.ts';
 import { RedactedPages } from '../src/sanitize/redacted-pages.ts';

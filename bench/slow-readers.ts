@@ -31,7 +31,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../src/local-kafka/launcher.ts';
+import { repoRoot } from '../scripts/lib/repo-root.ts';
 import { LoadGen } from './lib/loadgen-client.ts';
 import type { CheckResult, ConnectResult, GenStatus, WindowResult } from './lib/loadgen-protocol.ts';
 import { RECENTCHANGE_TOPICS } from './lib/kafka.ts';

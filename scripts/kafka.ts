@@ -19,7 +19,7 @@ import {
   getLocalKafkaStatus,
   startLocalKafka,
   stopLocalKafka,
-} from '../src/local-kafka/launcher.ts';
+} from './lib/local-kafka.ts';
 
 const USAGE = 'usage: node scripts/kafka.ts start|stop|status|fetch [--port N] [--data-dir DIR] [--fresh] [--verbose]';
 

@@ -5,10 +5,10 @@
  */
 import { PartitionCursor, type EventSink } from '../../src/fanout/cursor.ts';
 import { PartitionFeed } from '../../src/fanout/partition-feed.ts';
-import { eventJson, type PreparedEvent } from '../../src/fanout/prepared-event.ts';
+import { eventJson, type PreparedEvent } from '../../src/event/prepared-event.ts';
 import type { EventFilter, IndexHint } from '../../src/filter/compile.ts';
 import type { StartPosition } from '../../src/protocol/position.ts';
-import type { EventSelection } from '../../src/stream/event-selection.ts';
+import type { EventSelection } from '../../src/selection/event-selection.ts';
 import { PositionIds } from '../../src/stream/position-ids.ts';
 
 export const STAGE_TOPIC = 'eqiad.mediawiki.recentchange';

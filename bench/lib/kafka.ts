@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { Producer } from '@platformatic/kafka';
 import { ensureTopics } from '../../src/kafka/admin.ts';
-import { LocalKafkaError, repoRoot, startLocalKafka, type LocalKafka } from '../../src/local-kafka/launcher.ts';
+import { LocalKafkaError, startLocalKafka, type LocalKafka } from '../../scripts/lib/local-kafka.ts';
+import { repoRoot } from '../../scripts/lib/repo-root.ts';
 import { readRecordedEvents } from './recorded-events.ts';
 import { log, sleep, type Cleanup } from './run.ts';
 

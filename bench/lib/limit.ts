@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { repoRoot } from '../../src/local-kafka/launcher.ts';
+import { repoRoot } from '../../scripts/lib/repo-root.ts';
 import { readProc } from './proc.ts';
 import { log, type Cleanup } from './run.ts';
 import { round } from './stats.ts';

@@ -19,7 +19,6 @@ import type {
   GenStatus,
   GenUsage,
   InitRequest,
-  Percentiles,
   Reply,
   Request,
   StormRequest,

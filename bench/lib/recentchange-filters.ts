@@ -10,7 +10,7 @@ import { compileFilter, type EventFilter } from '../../src/filter/compile.ts';
 import { filterCost } from '../../src/filter/cost.ts';
 import { parseFilterQuery } from '../../src/filter/parse.ts';
 import { schemaFields } from '../../src/filter/schema-fields.ts';
-import { repoRoot } from '../../src/local-kafka/launcher.ts';
+import { repoRoot } from '../../scripts/lib/repo-root.ts';
 
 export const SCHEMA_BASE = join(repoRoot, 'config', 'schemas');
 

@@ -1,7 +1,7 @@
 /** The 300 real recentchange events recorded for the demo, which every benchmark replays. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../../src/local-kafka/launcher.ts';
+import { repoRoot } from '../../scripts/lib/repo-root.ts';
 
 export const RECORDED_EVENTS_FILE = join(repoRoot, 'data', 'demo', 'recentchange.2026-08-04.ndjson');
 

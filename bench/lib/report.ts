@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../../src/local-kafka/launcher.ts';
+import { repoRoot } from '../../scripts/lib/repo-root.ts';
 
 export interface MachineInfo {
   date: string;

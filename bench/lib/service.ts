@@ -10,7 +10,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { repoRoot } from '../../src/local-kafka/launcher.ts';
+import { repoRoot } from '../../scripts/lib/repo-root.ts';
 import { log, type Cleanup } from './run.ts';
 
 export interface LogSummary {

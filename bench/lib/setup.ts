@@ -3,7 +3,7 @@
  * topics (1 partition each), a rate producer of the recorded events (paused until `setRate`), and
  * a /proc monitor already watching the broker and this process. Everything is stopped by `cleanup`.
  */
-import type { LocalKafka } from '../../src/local-kafka/launcher.ts';
+import type { LocalKafka } from '../../scripts/lib/local-kafka.ts';
 import { ensureTopics, loadTemplates, RateProducer, RECENTCHANGE_TOPICS, startBenchKafka } from './kafka.ts';
 import { LoadGen } from './loadgen-client.ts';
 import { Monitor } from './proc.ts';

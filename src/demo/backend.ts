@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { StreamConfig } from '../catalogue/types.ts';
 import { ensureTopics } from '../kafka/admin.ts';
-import { defaultKafkaPort, getLocalKafkaStatus, startLocalKafka, type LocalKafka } from '../local-kafka/launcher.ts';
 import { startDemoReplay, type DemoReplay } from './replay.ts';
 
 /** Demo topics get several partitions so resuming across partitions is visible. */
@@ -9,10 +8,12 @@ export const DEMO_PARTITIONS = 2;
 
 /** Starts (or reuses) the local Kafka for demo mode. Stops it later only if this process started it. */
 export async function startDemoKafka(logger: Logger): Promise<{ brokers: string[]; stop(): Promise<void> }> {
+  // A development tool (Java, Maven jars), loaded only here: the production image has neither it nor a demo mode.
+  const { defaultKafkaPort, getLocalKafkaStatus, startLocalKafka } = await import('../../scripts/lib/local-kafka.ts');
   const port = defaultKafkaPort();
   const alreadyRunning = (await getLocalKafkaStatus({ port })).running;
   logger.info({ port }, alreadyRunning ? 'demo: reusing the local Kafka' : 'demo: starting a local Kafka (first run downloads its jars)');
-  const kafka: LocalKafka = await startLocalKafka({ port, log: (msg) => logger.info(msg) });
+  const kafka = await startLocalKafka({ port, log: (msg) => logger.info(msg) });
   return {
     brokers: kafka.brokers,
     async stop() {

@@ -1,6 +1,6 @@
 import type { StartPosition } from '../protocol/position.ts';
 import type { IndexHint } from '../filter/compile.ts';
-import type { PreparedEvent } from './prepared-event.ts';
+import type { PreparedEvent } from '../event/prepared-event.ts';
 
 /** What a cursor hands events to: one client's stream. */
 export interface EventSink {

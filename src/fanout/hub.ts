@@ -2,29 +2,15 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ServiceConfig } from '../config/types.ts';
 import type { KafkaGateway } from '../kafka/gateway.ts';
 import type { OffsetLookup } from '../kafka/start-positions.ts';
-import type { KafkaMessage } from '../kafka/records.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { partitionKey } from '../protocol/position.ts';
 import { CatchUpReader } from './catch-up-reader.ts';
 import { FeedOffsets } from './feed-offsets.ts';
 import type { PartitionCursor } from './cursor.ts';
 import { PartitionFeed } from './partition-feed.ts';
-import { prepareEvent, type PreparedEvent } from './prepared-event.ts';
 import type { Sanitizer } from '../sanitize/sanitizer.ts';
 import { TailReader, type ReaderContext } from './tail-reader.ts';
-
-/** Where a connection's cursors get their events from. */
-export interface EventSource {
-  /** How this source resolves positions (it may know offsets without asking Kafka). */
-  readonly offsets: OffsetLookup;
-  /** `ends` holds each partition's high watermark when the positions were resolved. */
-  subscribe(cursors: readonly PartitionCursor[], ends: ReadonlyMap<string, number>): Subscription;
-  stop(): Promise<void>;
-}
-
-export interface Subscription {
-  close(): void;
-}
+import { prepareLogged, type EventSource, type Subscription } from './source.ts';
 
 /** Cache replay per step: a quarter of the smallest client budget, so a replay never looks slow. */
 const REPLAY_SLICE_BYTES = 16 * 1024;
@@ -157,14 +143,4 @@ export class FanoutHub implements EventSource {
     this.#context.metrics.sharedReaders.set(this.#feeds.size);
     this.#context.metrics.cacheBytes.set(cacheBytes);
   }
-}
-
-/** Decodes once; a message that cannot be served is logged and counted here, once, not per client. */
-export function prepareLogged(message: KafkaMessage, maxBytes: number, metrics: Metrics, log: FastifyBaseLogger): PreparedEvent {
-  const event = prepareEvent(message, maxBytes);
-  if (event.skip !== undefined) {
-    metrics.skippedMessages.inc({ reason: event.skip });
-    log.warn({ topic: message.topic, partition: message.partition, offset: message.offset, reason: event.skip }, 'skipped a Kafka message that is not a servable event');
-  }
-  return event;
 }

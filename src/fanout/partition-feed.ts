@@ -1,7 +1,7 @@
 import type { LogBounds } from '../kafka/records.ts';
 import type { PositionNoticeReason } from '../protocol/position.ts';
 import type { PartitionCursor } from './cursor.ts';
-import type { PreparedEvent } from './prepared-event.ts';
+import type { PreparedEvent } from '../event/prepared-event.ts';
 import { RecentEvents } from './recent-events.ts';
 import { SubscriberIndex } from './subscriber-index.ts';
 

@@ -8,8 +8,8 @@ import { partitionKey } from '../protocol/position.ts';
 import type { PartitionCursor } from './cursor.ts';
 import type { KafkaMessage } from '../kafka/records.ts';
 import type { Sanitizer } from '../sanitize/sanitizer.ts';
-import { prepareLogged, type EventSource, type Subscription } from './hub.ts';
-import type { PreparedEvent } from './prepared-event.ts';
+import { prepareLogged, type EventSource, type Subscription } from './source.ts';
+import type { PreparedEvent } from '../event/prepared-event.ts';
 
 /**
  * How EventStreams reads Kafka: one reader per connection, every event decoded per client. Kept

@@ -1,4 +1,4 @@
-import { eventBytes, type PreparedEvent } from './prepared-event.ts';
+import { eventBytes, type PreparedEvent } from '../event/prepared-event.ts';
 
 /**
  * The most recent events of one partition, bounded by bytes. Every offset in

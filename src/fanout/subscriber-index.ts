@@ -1,7 +1,7 @@
 import { indexKey, type IndexHint } from '../filter/compile.ts';
 import { valuesAt } from '../filter/path.ts';
 import type { PartitionCursor } from './cursor.ts';
-import { eventObject, type PreparedEvent } from './prepared-event.ts';
+import { eventObject, type PreparedEvent } from '../event/prepared-event.ts';
 
 interface PathIndex {
   segments: readonly string[];

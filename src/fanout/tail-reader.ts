@@ -7,7 +7,7 @@ import { runReadLoop, type PositionMove } from '../kafka/read-loop.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { partitionKey } from '../protocol/position.ts';
 import type { PartitionFeed } from './partition-feed.ts';
-import type { PreparedEvent } from './prepared-event.ts';
+import type { PreparedEvent } from '../event/prepared-event.ts';
 
 export interface ReaderContext {
   gateway: KafkaGateway;

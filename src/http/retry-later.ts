@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sseRetry } from '../sse/frame.ts';
+import { sseRetry } from '../event/frame.ts';
 import { sendProblem } from './problem.ts';
 
 /** Seconds of the `Retry-After` header of a 503 answer. */

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { eventObject, type PreparedEvent } from '../fanout/prepared-event.ts';
+import { eventObject, type PreparedEvent } from '../event/prepared-event.ts';
 import type { Metrics } from '../metrics/registry.ts';
-import { dataLineBuffer } from '../sse/frame.ts';
+import { dataLineBuffer } from '../event/frame.ts';
 import type { RedactedPages } from './redacted-pages.ts';
 import { sanitize, type RevisionRef, type Sanitized } from './sanitize.ts';
 import { BUILTIN_SHAPES, type ShapeTable } from './shape-table.ts';
@@ -36,6 +36,8 @@ export class Sanitizer {
   readonly #policy: (topic: string) => TopicPolicy | undefined;
   readonly #metrics: Metrics;
   readonly #log: FastifyBaseLogger;
+  /** What each event was sanitized against; absent: nothing in it can be hidden later. Dies with the event. */
+  readonly #states = new WeakMap<PreparedEvent, SanitizedState>();
 
   constructor(index: SuppressionIndex, pages: RedactedPages, policy: (topic: string) => TopicPolicy | undefined, metrics: Metrics, log: FastifyBaseLogger) {
     this.index = index;
@@ -67,7 +69,7 @@ export class Sanitizer {
 
   /** Before sending: sanitizes again when a suppression or reload since concerns this event. */
   refresh(event: PreparedEvent): void {
-    const state = event.sanitized;
+    const state = this.#states.get(event);
     if (state === undefined || (state.indexVersion === this.index.version && state.pagesVersion === this.pages.version)) return;
     const concerned =
       state.revisions.some((r) => (this.index.hidden(r.wiki, r.revId) & ~r.hidden) !== 0) ||
@@ -94,7 +96,7 @@ export class Sanitizer {
     if (result.revisions.length > 0 || result.page !== undefined) {
       const state: SanitizedState = { revisions: result.revisions, redacted: result.redacted, indexVersion: this.index.version, pagesVersion: this.pages.version };
       if (result.page !== undefined) state.page = result.page;
-      event.sanitized = state;
+      this.#states.set(event, state);
     }
   }
 

@@ -1,16 +1,16 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import { PartitionCursor, type EventSink } from '../fanout/cursor.ts';
-import { ndjsonLine, type PreparedEvent } from '../fanout/prepared-event.ts';
+import { ndjsonLine, type PreparedEvent } from '../event/prepared-event.ts';
 import type { DroppedPosition } from '../kafka/start-positions.ts';
 import type { StreamFormat } from '../protocol/content-type.ts';
 import type { StartPosition } from '../protocol/position.ts';
-import { NDJSON_HEARTBEAT, NDJSON_OPENING, SSE_HEARTBEAT, SSE_OPENING, sseEvent, sseMessageHead, ssePosition, sseRetry } from '../sse/frame.ts';
+import { NDJSON_HEARTBEAT, NDJSON_OPENING, SSE_HEARTBEAT, SSE_OPENING, sseEvent, sseMessageHead, ssePosition, sseRetry } from '../event/frame.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { FlushQueue } from './flush-queue.ts';
 import type { IndexHint } from '../filter/compile.ts';
-import type { EventSelection } from './event-selection.ts';
-import type { LoadGuard, Sheddable } from './load-guard.ts';
+import type { EventSelection } from '../selection/event-selection.ts';
+import type { LoadGuard, Sheddable } from '../admission/load-guard.ts';
 import { positionNotice } from './notice.ts';
 import { PositionIds } from './position-ids.ts';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { getLocalKafkaStatus } from '../../src/local-kafka/launcher.ts';
+import { getLocalKafkaStatus } from '../../scripts/lib/local-kafka.ts';
 import { rcEvent } from '../support/events.ts';
 import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
 import { exited, freePortPair, MAIN, startMain } from '../support/main-process.ts';

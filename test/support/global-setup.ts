@@ -16,7 +16,8 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { LocalKafkaError, repoRoot, startLocalKafka, type LocalKafka } from '../../src/local-kafka/launcher.ts';
+import { LocalKafkaError, startLocalKafka, type LocalKafka } from '../../scripts/lib/local-kafka.ts';
+import { repoRoot } from '../../scripts/lib/repo-root.ts';
 
 const DEFAULT_PORT = 19092;
 const MAX_PORT_TRIES = 10;

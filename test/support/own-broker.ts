@@ -6,7 +6,8 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LocalKafkaError, repoRoot, startLocalKafka, type LocalKafka } from '../../src/local-kafka/launcher.ts';
+import { LocalKafkaError, startLocalKafka, type LocalKafka } from '../../scripts/lib/local-kafka.ts';
+import { repoRoot } from '../../scripts/lib/repo-root.ts';
 import { freePortPair } from './main-process.ts';
 import { produceJson, type ProducedMessage, type TestMessage } from './kafka.ts';
 

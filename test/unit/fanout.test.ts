@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PartitionCursor, type EventSink } from '../../src/fanout/cursor.ts';
 import { PartitionFeed } from '../../src/fanout/partition-feed.ts';
-import { eventBytes, type PreparedEvent } from '../../src/fanout/prepared-event.ts';
+import { eventBytes, type PreparedEvent } from '../../src/event/prepared-event.ts';
 import { RecentEvents } from '../../src/fanout/recent-events.ts';
 import type { StartPosition } from '../../src/protocol/position.ts';
 
@@ -174,7 +174,7 @@ describe('PartitionFeed', () => {
 });
 
 describe('prepareEvent', async () => {
-  const { prepareEvent, ndjsonLine, eventJson } = await import('../../src/fanout/prepared-event.ts');
+  const { prepareEvent, ndjsonLine, eventJson } = await import('../../src/event/prepared-event.ts');
   const message = { topic: 't', partition: 1, offset: 5, timestamp: 9, key: null, value: Buffer.from('{"title":"É ✓","meta":{}}') };
   it('encodes the SSE data line once, with the NDJSON line as a view of the same bytes', () => {
     const event = prepareEvent(message, 1e6);
@@ -197,7 +197,7 @@ describe('prepareEvent', async () => {
 });
 
 describe('LoadGuard', async () => {
-  const { LoadGuard } = await import('../../src/stream/load-guard.ts');
+  const { LoadGuard } = await import('../../src/admission/load-guard.ts');
   it('accounts output queued for all clients and refuses new streams from 75 % of the budget', () => {
     const guard = new LoadGuard(1000, 1000);
     try {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { admits, budgetProblem } from '../../src/filter/budget.ts';
 import type { Sanitizer } from '../../src/sanitize/sanitizer.ts';
-import { EventSelection } from '../../src/stream/event-selection.ts';
-import { LiveSelections, type SelectionLease } from '../../src/stream/live-selections.ts';
-import type { SelectionCandidate } from '../../src/stream/selections.ts';
+import { EventSelection } from '../../src/selection/event-selection.ts';
+import { LiveSelections, type SelectionLease } from '../../src/selection/live-selections.ts';
+import type { SelectionCandidate } from '../../src/selection/selections.ts';
 
 /** Selections are only handed out here, never asked for frames: no sanitizer is needed. */
 const noSanitizer = {} as Sanitizer;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage } from '../../src/stream/event-codec.ts';
+import { decodeMessage } from '../../src/event/codec.ts';
 import { PositionIds } from '../../src/stream/position-ids.ts';
-import { dataLine, sseEvent, sseMessageHead, sseRetry } from '../../src/sse/frame.ts';
+import { dataLine, sseEvent, sseMessageHead, sseRetry } from '../../src/event/frame.ts';
 import type { KafkaMessage } from '../../src/kafka/records.ts';
 
 const message = (value: string | null, extra: Partial<KafkaMessage> = {}): KafkaMessage => ({
@@ -119,7 +119,7 @@ describe('PositionIds', () => {
 });
 
 describe('StreamSlots', async () => {
-  const { StreamSlots } = await import('../../src/stream/stream-slots.ts');
+  const { StreamSlots } = await import('../../src/admission/stream-slots.ts');
   it('allows up to the limit per client and frees slots on release', () => {
     const slots = new StreamSlots(2, 0);
     expect([slots.acquire('a'), slots.acquire('a'), slots.acquire('a'), slots.acquire('b')]).toEqual([undefined, undefined, 'client', undefined]);

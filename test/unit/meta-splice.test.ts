@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { KafkaMessage } from '../../src/kafka/records.ts';
-import { decodeMessage, encodeEvent } from '../../src/stream/event-codec.ts';
-import { spliceMeta } from '../../src/stream/meta-splice.ts';
+import { decodeMessage, encodeEvent } from '../../src/event/codec.ts';
+import { spliceMeta } from '../../src/event/meta-splice.ts';
 
 const FIELDS = '"topic":"eqiad.t","partition":2,"offset":77';
 const message = (value: Buffer, key: Buffer | null = null): KafkaMessage => ({ topic: 'eqiad.t', partition: 2, offset: 77, timestamp: 1, key, value });

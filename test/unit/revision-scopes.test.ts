@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { SchemaStore } from '../../src/catalogue/schemas.ts';
-import { eventObject, prepareEvent } from '../../src/fanout/prepared-event.ts';
+import { eventObject, prepareEvent } from '../../src/event/prepared-event.ts';
 import { schemaFields, type FieldInfo } from '../../src/filter/schema-fields.ts';
 import { Metrics } from '../../src/metrics/registry.ts';
 import { deriveScopes, type DeclaredField } from '../../src/sanitize/derive-scopes.ts';

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createCatalogue } from '../../src/catalogue/catalogue.ts';
-import { ndjsonLine, prepareEvent, type PreparedEvent } from '../../src/fanout/prepared-event.ts';
+import { ndjsonLine, prepareEvent, type PreparedEvent } from '../../src/event/prepared-event.ts';
 import { Metrics } from '../../src/metrics/registry.ts';
 import { COMMENT, CONTENT, USER } from '../../src/sanitize/hidden.ts';
 import { RedactedPages, normalizeTitle } from '../../src/sanitize/redacted-pages.ts';
@@ -14,7 +14,7 @@ import { BUILTIN_SHAPES } from '../../src/sanitize/shape-table.ts';
 import { visibilityChange } from '../../src/sanitize/shapes.ts';
 import { SuppressionIndex } from '../../src/sanitize/suppression-index.ts';
 import { topicPolicies } from '../../src/sanitize/topic-policies.ts';
-import { EventSelection } from '../../src/stream/event-selection.ts';
+import { EventSelection } from '../../src/selection/event-selection.ts';
 import { recentchanges } from '../support/events.ts';
 import { leaves } from '../support/leaves.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PartitionCursor, type EventSink } from '../../src/fanout/cursor.ts';
 import { PartitionFeed } from '../../src/fanout/partition-feed.ts';
-import type { PreparedEvent } from '../../src/fanout/prepared-event.ts';
+import type { PreparedEvent } from '../../src/event/prepared-event.ts';
 import { indexKey, type IndexHint } from '../../src/filter/compile.ts';
 import type { StartPosition } from '../../src/protocol/position.ts';
 import { PositionIds } from '../../src/stream/position-ids.ts';

@@ -7,7 +7,7 @@
  * that is not an object or already has position fields, or invalid JSON.
  */
 
-import { DATA_PREFIX, DATA_SUFFIX, ownedBuffer } from '../sse/frame.ts';
+import { DATA_PREFIX, DATA_SUFFIX, ownedBuffer } from './frame.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -1,5 +1,5 @@
 import type { KafkaMessage } from '../kafka/records.ts';
-import { dataLineBuffer } from '../sse/frame.ts';
+import { dataLineBuffer } from './frame.ts';
 import { spliceMeta } from './meta-splice.ts';
 
 /** Why a Kafka message could not be served as an event. */

@@ -1,7 +1,6 @@
 import type { KafkaMessage } from '../kafka/records.ts';
-import type { SanitizedState } from '../sanitize/sanitizer.ts';
-import { DATA_PREFIX, DATA_SUFFIX } from '../sse/frame.ts';
-import { encodeEvent, type SkipReason } from '../stream/event-codec.ts';
+import { DATA_PREFIX, DATA_SUFFIX } from './frame.ts';
+import { encodeEvent, type SkipReason } from './codec.ts';
 
 /**
  * A Kafka message decoded and encoded once for every client that receives it. `frame` is shared by
@@ -28,8 +27,6 @@ export interface PreparedEvent {
   tsRun?: number;
   /** The parsed JSON, for filters and projections; weak, so cached events do not hold it. */
   parsed?: WeakRef<Record<string, unknown>>;
-  /** What the frame was sanitized against (absent: nothing in it can be hidden later). */
-  sanitized?: SanitizedState;
 }
 
 export function prepareEvent(message: KafkaMessage, maxBytes: number): PreparedEvent {

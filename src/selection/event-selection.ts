@@ -1,8 +1,8 @@
-import { eventObject, type PreparedEvent } from '../fanout/prepared-event.ts';
+import { eventObject, type PreparedEvent } from '../event/prepared-event.ts';
 import type { EventFilter, IndexHint } from '../filter/compile.ts';
 import type { Projection } from '../filter/project.ts';
 import type { Sanitizer } from '../sanitize/sanitizer.ts';
-import { dataLine } from '../sse/frame.ts';
+import { dataLine } from '../event/frame.ts';
 
 /** Why a client is not sent an event it consumed. */
 export type Skipped = 'unservable' | 'canary' | 'filtered';

@@ -13,10 +13,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile, readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { Admin } from '@platformatic/kafka';
+import { repoRoot } from './repo-root.ts';
 
 export interface LocalKafkaOptions {
   /** Client (PLAINTEXT) port. Default: KAFKA_PORT env, else 9092. */
@@ -77,7 +77,6 @@ const NODE_ID = 1;
 const STOP_GRACE_MS = 30_000;
 const LOG_TAIL_LINES = 30;
 
-export const repoRoot: string = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const kafkaHome = join(repoRoot, '.kafka');
 const libDir = join(kafkaHome, 'lib');
 const pomFile = join(repoRoot, 'scripts', 'kafka', 'pom.xml');

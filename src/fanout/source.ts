@@ -1,0 +1,29 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { prepareEvent, type PreparedEvent } from '../event/prepared-event.ts';
+import type { KafkaMessage } from '../kafka/records.ts';
+import type { OffsetLookup } from '../kafka/start-positions.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import type { PartitionCursor } from './cursor.ts';
+
+/** Where a connection's cursors get their events from. */
+export interface EventSource {
+  /** How this source resolves positions (it may know offsets without asking Kafka). */
+  readonly offsets: OffsetLookup;
+  /** `ends` holds each partition's high watermark when the positions were resolved. */
+  subscribe(cursors: readonly PartitionCursor[], ends: ReadonlyMap<string, number>): Subscription;
+  stop(): Promise<void>;
+}
+
+export interface Subscription {
+  close(): void;
+}
+
+/** Decodes once; a message that cannot be served is logged and counted here, once, not per client. */
+export function prepareLogged(message: KafkaMessage, maxBytes: number, metrics: Metrics, log: FastifyBaseLogger): PreparedEvent {
+  const event = prepareEvent(message, maxBytes);
+  if (event.skip !== undefined) {
+    metrics.skippedMessages.inc({ reason: event.skip });
+    log.warn({ topic: message.topic, partition: message.partition, offset: message.offset, reason: event.skip }, 'skipped a Kafka message that is not a servable event');
+  }
+  return event;
+}
