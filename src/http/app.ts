@@ -22,6 +22,7 @@ import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
 import { compileTrust, trustedRequestId, type ClientIpPolicy } from './client-ip.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 import { sendProblem } from './problem.ts';
+import { isClientError, isServerError } from './problems.ts';
 import { Readiness } from './readiness.ts';
 import { schemaRoutes } from './routes/schemas.ts';
 import { serviceRoutes } from './routes/service.ts';
@@ -153,11 +154,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   answerOtherMethods();
 
-  server.setNotFoundHandler((request, reply) => sendProblem(request, reply, 404, 'not_found', `No route for ${request.method} ${request.url.slice(0, 200)}`));
+  server.setNotFoundHandler((request, reply) => sendProblem(request, reply, { type: 'not_found', status: 404 }, `No route for ${request.method} ${request.url.slice(0, 200)}`));
+  // A refusal by fastify or a plugin keeps its 4xx; anything else is a failure of ours, logged.
   server.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-    const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    return sendProblem(request, reply, status, status >= 500 ? 'internal_error' : 'bad_request', status >= 500 ? 'Internal error' : error.message);
+    const status = error.statusCode ?? 500;
+    if (isClientError(status)) return sendProblem(request, reply, { type: 'bad_request', status }, error.message);
+    request.log.error({ err: error }, 'request failed');
+    return sendProblem(request, reply, { type: 'internal_error', status: isServerError(status) ? status : 500 }, 'Internal error');
   });
 
   return {

@@ -1,7 +1,7 @@
-import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import { maxHeaderSize } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sendProblem } from './problem.ts';
+import { problemBody, sendProblem } from './problem.ts';
 
 const answered = new WeakSet<Socket>();
 
@@ -18,16 +18,16 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   // Node reports the parse error again for every further chunk: the first report answers.
   if (error.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
   answered.add(socket);
-  const [status, type, detail] =
+  const body =
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'request_too_large', `The request line (URL) and headers together exceed ${maxHeaderSize} bytes`]
+      ? problemBody('request_too_large', `The request line (URL) and headers together exceed ${maxHeaderSize} bytes`)
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'request_timeout', 'The request was not received in time']
-        : [400, 'bad_request', 'Malformed HTTP request'];
+        ? problemBody('request_timeout', 'The request was not received in time')
+        : problemBody({ type: 'bad_request', status: 400 }, 'Malformed HTTP request');
   if (socket.writable) {
-    const body = JSON.stringify({ type, title: STATUS_CODES[status], status, detail });
+    const json = JSON.stringify(body);
     socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${body.status} ${body.title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
     );
     socket.resume();
     socket.setTimeout(DRAIN_MS, () => socket.destroy());
@@ -37,8 +37,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
 }
 
 /** Fastify's own refusals of a URL (bad percent-encoding, a path segment over the router's limit), as problems. */
-export function frameworkErrors(error: Error & { code?: string; statusCode?: number }, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
-  const detail = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment of the URL is too long' : 'The URL is not valid (bad percent-encoding)';
-  return sendProblem(request, reply, status, status === 414 ? 'uri_too_long' : 'bad_request', detail);
+export function frameworkErrors(error: Error & { code?: string }, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendProblem(request, reply, 'uri_too_long', 'A path segment of the URL is too long');
+  return sendProblem(request, reply, { type: 'bad_request', status: 400 }, 'The URL is not valid (bad percent-encoding)');
 }

@@ -24,7 +24,7 @@ export function methodNotAllowed(server: FastifyInstance): () => void {
         method: [...WRITE_METHODS],
         url,
         // Answered before the body is read or parsed: what a refused request sends is never looked at.
-        onRequest: async (request, reply) => sendProblem(request, reply.header('allow', allow), 405, 'method_not_allowed', `${request.method} is not served here; use ${allow}`),
+        onRequest: async (request, reply) => sendProblem(request, reply.header('allow', allow), 'method_not_allowed', `${request.method} is not served here; use ${allow}`),
         handler: async () => undefined,
       });
     }

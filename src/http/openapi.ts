@@ -1,6 +1,7 @@
 import type { ResolvedSchema } from '../catalogue/schemas.ts';
 import type { StreamCatalogue, StreamConfig } from '../catalogue/types.ts';
 import type { ServiceConfig } from '../config/types.ts';
+import { caseOf, problemCases, type ProblemAnswer, type ProblemCase } from './problems.ts';
 
 /** A JSON object of the OpenAPI document (paths, operations, schemas). */
 type Doc = Record<string, unknown>;
@@ -56,15 +57,7 @@ export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConf
             },
             ...STREAM_PARAMETERS,
           ],
-          responses: {
-            '200': STREAM_RESPONSE,
-            '400': problemResponse('Unknown stream (`not_found`, with `available_streams`), bad `since` (`invalid_timestamp`), bad `Last-Event-ID` (`invalid_last_event_id`) or bad filter or field list (`invalid_filter`, with `valid_fields`; also a filter costlier than the server admits per request)'),
-            '404': problemResponse('`Last-Event-ID` names a topic outside the requested streams (`topic_not_allowed`)'),
-            '429': problemResponse('Too many concurrent streams from this client (`too_many_connections`); see `Retry-After`'),
-            '503': problemResponse(
-              'Kafka unreachable (`kafka_unavailable`), topics missing (`no_topics`), the suppression index rebuilding for a replay (`sanitizer_not_ready`), the server at capacity (`overloaded`) or the filters of open streams at their total cost limit for a new costly filter (`filter_budget_exhausted`); see `Retry-After`. Each of them, to a request that accepts `text/event-stream`, are a 200 event stream instead (a comment with the reason, `retry:` advice, the end), so event-stream clients reconnect instead of giving up',
-            ),
-          },
+          responses: { '200': STREAM_RESPONSE, ...problemResponses(SUBSCRIBE_PROBLEMS, true) },
         },
       },
       ...streamDocs,
@@ -92,7 +85,7 @@ export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConf
           ],
           responses: {
             '200': { description: 'The JSON schema', content: { 'application/json': { schema: { type: 'object' } } } },
-            '404': problemResponse('No such schema'),
+            ...problemResponses(SCHEMA_PROBLEMS, false),
           },
         },
       },
@@ -120,7 +113,7 @@ export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConf
           summary: 'Readiness: 200 while Kafka answers and the service is not shutting down, else 503.',
           responses: {
             '200': { description: 'Ready', content: { 'application/json': { schema: { $ref: '#/components/schemas/Readiness' } } } },
-            '503': problemResponse('Kafka is not reachable (`kafka_unavailable`) or the service is shutting down (`shutting_down`)'),
+            ...problemResponses(READY_PROBLEMS, false),
           },
         },
       },
@@ -197,8 +190,49 @@ function firstExample(schema: Record<string, unknown>): unknown {
   return Array.isArray(examples) && examples.length > 0 ? examples[0] : undefined;
 }
 
-function problemResponse(description: string): Doc {
-  return { description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+/** What each operation can be refused with (the generic refusals of any request are in the `Problem` schema). */
+const SUBSCRIBE_PROBLEMS: readonly ProblemAnswer[] = [
+  { type: 'not_found', status: 400 },
+  'too_many_streams',
+  'invalid_timestamp',
+  'invalid_last_event_id',
+  'invalid_filter',
+  { type: 'bad_request', status: 400 },
+  'topic_not_allowed',
+  'uri_too_long',
+  'too_many_connections',
+  'request_too_large',
+  'overloaded',
+  'kafka_unavailable',
+  'no_topics',
+  'sanitizer_not_ready',
+  'filter_budget_exhausted',
+];
+const SCHEMA_PROBLEMS: readonly ProblemAnswer[] = [{ type: 'bad_request', status: 400 }, { type: 'not_found', status: 404 }];
+const READY_PROBLEMS: readonly ProblemAnswer[] = ['kafka_unavailable', 'shutting_down'];
+
+const RETRY_STREAM =
+  'See `Retry-After`. To a request that accepts `text/event-stream` (and not `application/problem+json`) these are a 200 event stream instead ' +
+  '(a comment with the reason, `retry:` advice, the end), so event-stream clients reconnect instead of giving up.';
+
+/**
+ * One response per status, describing its problem types from the catalogue; `retryStreams` where
+ * the operation answers the retry-later ones as retry streams to event-stream clients.
+ */
+function problemResponses(answers: readonly ProblemAnswer[], retryStreams: boolean): Record<string, Doc> {
+  const byStatus = new Map<string, ProblemCase[]>();
+  for (const answer of answers) {
+    const found = caseOf(answer);
+    const status = String(found.status).toUpperCase();
+    byStatus.set(status, [...(byStatus.get(status) ?? []), found]);
+  }
+  return Object.fromEntries(
+    [...byStatus].map(([status, cases]) => {
+      const lines = cases.map((c) => `- \`${c.type}\`: ${c.when}`);
+      if (retryStreams && cases.some((c) => c.retryLater)) lines.push('', RETRY_STREAM);
+      return [status, { description: lines.join('\n'), content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } }];
+    }),
+  );
 }
 
 const STREAM_PARAMETERS: readonly Doc[] = [
@@ -272,7 +306,10 @@ const COMPONENT_SCHEMAS: Doc = {
     description: 'An RFC 9457 problem body, shaped like EventStreams\' errors.',
     required: ['type', 'title', 'status', 'detail', 'method', 'uri'],
     properties: {
-      type: { type: 'string', description: 'Machine-readable error type, e.g. `not_found`, `invalid_filter`, `too_many_connections`' },
+      type: {
+        type: 'string',
+        description: ['Machine-readable error type:', ...problemCases().map((c) => `- \`${c.type}\` (${c.status}): ${c.when}`)].join('\n'),
+      },
       title: { type: 'string', description: 'HTTP status text' },
       status: { type: 'integer' },
       detail: { type: 'string', description: 'What went wrong, for people' },

@@ -1,28 +1,33 @@
-import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { problemTitle, resolveAnswer, type ProblemAnswer, type ProblemType } from './problems.ts';
 
-/** An RFC 9457 problem body, shaped like EventStreams' errors (`type`, `title`, `detail`, ...). */
-export interface Problem {
-  type: string;
+/** The part of a problem body that does not depend on the request. */
+export interface ProblemBody {
+  type: ProblemType;
   title: string;
   status: number;
   detail: string;
+}
+
+/** An RFC 9457 problem body, shaped like EventStreams' errors (`type`, `title`, `detail`, ...). */
+export interface Problem extends ProblemBody {
   method: string;
   uri: string;
   [extra: string]: unknown;
 }
 
-export function problem(request: FastifyRequest, status: number, type: string, detail: string, extra: Record<string, unknown> = {}): Problem {
-  return { type, title: STATUS_CODES[status] ?? 'Error', status, detail, method: request.method.toLowerCase(), uri: request.url, ...extra };
+export function problemBody(answer: ProblemAnswer, detail: string): ProblemBody {
+  const { type, status } = resolveAnswer(answer);
+  return { type, title: problemTitle(status), status, detail };
 }
 
 export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
-  status: number,
-  type: string,
+  answer: ProblemAnswer,
   detail: string,
   extra: Record<string, unknown> = {},
 ): FastifyReply {
-  return reply.code(status).type('application/problem+json').send(problem(request, status, type, detail, extra));
+  const body: Problem = { ...problemBody(answer, detail), method: request.method.toLowerCase(), uri: request.url, ...extra };
+  return reply.code(body.status).type('application/problem+json').send(body);
 }

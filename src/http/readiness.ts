@@ -1,5 +1,7 @@
-/** Why the service is not ready; `undefined` from `check()` means ready. */
-export type NotReady = 'kafka_unavailable' | 'shutting_down';
+import type { ProblemType } from './problems.ts';
+
+/** Why the service is not ready, as the problem `/_ready` answers; `undefined` from `check()` means ready. */
+export type NotReady = Extract<ProblemType, 'kafka_unavailable' | 'shutting_down'>;
 
 /**
  * The readiness probe: ready while Kafka answers and the service is not draining. Concurrent probes

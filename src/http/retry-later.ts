@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sseRetry } from '../event/frame.ts';
 import { sendProblem } from './problem.ts';
+import { PROBLEMS, type RetryLaterType } from './problems.ts';
 
 /** Seconds of the `Retry-After` header of a 503 answer. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -16,14 +17,14 @@ const retryAnswers = new WeakMap<FastifyReply, number>();
  * `text/event-stream` gets such a stream: the reason as a comment and `retry:` advice (jittered like
  * the server's other reconnect advice), then the end. Everyone else (curl, scripts, probes), and
  * clients that say they read problem bodies (`Accept: text/event-stream, application/problem+json`,
- * as the web UI), get the `status` problem with `Retry-After`.
+ * as the web UI), get the problem (429 or 503) with `Retry-After`.
  */
-export function sendRetryLater(request: FastifyRequest, reply: FastifyReply, status: 429 | 503, type: string, detail: string, retryMs: number): FastifyReply {
+export function sendRetryLater(request: FastifyRequest, reply: FastifyReply, type: RetryLaterType, detail: string, retryMs: number): FastifyReply {
   if (!wantsRetryStream(request.headers.accept)) {
     reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-    return sendProblem(request, reply, status, type, detail);
+    return sendProblem(request, reply, type, detail);
   }
-  retryAnswers.set(reply, status);
+  retryAnswers.set(reply, PROBLEMS[type].status);
   const comment = `:${type}: ${detail.replace(/[\r\n]+/g, ' ')}\n\n`;
   return reply
     .code(200)

@@ -47,14 +47,15 @@ export interface Assignment {
   ends: Map<string, number>;
 }
 
+/** Why a request's positions cannot be served at all. */
+export type PositionRefusal = 'topic_not_allowed';
+
 /** A request whose positions cannot be served at all. */
 export class PositionError extends Error {
-  readonly status: number;
-  readonly type: string;
-  constructor(status: number, type: string, message: string) {
+  readonly kind: PositionRefusal;
+  constructor(kind: PositionRefusal, message: string) {
     super(message);
-    this.status = status;
-    this.type = type;
+    this.kind = kind;
   }
 }
 
@@ -72,7 +73,7 @@ export async function resolveAssignment(request: AssignmentRequest, lookup: Offs
   for (const position of request.positions) {
     const topic = typeof position === 'string' ? position : position.topic;
     if (!allowed.has(topic)) {
-      throw new PositionError(404, 'topic_not_allowed', `Last-Event-ID names topic '${topic}', which the requested streams do not include`);
+      throw new PositionError('topic_not_allowed', `Last-Event-ID names topic '${topic}', which the requested streams do not include`);
     }
   }
   const mentioned = new Set(request.positions.map((p) => (typeof p === 'string' ? p : p.topic)));

@@ -14,7 +14,7 @@ export interface OpenApiParameter {
 export interface OpenApiOperation {
   description?: string;
   parameters?: OpenApiParameter[];
-  responses: Record<string, { content?: Record<string, { schema?: Record<string, unknown>; example?: unknown }> }>;
+  responses: Record<string, { description?: string; content?: Record<string, { schema?: Record<string, unknown>; example?: unknown }> }>;
 }
 
 export interface OpenApiDoc {

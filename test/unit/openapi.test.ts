@@ -6,6 +6,7 @@ import type { StreamCatalogue } from '../../src/catalogue/types.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import type { ServiceConfig } from '../../src/config/types.ts';
 import { buildOpenApi } from '../../src/http/openapi.ts';
+import { problemCases } from '../../src/http/problems.ts';
 import { schemaErrors, openApiErrors, type OpenApiDoc } from '../support/openapi.ts';
 
 const SHIPPED_CONFIG = fileURLToPath(new URL('../../config/config.yaml', import.meta.url));
@@ -78,5 +79,17 @@ describe('OpenAPI document of the shipped catalogue', () => {
     }
     expect(doc.components.schemas['Problem']).toMatchObject({ required: ['type', 'title', 'status', 'detail', 'method', 'uri'] });
     for (const route of ['/v2/streams', '/_info', '/_ready', '/metrics']) expect(doc.paths[route], route).toBeDefined();
+  });
+
+  it('documents every problem type of the catalogue with its statuses, and the refusals of each route under their status', () => {
+    const problemType = (doc.components.schemas['Problem']?.['properties'] as Record<string, { description: string }>)['type'];
+    for (const { type, status } of problemCases()) expect(problemType?.description).toContain(`- \`${type}\` (${status}): `);
+    const described = (path: string, status: string) => doc.paths[path]?.get.responses[status]?.description ?? '';
+    expect(described('/v2/stream/{streams}', '400')).toMatch(/`not_found`: .*available_streams/);
+    expect(described('/v2/stream/{streams}', '404')).toContain('`topic_not_allowed`: ');
+    expect(described('/v2/stream/{streams}', '503')).toMatch(/`filter_budget_exhausted`: [^]*200 event stream/);
+    expect(described('/v2/schema/{schema}', '404')).toMatch(/`not_found`: .*schema/);
+    expect(described('/_ready', '503')).toMatch(/`kafka_unavailable`: [^]*`shutting_down`: /);
+    expect(described('/_ready', '503')).not.toContain('event stream');
   });
 });

@@ -146,10 +146,10 @@ describe('resolveAssignment', () => {
     expect(resumed.starts.map((s) => s.topic)).toEqual(['codfw.rc']);
   });
 
-  it('refuses a topic outside the requested streams with 404', async () => {
+  it('refuses a topic outside the requested streams, saying why (the route picks the HTTP answer)', async () => {
     const attempt = resolveAssignment({ topics: ['eqiad.rc'], allowedTopics: ['eqiad.rc'], positions: [{ topic: 'secret.topic', partition: 0, offset: 0 }], now }, rc);
     await expect(attempt).rejects.toBeInstanceOf(PositionError);
-    await expect(attempt).rejects.toMatchObject({ status: 404 });
+    await expect(attempt).rejects.toMatchObject({ kind: 'topic_not_allowed' });
   });
 
   it('drops partitions the topic does not have, and reports topics missing from Kafka', async () => {

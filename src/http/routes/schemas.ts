@@ -34,13 +34,13 @@ export function schemaRoutes(app: FastifyInstance, schemas: SchemaStore, catalog
   app.get('/v2/schema/*', async (request, reply) => {
     const path = (request.params as { '*': string })['*'];
     const match = SCHEMA_PATH.exec(path);
-    if (match === null) return sendProblem(request, reply, 400, 'bad_request', 'Not a schema path: use /v2/schema/<title>/<version> or /v2/schema/<title>/latest');
+    if (match === null) return sendProblem(request, reply, { type: 'bad_request', status: 400 }, 'Not a schema path: use /v2/schema/<title>/<version> or /v2/schema/<title>/latest');
     const current = catalogue();
     if (titles?.from !== current) titles = { from: current, set: catalogueTitles(current) };
     const [, title = '', version = ''] = match;
-    if (!titles.set.has(title)) return sendProblem(request, reply, 404, 'not_found', `No stream of this service has the schema ${path}`);
+    if (!titles.set.has(title)) return sendProblem(request, reply, { type: 'not_found', status: 404 }, `No stream of this service has the schema ${path}`);
     const found = version === 'latest' ? await schemas.latest(title) : await schemas.byUri(`/${path}`);
-    if (found === undefined) return sendProblem(request, reply, 404, 'not_found', `No schema ${path}`);
+    if (found === undefined) return sendProblem(request, reply, { type: 'not_found', status: 404 }, `No schema ${path}`);
     return reply.header('cache-control', 'public, max-age=300').send(found.schema);
   });
 }

@@ -47,7 +47,7 @@ export function serviceRoutes(app: FastifyInstance, deps: ServiceRouteDeps): voi
     const notReady = await deps.readiness.check();
     if (notReady === undefined) return { status: 'ready' };
     reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-    return sendProblem(request, reply, 503, notReady, notReady === 'shutting_down' ? 'The service is shutting down' : 'Kafka is not reachable');
+    return sendProblem(request, reply, notReady, notReady === 'shutting_down' ? 'The service is shutting down' : 'Kafka is not reachable');
   });
 
   app.get('/robots.txt', (_request, reply) => reply.type('text/plain').send('User-agent: *\nDisallow: /\n'));

@@ -7,7 +7,7 @@ import { budgetProblem } from '../../filter/budget.ts';
 import type { FilterProblem } from '../../filter/check.ts';
 import type { Metrics } from '../../metrics/registry.ts';
 import type { FlushQueue } from '../../stream/flush-queue.ts';
-import { PositionError, resolveAssignment, type Assignment } from '../../kafka/start-positions.ts';
+import { PositionError, resolveAssignment, type Assignment, type PositionRefusal } from '../../kafka/start-positions.ts';
 import { negotiateFormat } from '../../protocol/content-type.ts';
 import { parseLastEventId } from '../../protocol/last-event-id.ts';
 import { parseSince } from '../../protocol/since.ts';
@@ -20,6 +20,7 @@ import type { Selections } from '../../selection/selections.ts';
 import { StreamSession } from '../../stream/session.ts';
 import { clientIp, clientIpLogField, limiterKey, type ClientIpPolicy } from '../client-ip.ts';
 import { sendProblem } from '../problem.ts';
+import type { ProblemAnswer } from '../problems.ts';
 import { refusalStatus, RETRY_AFTER_SECONDS, sendRetryLater } from '../retry-later.ts';
 
 export interface StreamRouteDeps {
@@ -42,6 +43,10 @@ export const START_POSITIONS_HEADER = 'eventstreams-start-positions';
 const MAX_STREAMS_PER_REQUEST = 64;
 /** Refusals a client should simply retry: back off longer than after a normal end of stream. */
 const BACKOFF_MS = RETRY_AFTER_SECONDS * 1000;
+/** An unknown stream is a 400 `not_found`, as EventStreams answers it. */
+const UNKNOWN_STREAM: ProblemAnswer = { type: 'not_found', status: 400 };
+/** The answer to each reason the Kafka layer refuses the requested positions for. */
+const POSITION_PROBLEMS = { topic_not_allowed: 'topic_not_allowed' } as const satisfies Record<PositionRefusal, ProblemAnswer>;
 
 type StreamRequest = FastifyRequest<{ Params: { streams: string }; Querystring: Record<string, string | string[] | undefined> }>;
 
@@ -59,18 +64,18 @@ export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
   app.get('/v2/stream/:streams', async (request: StreamRequest, reply) => {
     if (deps.guard.overloaded()) {
       deps.metrics.rejected.inc({ status: '503' });
-      return sendRetryLater(request, reply, 503, 'overloaded', 'This server is at capacity; retry shortly (the current streams keep being served)', BACKOFF_MS);
+      return sendRetryLater(request, reply, 'overloaded', 'This server is at capacity; retry shortly (the current streams keep being served)', BACKOFF_MS);
     }
     const ip = clientIp(request.raw, deps.clientIpPolicy);
     const slot = limiterKey(ip, deps.config.clientIpIpv6Prefix);
     const refused = deps.slots.acquire(slot);
     if (refused === 'total') {
       deps.metrics.rejected.inc({ status: '503' });
-      return sendRetryLater(request, reply, 503, 'overloaded', `This server serves at most ${deps.config.connections.maxStreams} streams at once; retry shortly`, BACKOFF_MS);
+      return sendRetryLater(request, reply, 'overloaded', `This server serves at most ${deps.config.connections.maxStreams} streams at once; retry shortly`, BACKOFF_MS);
     }
     if (refused === 'client') {
       deps.metrics.rejected.inc({ status: '429' });
-      return sendRetryLater(request, reply, 429, 'too_many_connections', `At most ${deps.config.clientIpConnectionLimit} concurrent streams per client`, BACKOFF_MS);
+      return sendRetryLater(request, reply, 'too_many_connections', `At most ${deps.config.clientIpConnectionLimit} concurrent streams per client`, BACKOFF_MS);
     }
     // The slot is held for the stream's lifetime, or released at once when no stream opens.
     const opened = await serveStream(request, reply, deps, ip, slot).catch((error: unknown) => {
@@ -94,9 +99,9 @@ interface StreamRequestParts {
 /** The requested streams and start position, or the problem answer refusing them. */
 function parseStreamRequest(request: StreamRequest, reply: FastifyReply, catalogue: StreamCatalogue): StreamRequestParts | { problem: FastifyReply } {
   const names = request.params.streams.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (names.length === 0) return { problem: sendProblem(request, reply, 400, 'not_found', 'Name at least one stream') };
+  if (names.length === 0) return { problem: sendProblem(request, reply, UNKNOWN_STREAM, 'Name at least one stream') };
   if (names.length > MAX_STREAMS_PER_REQUEST) {
-    return { problem: sendProblem(request, reply, 400, 'too_many_streams', `At most ${MAX_STREAMS_PER_REQUEST} streams per request`) };
+    return { problem: sendProblem(request, reply, 'too_many_streams', `At most ${MAX_STREAMS_PER_REQUEST} streams per request`) };
   }
   const streams: StreamConfig[] = [];
   const unknown: string[] = [];
@@ -107,17 +112,17 @@ function parseStreamRequest(request: StreamRequest, reply: FastifyReply, catalog
   }
   if (unknown.length > 0) {
     return {
-      problem: sendProblem(request, reply, 400, 'not_found', `Invalid streams: ${unknown.map((n) => n.slice(0, 100)).join(', ')}`, {
+      problem: sendProblem(request, reply, UNKNOWN_STREAM, `Invalid streams: ${unknown.map((n) => n.slice(0, 100)).join(', ')}`, {
         available_streams: catalogue.streams.map((s) => s.name),
       }),
     };
   }
   const sinceParam = request.query.since;
   const since = parseSince(Array.isArray(sinceParam) ? sinceParam[0] : sinceParam);
-  if (!since.ok) return { problem: sendProblem(request, reply, 400, 'invalid_timestamp', since.error) };
+  if (!since.ok) return { problem: sendProblem(request, reply, 'invalid_timestamp', since.error) };
   const lastEventIdHeader = request.headers['last-event-id'];
   const lastEventId = parseLastEventId(Array.isArray(lastEventIdHeader) ? lastEventIdHeader[0] : lastEventIdHeader);
-  if (!lastEventId.ok) return { problem: sendProblem(request, reply, 400, 'invalid_last_event_id', lastEventId.error) };
+  if (!lastEventId.ok) return { problem: sendProblem(request, reply, 'invalid_last_event_id', lastEventId.error) };
   return { streams, since: since.timestamp, positions: lastEventId.positions };
 }
 
@@ -129,7 +134,7 @@ function rawQuery(request: StreamRequest): string {
 
 function sendFilterProblem(request: StreamRequest, reply: FastifyReply, problem: FilterProblem): FastifyReply {
   const { message, field, validFields } = problem;
-  return sendProblem(request, reply, 400, 'invalid_filter', message, {
+  return sendProblem(request, reply, 'invalid_filter', message, {
     ...(field === undefined ? {} : { field }),
     ...(validFields === undefined ? {} : { valid_fields: validFields }),
   });
@@ -146,7 +151,7 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
   // Replayed history must be scrubbed of every suppression Kafka knows of: wait for the index after a start.
   const replaying = parsed.since !== undefined || parsed.positions.length > 0;
   if (replaying && !(await deps.suppressionsReady(deps.config.sanitize.replayWaitMs))) {
-    return sendRetryLater(request, reply, 503, 'sanitizer_not_ready', 'The suppression index is still being rebuilt from Kafka; retry shortly', deps.config.connections.reconnectDelayMs);
+    return sendRetryLater(request, reply, 'sanitizer_not_ready', 'The suppression index is still being rebuilt from Kafka; retry shortly', deps.config.connections.reconnectDelayMs);
   }
 
   const topics = [...new Set(streams.flatMap((s) => s.topics))];
@@ -158,21 +163,21 @@ async function serveStream(request: StreamRequest, reply: FastifyReply, deps: St
       deps.source.offsets,
     );
   } catch (error) {
-    if (error instanceof PositionError) return sendProblem(request, reply, error.status, error.type, error.message);
+    if (error instanceof PositionError) return sendProblem(request, reply, POSITION_PROBLEMS[error.kind], error.message);
     request.log.error({ err: error, streams: streams.map((s) => s.name) }, 'could not resolve stream positions in Kafka');
-    return sendRetryLater(request, reply, 503, 'kafka_unavailable', 'Kafka is not reachable right now; retry shortly', deps.config.connections.reconnectDelayMs);
+    return sendRetryLater(request, reply, 'kafka_unavailable', 'Kafka is not reachable right now; retry shortly', deps.config.connections.reconnectDelayMs);
   }
   if (assignment.missingTopics.length > 0) {
     request.log.error({ topics: assignment.missingTopics }, 'configured topics do not exist in Kafka');
   }
   if (assignment.starts.length === 0) {
-    return sendRetryLater(request, reply, 503, 'no_topics', 'None of the topics of the requested streams exist in Kafka yet', deps.config.connections.reconnectDelayMs);
+    return sendRetryLater(request, reply, 'no_topics', 'None of the topics of the requested streams exist in Kafka yet', deps.config.connections.reconnectDelayMs);
   }
 
   // The last step before the stream opens, so no later refusal can leave budget or a selection held.
   const acquired = deps.liveSelections.acquire(selected.candidate);
   if (!acquired.ok) {
-    return sendRetryLater(request, reply, 503, 'filter_budget_exhausted', budgetProblem(acquired.cost, acquired.spent, acquired.limit), BACKOFF_MS);
+    return sendRetryLater(request, reply, 'filter_budget_exhausted', budgetProblem(acquired.cost, acquired.spent, acquired.limit), BACKOFF_MS);
   }
   try {
     openStream(request, reply, deps, streams, acquired.lease, assignment, ip, slot);
