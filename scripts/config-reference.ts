@@ -1,6 +1,6 @@
 /** Rewrites the configuration reference in README.md from src/config/schema.json. */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { configReference, withReference } from '../src/config/reference.ts';
+import { configReference, withReference } from './lib/config-reference.ts';
 
 const readmeFile = new URL('../README.md', import.meta.url);
 const schema = JSON.parse(readFileSync(new URL('../src/config/schema.json', import.meta.url), 'utf8'));

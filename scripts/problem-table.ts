@@ -1,6 +1,6 @@
 /** Rewrites the table of problem types in README.md from src/http/problems.ts. */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { withProblemTable } from '../src/http/problem-table.ts';
+import { withProblemTable } from './lib/problem-table.ts';
 
 const readmeFile = new URL('../README.md', import.meta.url);
 writeFileSync(readmeFile, withProblemTable(readFileSync(readmeFile, 'utf8')));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { configReference, REFERENCE_END, REFERENCE_START, withReference } from '../../src/config/reference.ts';
+import { configReference, REFERENCE_END, REFERENCE_START, withReference } from '../../scripts/lib/config-reference.ts';
 
 const schema = JSON.parse(readFileSync(new URL('../../src/config/schema.json', import.meta.url), 'utf8'));
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

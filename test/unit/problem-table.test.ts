@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PROBLEM_TABLE, problemTable, withProblemTable } from '../../src/http/problem-table.ts';
+import { PROBLEM_TABLE, problemTable, withProblemTable } from '../../scripts/lib/problem-table.ts';
 import { problemCases } from '../../src/http/problems.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

@@ -1,5 +1,5 @@
 /** Renders the README's configuration reference from the config JSON schema, so the two never drift. */
-import { cell, readmeBlock, withBlock } from '../readme-block.ts';
+import { cell, readmeBlock, withBlock } from './readme-block.ts';
 
 interface SchemaNode {
   description?: string;

@@ -1,6 +1,6 @@
 /** Renders the README's table of problem types from the catalogue, so the two never drift. */
-import { cell, readmeBlock, withBlock } from '../readme-block.ts';
-import { problemCases, type ProblemCase } from './problems.ts';
+import { cell, readmeBlock, withBlock } from './readme-block.ts';
+import { problemCases, type ProblemCase } from '../../src/http/problems.ts';
 
 export const PROBLEM_TABLE = readmeBlock('problem-table');
 
