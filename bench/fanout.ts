@@ -1,6 +1,6 @@
 /**
  * Fan-out benchmark: N SSE clients on one live stream, the service in its own process, the load
- * generator in another, and the bare-Node ceiling (../shared/tools/limit-fanout.mjs) run in the
+ * generator in another, and the bare-Node ceiling (bench/lib/limit-fanout.mjs) run in the
  * same invocation for the ratios.
  *
  *   node bench/fanout.ts [--clients 1000,5000,10000] [--rate 100] [--seconds 30]

@@ -1,6 +1,7 @@
 /**
  * Regenerates the shipped stream catalogue from the hand-compiled summary of Wikimedia's public
- * streams (shared data, see its SOURCES.md):
+ * streams and the Event Platform schemas (a data set kept outside the repository; provenance of
+ * what it produced: config/SOURCES.md):
  *
  *   config/stream-config.json  shaped like MediaWiki's `api.php?action=streamconfigs` output
  *                              (`{"streams": {name: settings}}`), so the default config reads it
@@ -8,8 +9,9 @@
  *   config/schemas/<title>/<version>.json
  *                              every JSON version of each schema title used by those streams.
  *
- * Usage: node scripts/build-catalogue.ts [--data <shared data dir>] [--out <config dir>]
- * Defaults: --data $EVENTSTREAMS_SHARED_DATA or /work/shared/data, --out <repo>/config.
+ * Usage: node scripts/build-catalogue.ts --data <dir> [--out <config dir>]
+ * --data (or $EVENTSTREAMS_SHARED_DATA) holds stream-config/eventstreams-public-streams.derived.json
+ * and schemas/<title>/<version>.json; --out defaults to <repo>/config.
  */
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -43,10 +45,19 @@ interface StreamConfigEntry {
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
-    data: { type: 'string', default: process.env['EVENTSTREAMS_SHARED_DATA'] ?? '/work/shared/data' },
+    data: { type: 'string', default: process.env['EVENTSTREAMS_SHARED_DATA'] },
     out: { type: 'string', default: path.join(repoRoot, 'config') },
   },
 });
+if (values.data === undefined) {
+  console.error(
+    'build-catalogue: --data <dir> (or EVENTSTREAMS_SHARED_DATA) is required: the directory holding\n' +
+      '  stream-config/eventstreams-public-streams.derived.json  (the summary of the public streams)\n' +
+      '  schemas/<title>/<version>.json                          (the Event Platform schemas)\n' +
+      'See config/SOURCES.md for where they come from.',
+  );
+  process.exit(2);
+}
 const dataDir = path.resolve(values.data);
 const outDir = path.resolve(values.out);
 

@@ -1,18 +1,16 @@
 /**
- * Runs the bare-Node fan-out ceiling, ../shared/tools/limit-fanout.mjs, in client mode (it forks
+ * Runs the bare-Node fan-out ceiling, bench/lib/limit-fanout.mjs, in client mode (it forks
  * its own server) and reads its one-line JSON report. It runs in its own process group so the
  * forked server is stopped with it on timeout or Ctrl-C.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { repoRoot } from '../../scripts/lib/repo-root.ts';
+import { fileURLToPath } from 'node:url';
 import { readProc } from './proc.ts';
 import { log, type Cleanup } from './run.ts';
 import { round } from './stats.ts';
 
-export const LIMIT_TOOL = join(repoRoot, '..', 'shared', 'tools', 'limit-fanout.mjs');
+const LIMIT_TOOL = fileURLToPath(new URL('limit-fanout.mjs', import.meta.url));
 
 /**
  * Mean bytes one limit-fanout event takes on the wire for seqs 0..events-1: its frame (as the
@@ -83,7 +81,6 @@ export async function runLimitFanout(cleanup: Cleanup, clients: number, seconds:
     clientCpuPct: null,
     wallSeconds: Math.round((Date.now() - started) / 1000),
   });
-  if (!existsSync(LIMIT_TOOL)) return fail(`${LIMIT_TOOL} not found`);
   const port = await freePort();
   log(`limit-fanout: ${clients} clients, ${seconds} s on port ${port}`);
   const child = spawn(process.execPath, [LIMIT_TOOL, 'client', String(port), String(clients), String(seconds)], {

@@ -26,7 +26,10 @@ import type {
   WaitSeqResult,
   WindowResult,
 } from './loadgen-protocol.ts';
-import { HttpResponseReader, SeqTracker, SseParser } from './sse-reader.ts';
+import { BenchFrames } from './bench-frames.ts';
+import { HttpResponseReader } from './http-response-reader.ts';
+import { SeqTracker } from './seq-tracker.ts';
+import { SseParser } from './sse-parser.ts';
 import { percentiles } from './stats.ts';
 
 const HOST = '127.0.0.1';
@@ -96,14 +99,16 @@ class Client {
     this.wants = filters === undefined ? () => true : (seq) => matched.has(seq % filters.templates);
     this.expectsEvents = filters === undefined || matched.size > 0;
     this.sse = this.parsed
-      ? new SseParser({
-          message: (seq, sent) => this.#message(seq, sent),
-          named: (kind, text) => {
-            named[kind] = (named[kind] ?? 0) + 1;
-            bump(life.named, kind);
-            if (namedExamples.length < MAX_EXAMPLES) namedExamples.push(`client ${this.index}: ${text.slice(0, 500)}`);
-          },
-        })
+      ? new SseParser(
+          new BenchFrames({
+            message: (seq, sent) => this.#message(seq, sent),
+            named: (kind, text) => {
+              named[kind] = (named[kind] ?? 0) + 1;
+              bump(life.named, kind);
+              if (namedExamples.length < MAX_EXAMPLES) namedExamples.push(`client ${this.index}: ${text.slice(0, 500)}`);
+            },
+          }),
+        )
       : null;
   }
 
@@ -140,7 +145,7 @@ class Client {
     this.reader = new HttpResponseReader(body === null ? null : (buf, start, end) => body.push(buf, start, end));
     let headers = `GET ${this.path} HTTP/1.1\r\nHost: ${HOST}:${cfg.port}\r\nAccept: text/event-stream\r\nUser-Agent: eventstreams-bench/1\r\n`;
     for (const [k, v] of Object.entries(extraHeaders)) headers += `${k}: ${v}\r\n`;
-    const lastId = this.sse?.lastId ?? null;
+    const lastId = this.sse?.lastEventId ?? null;
     if (useLastId && lastId !== null) headers += `Last-Event-ID: ${lastId}\r\n`;
     const request = `${headers}\r\n`;
     const sock = net.connect({
@@ -453,7 +458,7 @@ function storm(req: StormRequest): Promise<StormResult> {
   let withoutLastId = 0;
   const disconnectedAt = Date.now();
   for (const c of targets) {
-    if (c.sse?.lastId === null) withoutLastId++;
+    if (c.sse?.lastEventId === null) withoutLastId++;
     c.close();
   }
   // Evenly spread, shuffled: client k reconnects at windowMs * slot / N.

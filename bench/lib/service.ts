@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '../../scripts/lib/repo-root.ts';
 import { log, type Cleanup } from './run.ts';
+import { SseBlocks, SseParser } from './sse-parser.ts';
 
 export interface LogSummary {
   /** Lines per pino level name (info, warn, error, fatal...). */
@@ -216,24 +217,16 @@ export function readFirstEvent(port: number, path: string, headers: Record<strin
     const timer = setTimeout(() => finish(null), timeoutMs);
     const req = http.get({ host: '127.0.0.1', port, path, headers: { accept: 'text/event-stream', ...headers }, agent: false }, (res) => {
       if (res.statusCode !== 200) return finish(null);
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        text += d;
-        for (;;) {
-          const end = text.indexOf('\n\n');
-          if (end < 0) break;
-          const frame = text.slice(0, end);
-          text = text.slice(end + 2);
-          if (!frame.startsWith('event: message\n')) continue;
-          const id = /^id: (.*)$/m.exec(frame)?.[1] ?? '';
-          const data = /^data: (.*)$/m.exec(frame)?.[1];
-          if (data === undefined) continue;
-          try {
-            return finish({ id, data: JSON.parse(data) as unknown });
-          } catch {
-            return finish(null);
-          }
+      const received = new SseBlocks();
+      const parser = new SseParser(received);
+      res.on('data', (d: Buffer) => {
+        parser.push(d);
+        const first = received.blocks.find((b) => b.event === 'message' && b.data !== undefined);
+        if (first?.data === undefined) return;
+        try {
+          finish({ id: first.id ?? '', data: JSON.parse(first.data) as unknown });
+        } catch {
+          finish(null);
         }
       });
     });

@@ -6,13 +6,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseBlocks } from '../../bench/lib/sse-parser.ts';
 import { ensureTopics } from '../../src/kafka/admin.ts';
 import { rcEvent } from '../support/events.ts';
 import { recordFigures } from '../support/fault-figures.ts';
 import { uniqueTopicName, type TestMessage } from '../support/kafka.ts';
 import { produceRetrying, startOwnBroker, type OwnBroker } from '../support/own-broker.ts';
 import { startTestService } from '../support/service.ts';
-import { openRaw, parseBlocks, type RawStream } from '../support/sse.ts';
+import { openRaw, type RawStream } from '../support/sse.ts';
 import { checkExactlyOnce, partitionEnds, silenceSampler } from './delivery.ts';
 
 const CLIENTS = 100;

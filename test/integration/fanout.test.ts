@@ -1,11 +1,12 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { parseBlocks } from '../../bench/lib/sse-parser.ts';
 import type { RunningService } from '../../src/service.ts';
 import { rcEvent } from '../support/events.ts';
 import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
 import { metric } from '../support/metrics.ts';
 import { startTestService } from '../support/service.ts';
-import { openRaw, parseBlocks, type RawStream } from '../support/sse.ts';
+import { openRaw, type RawStream } from '../support/sse.ts';
 
 const seqs = (s: RawStream) => s.messages().map((m) => m.data.seq as number);
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);

@@ -1,13 +1,7 @@
 /** A raw HTTP reader for the streaming endpoint: sees exact bytes, headers and SSE blocks. */
 import http from 'node:http';
-
-export interface SseBlock {
-  event?: string;
-  id?: string;
-  data?: string;
-  retry?: string;
-  comment?: string;
-}
+import { StringDecoder } from 'node:string_decoder';
+import { SseBlocks, SseParser, type SseBlock } from '../../bench/lib/sse-parser.ts';
 
 export interface RawStream {
   status: number;
@@ -28,33 +22,17 @@ export interface RawStream {
   close(): void;
 }
 
-export function parseBlocks(text: string): SseBlock[] {
-  const blocks: SseBlock[] = [];
-  const complete = text.slice(0, text.lastIndexOf('\n\n') + 2);
-  for (const raw of complete.split('\n\n')) {
-    if (raw === '') continue;
-    const block: SseBlock = {};
-    for (const line of raw.split('\n')) {
-      if (line.startsWith(':')) block.comment = line.slice(1);
-      else {
-        const i = line.indexOf(': ');
-        const field = line.slice(0, i) as keyof SseBlock;
-        block[field] = line.slice(i + 2);
-      }
-    }
-    blocks.push(block);
-  }
-  return blocks;
-}
-
 export function openRaw(url: string, headers: Record<string, string> = {}): Promise<RawStream> {
   return new Promise((resolve, reject) => {
     const request = http.get(url, { headers }, (response) => {
       let text = '';
+      const decoder = new StringDecoder('utf8');
+      const received = new SseBlocks();
+      const parser = new SseParser(received);
       const waiters = new Set<() => void>();
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        text += chunk;
+      response.on('data', (chunk: Buffer) => {
+        text += decoder.write(chunk);
+        parser.push(chunk);
         for (const w of waiters) w();
       });
       const ended = new Promise<void>((done) => {
@@ -65,9 +43,9 @@ export function openRaw(url: string, headers: Record<string, string> = {}): Prom
         status: response.statusCode ?? 0,
         headers: response.headers,
         text: () => text,
-        blocks: () => parseBlocks(text),
+        blocks: () => [...received.blocks],
         messages: () =>
-          parseBlocks(text)
+          received.blocks
             .filter((b) => b.event === 'message')
             .map((b) => ({ id: JSON.parse(b.id ?? 'null'), data: JSON.parse(b.data ?? '{}') })),
         until(predicate, timeoutMs = 15_000) {

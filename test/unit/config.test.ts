@@ -10,7 +10,8 @@ import { configSchema } from '../../src/config/validate.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const deploymentDir = '/work/shared/data/eventstreams';
+/** Wikimedia's production helm values (GPL-3.0, see test/fixtures/SOURCES.md). */
+const deploymentDir = path.join(repoRoot, 'test', 'fixtures', 'eventstreams-deployment');
 
 let dir: string;
 beforeEach(async () => {
@@ -491,7 +492,7 @@ describe('real configurations', () => {
     expect(config.streamConfigDefaults['mediawiki.recentchange']?.stream_aliases).toEqual(['recentchange']);
   });
 
-  it.skipIf(!existsSync(deploymentDir))("loads production EventStreams' `config.conf` (values.yaml + values-eqiad.yaml)", async () => {
+  it("loads production EventStreams' `config.conf` (values.yaml + values-eqiad.yaml)", async () => {
     const valuesText = await readFile(path.join(deploymentDir, 'deployment-charts.eventstreams.values.yaml'), 'utf8');
     const base = parseYaml(indentFlowContinuations(valuesText)) as {
       config: { conf: Record<string, unknown> };
