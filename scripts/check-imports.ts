@@ -113,6 +113,30 @@ function cycleWithin(graph: FolderGraph, members: Set<string>): string[] {
   return cycle;
 }
 
+/**
+ * The folders of src/ in data-path order (the README's layout table): each may import only folders
+ * before it. Top-level files (`main.ts`, `service.ts`, `log.ts`) wire the rest and are not layered.
+ */
+export const LAYERS: readonly string[] = ['config', 'protocol', 'kafka', 'metrics', 'catalogue', 'event', 'filter', 'sanitize', 'selection', 'fanout', 'admission', 'stream', 'http', 'demo'];
+
+/** Imports against `layers`: a folder importing one at or after it, or a folder missing from the list. */
+export function layerProblems(graph: FolderGraph, layers: readonly string[]): string[] {
+  const problems: string[] = [];
+  const rank = (folder: string) => layers.indexOf(folder);
+  for (const [from, edges] of [...graph].sort(([a], [b]) => a.localeCompare(b))) {
+    if (from.endsWith('.ts')) continue;
+    if (rank(from) < 0) {
+      problems.push(`src/${from}/ is not in LAYERS (scripts/check-imports.ts): place it in the data path`);
+      continue;
+    }
+    for (const [to, evidence] of edges) {
+      if (to.endsWith('.ts') || rank(to) < 0 || rank(to) < rank(from)) continue;
+      problems.push(`${from} imports ${to}, which comes after it in the data path: ${evidence.join(', ')}`);
+    }
+  }
+  return problems;
+}
+
 /** The folder of a path relative to src/: its first segment (a top-level file is a folder of its own). */
 function folderOf(relative: string): string {
   return relative.split(path.sep)[0]!;
@@ -153,6 +177,7 @@ function main(): void {
       edges.set(to, [...(edges.get(to) ?? []), `${rel(file)} -> ${rel(target)}`]);
     }
   }
+  problems.push(...layerProblems(graph, LAYERS));
   for (const cycle of findCycles(graph)) {
     const evidence = cycle.slice(1).map((to, i) => `    ${cycle[i]} -> ${to}: ${graph.get(cycle[i]!)!.get(to)!.join(', ')}`);
     problems.push(`folder cycle ${cycle.join(' -> ')}\n${evidence.join('\n')}`);

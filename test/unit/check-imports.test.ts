@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findCycles, importsOf, type FolderGraph } from '../../scripts/check-imports.ts';
+import { findCycles, importsOf, LAYERS, layerProblems, type FolderGraph } from '../../scripts/check-imports.ts';
 
 /** A folder graph from `a>b` edges (each made by one made-up import). */
 function graph(...edges: string[]): FolderGraph {
@@ -16,6 +16,14 @@ function graph(...edges: string[]): FolderGraph {
 describe('the import check (scripts/check-imports.ts)', () => {
   it('finds no cycle in a layered graph', () => {
     expect(findCycles(graph('http>stream', 'stream>fanout', 'fanout>kafka', 'http>kafka', 'kafka>config'))).toEqual([]);
+  });
+
+  it('refuses a folder importing one after it in the data path, and a folder not placed in it', () => {
+    const layers = ['config', 'kafka', 'stream', 'http'];
+    expect(layerProblems(graph('http>stream', 'stream>kafka', 'kafka>config', 'main.ts>http'), layers)).toEqual([]);
+    expect(layerProblems(graph('kafka>stream'), layers)).toEqual(['kafka imports stream, which comes after it in the data path: src/kafka/x.ts -> src/stream/y.ts']);
+    expect(layerProblems(graph('extra>config'), layers)).toEqual(['src/extra/ is not in LAYERS (scripts/check-imports.ts): place it in the data path']);
+    expect(new Set(LAYERS).size).toBe(LAYERS.length);
   });
 
   it('finds each cycle once, as a path around it', () => {
