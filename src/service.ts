@@ -2,7 +2,15 @@ import type { Logger } from 'pino';
 import { CatalogueHolder } from './catalogue/holder.ts';
 import { SchemaStore } from './catalogue/schemas.ts';
 import type { ServiceConfig } from './config/types.ts';
-import { buildApp, type App } from './http/app.ts';
+import type { FastifyInstance } from 'fastify';
+import { LoadGuard } from './admission/load-guard.ts';
+import { StreamSlots } from './admission/stream-slots.ts';
+import { FanoutHub } from './fanout/hub.ts';
+import { PerConnectionSource } from './fanout/per-connection.ts';
+import type { EventSource } from './fanout/source.ts';
+import { buildApp } from './http/app.ts';
+import { compileTrust, type ClientIpPolicy } from './http/client-ip.ts';
+import { Readiness } from './http/readiness.ts';
 import { KafkaGateway } from './kafka/gateway.ts';
 import { Metrics } from './metrics/registry.ts';
 import { loadShapes } from './sanitize/load-shapes.ts';
@@ -11,9 +19,15 @@ import { Sanitizer } from './sanitize/sanitizer.ts';
 import { SuppressionFollower } from './sanitize/suppression-follower.ts';
 import { SuppressionIndex } from './sanitize/suppression-index.ts';
 import { topicPolicies } from './sanitize/topic-policies.ts';
+import { LiveSelections } from './selection/live-selections.ts';
+import { Selections } from './selection/selections.ts';
+import { FlushQueue } from './stream/flush-queue.ts';
+import { SessionRegistry } from './stream/registry.ts';
 
 export interface RunningService {
-  app: App;
+  server: FastifyInstance;
+  /** The open streams. */
+  sessions: SessionRegistry;
   catalogue: CatalogueHolder;
   /** The address the HTTP server listens on, e.g. `http://127.0.0.1:8092`. */
   url: string;
@@ -23,7 +37,14 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** Loads the catalogue, connects to Kafka and serves HTTP: the whole service, without the demo. */
+/** Longest a readiness probe waits for Kafka, so probes answer within a load balancer's timeout. */
+const READINESS_TIMEOUT_MS = 3000;
+
+/**
+ * The composition root: builds every long-lived part (catalogue, Kafka, sanitizer, event source,
+ * admission, selections, sessions), hands them to the HTTP app, serves, and stops them in order.
+ * The whole service, without the demo.
+ */
 export async function startService(config: ServiceConfig, logger: Logger): Promise<RunningService> {
   const catalogue = new CatalogueHolder(config, logger);
   await catalogue.start();
@@ -50,20 +71,44 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
   const follower = new SuppressionFollower(gateway, config.kafka, (event) => sanitizer.learn(event), logger);
   const visibility = config.sanitize.visibilityStreams.flatMap((name) => catalogue.current().get(name)?.topics ?? []);
   follower.start([...new Set(visibility)]);
-  const app = await buildApp({
+  // The streams' side: where events come from, who may stream, what each kind of client is sent.
+  const source: EventSource =
+    config.fanout.mode === 'shared'
+      ? new FanoutHub(gateway, config, sanitizer, metrics, logger)
+      : new PerConnectionSource(gateway, config.kafka, config.maxEventBytes, sanitizer, metrics, logger);
+  // Ticks often enough for the heartbeat interval, at most once a second.
+  const sessions = new SessionRegistry(Math.min(1000, Math.max(50, Math.floor((config.heartbeatIntervalMs || 1000) / 4))));
+  const guard = new LoadGuard(config.fanout.totalBacklogBytes, config.fanout.maxEventLoopLagMs);
+  const clientIpPolicy: ClientIpPolicy = { trust: compileTrust(config.trustedProxies) };
+  if (config.clientIpHeader !== undefined) clientIpPolicy.header = config.clientIpHeader;
+  const readiness = new Readiness(() => gateway.ping(), Math.min(READINESS_TIMEOUT_MS, config.kafka.requestTimeoutMs));
+  const server = await buildApp({
     config,
     catalogue: () => catalogue.current(),
-    gateway,
     schemas,
-    sanitizer,
-    suppressionsReady: (timeoutMs) => follower.ready(timeoutMs),
     metrics,
     logger,
+    readiness,
+    clientIpPolicy,
+    source,
+    sessions,
+    slots: new StreamSlots(config.clientIpConnectionLimit, config.connections.maxStreams),
+    guard,
+    flush: new FlushQueue(),
+    selections: new Selections(schemas, sanitizer, config.filters.maxCost, logger),
+    liveSelections: new LiveSelections(config.filters.maxTotalCost, {
+      changed: (selections, spent) => {
+        metrics.liveSelections.set(selections);
+        metrics.filterCost.set(spent);
+      },
+    }),
+    suppressionsReady: (timeoutMs) => follower.ready(timeoutMs),
   });
   // A reconnect storm arrives all at once: queue connections up to the kernel's usual limit.
-  const url = await app.server.listen({ port: config.port, host: config.listenAddress, backlog: 4096 });
+  const url = await server.listen({ port: config.port, host: config.listenAddress, backlog: 4096 });
   return {
-    app,
+    server,
+    sessions,
     catalogue,
     url: url.replace('0.0.0.0', '127.0.0.1'),
     reload(next) {
@@ -71,7 +116,13 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       logger.info({ pages: sanitizer.pages.size }, 'redacted pages reloaded');
     },
     async stop() {
-      await app.shutdown();
+      // Unready first so balancers move new clients elsewhere; then streams end with reconnection advice.
+      readiness.drain();
+      await sessions.drain(config.connections.shutdownDrainMs, config.connections.reconnectDelayMs);
+      sessions.stop();
+      guard.stop();
+      await server.close();
+      await source.stop();
       await follower.stop();
       catalogue.stop();
       await gateway.close();

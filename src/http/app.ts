@@ -5,54 +5,25 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { SchemaStore } from '../catalogue/schemas.ts';
 import type { StreamCatalogue } from '../catalogue/types.ts';
-import type { ServiceConfig } from '../config/types.ts';
-import { FanoutHub } from '../fanout/hub.ts';
-import type { EventSource } from '../fanout/source.ts';
-import { PerConnectionSource } from '../fanout/per-connection.ts';
-import type { KafkaGateway } from '../kafka/gateway.ts';
-import type { Metrics } from '../metrics/registry.ts';
-import type { Sanitizer } from '../sanitize/sanitizer.ts';
-import { FlushQueue } from '../stream/flush-queue.ts';
-import { LiveSelections } from '../selection/live-selections.ts';
-import { StreamSlots } from '../admission/stream-slots.ts';
-import { LoadGuard } from '../admission/load-guard.ts';
-import { SessionRegistry } from '../stream/registry.ts';
-import { Selections } from '../selection/selections.ts';
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
-import { compileTrust, trustedRequestId, type ClientIpPolicy } from './client-ip.ts';
+import { trustedRequestId } from './client-ip.ts';
 import { methodNotAllowed } from './method-not-allowed.ts';
 import { sendProblem } from './problem.ts';
 import { isClientError, isServerError } from './problems.ts';
-import { Readiness } from './readiness.ts';
+import type { Readiness } from './readiness.ts';
 import { schemaRoutes } from './routes/schemas.ts';
 import { serviceRoutes } from './routes/service.ts';
-import { START_POSITIONS_HEADER, streamRoute } from './routes/stream.ts';
+import { START_POSITIONS_HEADER, streamRoute, type StreamRouteDeps } from './routes/stream.ts';
 import { swaggerUiAssets } from './swagger-ui.ts';
 
-export interface AppDeps {
-  config: ServiceConfig;
-  catalogue: () => StreamCatalogue;
-  gateway: KafkaGateway;
+/** The long-lived parts the routes use, built by the composition root (`src/service.ts`). */
+export interface AppDeps extends StreamRouteDeps {
   schemas: SchemaStore;
-  sanitizer: Sanitizer;
-  /** Resolves true once the suppression index holds what Kafka had at start (false after `timeoutMs`). */
-  suppressionsReady: (timeoutMs: number) => Promise<boolean>;
-  metrics: Metrics;
   logger: FastifyBaseLogger;
-}
-
-export interface App {
-  server: FastifyInstance;
-  sessions: SessionRegistry;
-  source: EventSource;
   readiness: Readiness;
-  /** Ends every open stream with reconnection advice (over the drain window), then stops serving. */
-  shutdown(): Promise<void>;
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
-/** Longest a readiness probe waits for Kafka, so probes answer within a load balancer's timeout. */
-const READINESS_TIMEOUT_MS = 3000;
 
 /**
  * The UI shows user-written text (titles, comments): scripts and styles come only from its own
@@ -76,9 +47,9 @@ const UI_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-export async function buildApp(deps: AppDeps): Promise<App> {
-  const clientIpPolicy: ClientIpPolicy = { trust: compileTrust(deps.config.trustedProxies) };
-  if (deps.config.clientIpHeader !== undefined) clientIpPolicy.header = deps.config.clientIpHeader;
+/** The HTTP side: registers the routes on a fastify server (nothing long-lived is built here). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, metrics, clientIpPolicy, readiness } = deps;
   const server = Fastify({
     loggerInstance: deps.logger,
     // Several stream names in one path easily exceed fastify's default of 100 characters.
@@ -92,8 +63,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clientErrorHandler,
     frameworkErrors,
   });
-  const { config, metrics } = deps;
-  const readiness = new Readiness(() => deps.gateway.ping(), Math.min(READINESS_TIMEOUT_MS, config.kafka.requestTimeoutMs));
   metrics.attributeTopics(() => streamsOfTopic(deps.catalogue()));
   const answerOtherMethods = methodNotAllowed(server);
   // Echoed so a client's report can be matched with the log lines of its request.
@@ -101,14 +70,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     reply.header('x-request-id', request.id);
     done();
   });
-  // Ticks often enough for the heartbeat interval, at most once a second.
-  const sessions = new SessionRegistry(Math.min(1000, Math.max(50, Math.floor((config.heartbeatIntervalMs || 1000) / 4))));
-  const guard = new LoadGuard(config.fanout.totalBacklogBytes, config.fanout.maxEventLoopLagMs);
-  const source: EventSource =
-    config.fanout.mode === 'shared'
-      ? new FanoutHub(deps.gateway, config, deps.sanitizer, metrics, deps.logger)
-      : new PerConnectionSource(deps.gateway, config.kafka, config.maxEventBytes, deps.sanitizer, metrics, deps.logger);
-
   await server.register(cors, {
     origin: '*',
     methods: ['GET', 'HEAD', 'OPTIONS'],
@@ -131,25 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await swaggerUiAssets(server);
   serviceRoutes(server, { config, catalogue: deps.catalogue, schemas: deps.schemas, readiness });
   schemaRoutes(server, deps.schemas, deps.catalogue);
-  streamRoute(server, {
-    config,
-    clientIpPolicy,
-    catalogue: deps.catalogue,
-    sessions,
-    slots: new StreamSlots(config.clientIpConnectionLimit, config.connections.maxStreams),
-    source,
-    flush: new FlushQueue(),
-    guard,
-    metrics,
-    selections: new Selections(deps.schemas, deps.sanitizer, config.filters.maxCost, deps.logger),
-    liveSelections: new LiveSelections(config.filters.maxTotalCost, {
-      changed: (selections, spent) => {
-        metrics.liveSelections.set(selections);
-        metrics.filterCost.set(spent);
-      },
-    }),
-    suppressionsReady: deps.suppressionsReady,
-  });
+  streamRoute(server, deps);
   server.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   answerOtherMethods();
@@ -163,20 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return sendProblem(request, reply, { type: 'internal_error', status: isServerError(status) ? status : 500 }, 'Internal error');
   });
 
-  return {
-    server,
-    sessions,
-    source,
-    readiness,
-    async shutdown() {
-      readiness.drain();
-      await sessions.drain(config.connections.shutdownDrainMs, config.connections.reconnectDelayMs);
-      sessions.stop();
-      guard.stop();
-      await server.close();
-      await source.stop();
-    },
-  };
+  return server;
 }
 
 /** Topic to the streams that read it (or accept it in `Last-Event-ID`), for per-stream metrics. */

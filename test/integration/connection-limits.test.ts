@@ -175,7 +175,7 @@ describe('connections.max_streams', () => {
       expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(refused.body).toMatchObject({ type: 'overloaded' });
       open.shift()?.close();
-      await expect.poll(() => svc.app.sessions.size).toBe(2);
+      await expect.poll(() => svc.sessions.size).toBe(2);
       const again = await openRaw(`${svc.url}/v2/stream/m`, { 'x-client-ip': '2001:db8:4::1' });
       open.push(again);
       expect(again.status).toBe(200);

@@ -112,7 +112,7 @@ describe('live selections', () => {
     await expect.poll(() => settle(service)).toEqual({ selections: 2, cost: costOf('bot=false&fields=title') });
     for (const s of streams.slice(4)) s.close();
     await expect.poll(() => settle(service)).toEqual({ selections: 0, cost: 0 });
-    await expect.poll(() => service.app.sessions.size).toBe(0);
+    await expect.poll(() => service.sessions.size).toBe(0);
   });
 });
 
@@ -192,7 +192,7 @@ describe('refused requests', () => {
       // And clients gone before their (ordinary, admissible) stream opened: nothing of theirs stays either.
       await Promise.all(Array.from({ length: 200 }, (_, i) => sendAndLeave(small.url, getRequest(`/v2/stream/recentchange?wiki=gone${i}`))));
       await expect.poll(() => settle(small), { timeout: 10_000 }).toEqual(heldState);
-      await expect.poll(() => small.app.sessions.size).toBe(3);
+      await expect.poll(() => small.sessions.size).toBe(3);
       const growth = await heapUsed() - before;
       process.stdout.write(`refused requests: ${JSON.stringify(statuses)}, heap growth ${(growth / 2 ** 20).toFixed(2)} MiB\n`);
       expect(statuses).toEqual({ 400: 1000, 404: 1000, 503: 1000 });

@@ -67,7 +67,7 @@ beforeAll(async () => {
     topics: [eqiad, codfw, pageCreate, other, allowedOnly],
     fields: ['wiki', 'namespace', 'bot', 'title', 'type', 'user', 'meta.domain', 'meta.dt', 'meta.topic', 'meta.partition', 'meta.offset', 'length.new', 'revision.old', 'log_params', 'log_type', 'minor'],
   };
-  const registry = service.app.sessions;
+  const registry = service.sessions;
   const add = registry.add.bind(registry);
   registry.add = (session) => {
     sessionsOpened++;
@@ -135,14 +135,14 @@ async function runBatch(from: number, count: number): Promise<Batch> {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   batch.ms = Math.round(performance.now() - started);
-  await expect.poll(() => service.app.sessions.size, { timeout: 20_000 }).toBe(0);
+  await expect.poll(() => service.sessions.size, { timeout: 20_000 }).toBe(0);
   batch.sessionsOpened = sessionsOpened - openedBefore;
   return batch;
 }
 
 /** heapUsed once every stream of the batch has ended and garbage is collected. */
 async function settledHeap(): Promise<number> {
-  await expect.poll(() => service.app.sessions.size, { timeout: 20_000 }).toBe(0);
+  await expect.poll(() => service.sessions.size, { timeout: 20_000 }).toBe(0);
   for (let i = 0; i < 3; i++) {
     gc();
     await new Promise((resolve) => setImmediate(resolve));

@@ -101,7 +101,7 @@ describe('HEAD', () => {
         expect(head.closed).toBe(true);
       }
     }
-    expect(service.app.sessions.size).toBe(0);
+    expect(service.sessions.size).toBe(0);
     expect(await metric(service.url, 'eventstreams_connected_clients', { stream: 'mediawiki.recentchange' })).toBe(0);
     expect(await metric(service.url, 'eventstreams_kafka_messages_read_total', { kind: 'catch_up' })).toBe(fetchesBefore);
   });
@@ -129,7 +129,7 @@ describe('write methods', () => {
       expect(answer.headers.allow).toContain('HEAD');
       expect(JSON.parse(answer.body.toString())).toMatchObject({ type: 'method_not_allowed', status: 405 });
     }
-    expect(service.app.sessions.size).toBe(0);
+    expect(service.sessions.size).toBe(0);
   });
 
   it('an unknown path stays a 404 for every method', async () => {

@@ -238,7 +238,7 @@ describe('shutdown', () => {
       es.addEventListener('message', (e) => seen.push((JSON.parse(e.data) as { seq: number }).seq));
       await raw.until((x) => x.messages().length >= 1);
       await new Promise((r) => setTimeout(r, 300));
-      await svc.app.sessions.drain(0, 100);
+      await svc.sessions.drain(0, 100);
       await raw.ended;
       // Reconnection advice between 100 and 200 ms: the random part spreads reconnects.
       const retry = Number(/retry: (\d+)\n\n$/.exec(raw.text())?.[1]);
