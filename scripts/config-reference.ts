@@ -1,8 +1,8 @@
-/** Rewrites the configuration reference in README.md from src/config/schema.json. */
+/** Rewrites the configuration reference in README.md from src/config/schema.ts. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { configReference, withReference } from '../src/config/reference.ts';
+import { configSchema } from '../src/config/schema.ts';
 
 const readmeFile = new URL('../README.md', import.meta.url);
-const schema = JSON.parse(readFileSync(new URL('../src/config/schema.json', import.meta.url), 'utf8'));
-writeFileSync(readmeFile, withReference(readFileSync(readmeFile, 'utf8'), configReference(schema)));
+writeFileSync(readmeFile, withReference(readFileSync(readmeFile, 'utf8'), configReference(configSchema)));
 console.log('README.md: configuration reference updated');

@@ -1,6 +1,6 @@
 import type { StreamSettings } from './stream-settings.ts';
 
-/** The configuration file after schema validation and defaults: EventStreams' snake_case keys. Mirrors schema.json. */
+/** The configuration file after schema validation and defaults: EventStreams' snake_case keys. Mirrors schema.ts. */
 export interface RawConfig {
   name: string;
   version?: string;

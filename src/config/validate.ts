@@ -1,19 +1,16 @@
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import schema from './schema.json' with { type: 'json' };
 import type { EnvOverride } from './env.ts';
 import { ConfigError } from './errors.ts';
 import { isObject, type RawObject } from './raw.ts';
 import type { RawConfig } from './raw-config.ts';
+import { configSchema } from './schema.ts';
 
 // Compiled once per process; useDefaults fills the schema's `default`s into the document.
 const ajv = new Ajv2020({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: true });
-const validateSchema = ajv.compile<RawConfig>(schema);
+const validateSchema = ajv.compile<RawConfig>(configSchema);
 
-/** The JSON schema of the configuration file (also the source of the README's config reference). */
-export const configSchema = schema;
-
-const TOP_LEVEL_KEYS = new Set(Object.keys(schema.properties));
-const KAFKA_KEYS = new Set(Object.keys(schema.properties.kafka.properties));
+const TOP_LEVEL_KEYS = new Set(Object.keys(configSchema.properties));
+const KAFKA_KEYS = new Set(Object.keys(configSchema.properties.kafka.properties));
 
 /**
  * Validates the raw document in place (adding defaults) and returns it typed. Unknown top-level keys

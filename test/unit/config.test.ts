@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { ConfigError, DEFAULT_CONFIG_FILE, configErrorMessage, configFileArgument, loadConfig } from '../../src/config/load.ts';
-import { configSchema } from '../../src/config/validate.ts';
+import { configSchema } from '../../src/config/schema.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

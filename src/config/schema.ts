@@ -1,4 +1,10 @@
-{
+import type { JsonSchema } from './from-schema.ts';
+
+/**
+ * The configuration file's JSON Schema: Ajv validates files against it, types.ts derives the
+ * configuration's TypeScript types from it and the README's reference is generated from it.
+ */
+export const configSchema = {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://github.com/eventstreams/eventstreams/config.schema.json",
   "title": "eventstreams configuration file",
@@ -532,4 +538,4 @@
       }
     }
   }
-}
+} as const satisfies JsonSchema;
