@@ -101,7 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     done();
   });
   // Ticks often enough for the heartbeat interval, at most once a second.
-  const sessions = new SessionRegistry(Math.min(1000, Math.max(50, Math.floor((config.heartbeatIntervalMs || 1000) / 4))));
+  const sessions = new SessionRegistry(Math.min(1000, Math.max(50, Math.floor((config.heartbeatInterval || 1000) / 4))));
   const guard = new LoadGuard(config.fanout.totalBacklogBytes, config.fanout.maxEventLoopLagMs);
   const source: EventSource =
     config.fanout.mode === 'shared'

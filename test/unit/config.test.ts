@@ -79,12 +79,12 @@ describe('defaults', () => {
       streamConfigHeaders: {},
       streamConfigDefaults: {},
       streamConfigOverrides: {},
-      streamConfigTtlSeconds: 0,
+      streamConfigTtl: 0,
       streams: {},
       schemaBaseUris: [],
       dropCanaryEvents: true,
       maxEventBytes: 4194304,
-      heartbeatIntervalMs: 15000,
+      heartbeatInterval: 15000,
       clientIpConnectionLimit: 16,
       clientIpIpv6Prefix: 64,
       trustedProxies: ['loopback'],
@@ -152,13 +152,13 @@ describe('every key', () => {
       streamConfigObjectPath: 'streams',
       streamConfigDefaults: { a: { stream_aliases: ['aa'] } },
       streamConfigOverrides: { a: { topics: ['x.a'] } },
-      streamConfigTtlSeconds: 60,
+      streamConfigTtl: 60,
       allowedStreams: ['a', 'b'],
       streams: { b: { topics: ['t.b'], drop_canary_events: false } },
       schemaBaseUris: [path.join(dir, 'schemas'), 'https://schema.example.org/jsonschema'],
       dropCanaryEvents: false,
       maxEventBytes: 65536,
-      heartbeatIntervalMs: 5000,
+      heartbeatInterval: 5000,
       clientIpConnectionLimit: 2,
       clientIpHeader: 'x-client-ip',
       clientIpIpv6Prefix: 56,
@@ -264,7 +264,7 @@ describe('every key', () => {
   });
 
   it('accepts a fractional stream_config_ttl', async () => {
-    expect((await load({ stream_config_ttl: 0.5 })).config.streamConfigTtlSeconds).toBe(0.5);
+    expect((await load({ stream_config_ttl: 0.5 })).config.streamConfigTtl).toBe(0.5);
   });
 });
 
@@ -411,7 +411,7 @@ describe('environment overrides', () => {
     expect(config.logLevel).toBe('trace');
     // A path typed in the environment is relative to the working directory (cwd = dir here).
     expect(config.streamConfigUri).toBe(path.join(dir, 'other', 'streams.json'));
-    expect(config.heartbeatIntervalMs).toBe(2500);
+    expect(config.heartbeatInterval).toBe(2500);
     expect(config.clientIpConnectionLimit).toBe(3);
     expect(config.filters).toEqual({ maxCost: 500, maxTotalCost: 50000 });
   });
