@@ -81,6 +81,11 @@ type Simplify<T> = { [K in keyof T]: T[K] };
 
 export type Camel<K extends string> = K extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<Camel<Tail>>}` : K;
 
+/** A key path the schema declares, e.g. `['kafka', 'brokers']`. */
+export type KeyPath<S> = S extends { readonly properties: infer P }
+  ? { [K in keyof P & string]: [K] | [K, ...KeyPath<P[K]>] }[keyof P & string]
+  : never;
+
 /**
  * The declared keys of `value` camelCased, in nested sections too (what FromSchema<S, Defs, 'camel'>
  * describes); maps and undeclared keys are left out or kept as written.

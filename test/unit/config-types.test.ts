@@ -1,6 +1,6 @@
 // The config types are derived from the schema; `tsc` checks the expectTypeOf lines (npm test runs it).
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { camelize, type FromSchema, type JsonSchema } from '../../src/config/from-schema.ts';
+import { camelize, type FromSchema, type JsonSchema, type KeyPath } from '../../src/config/from-schema.ts';
 import type { FileConfig, RawConfig, SaslMechanism, ServiceConfig, StreamSettings } from '../../src/config/types.ts';
 
 /** Every construct the config schema uses, small. */
@@ -42,6 +42,12 @@ describe('FromSchema', () => {
     expectTypeOf<Camel['byName']>().toEqualTypeOf<{ [name: string]: Item } | undefined>();
     const doc = { max_cost: 2, mode: 'shared', section: { idle_ttl_ms: 5 }, by_name: { a_b: { topic_prefixes: ['x.'], other_key: 1 } }, unknown_key: 1 };
     expect(camelize(sample, doc)).toEqual({ maxCost: 2, mode: 'shared', section: { idleTtlMs: 5 }, byName: { a_b: { topic_prefixes: ['x.'], other_key: 1 } } });
+  });
+
+  it('lists the key paths a schema declares', () => {
+    expectTypeOf<KeyPath<typeof sample>>().toEqualTypeOf<
+      ['max_cost'] | ['ratio'] | ['mode'] | ['brokers'] | ['section'] | ['section', 'idle_ttl_ms'] | ['section', 'enabled'] | ['by_name']
+    >();
   });
 });
 
