@@ -68,27 +68,11 @@ export const configSchema = {
       "properties": {
         "brokers": {
           "description": "Bootstrap brokers as `host:port`: a list or a comma-separated string. Empty (the default) means demo mode: an embedded local Kafka is started. Environment: `KAFKA_BROKERS` (comma list; set but empty means none).",
-          "type": [
-            "array",
-            "string"
-          ],
-          "items": {
-            "type": "string",
-            "minLength": 1,
-            "description": "One broker as `host:port`."
-          }
+          "$ref": "#/$defs/brokerList"
         },
         "metadata.broker.list": {
           "description": "librdkafka's name for the broker list (comma-separated string or list); used when `brokers` is not set.",
-          "type": [
-            "array",
-            "string"
-          ],
-          "items": {
-            "type": "string",
-            "minLength": 1,
-            "description": "One broker as `host:port`."
-          }
+          "$ref": "#/$defs/brokerList"
         },
         "client_id": {
           "description": "Kafka client id sent to the brokers. Default `eventstreams`.",
@@ -454,6 +438,18 @@ export const configSchema = {
     }
   },
   "$defs": {
+    "brokerList": {
+      "description": "Kafka brokers: a list or a comma-separated string.",
+      "type": [
+        "array",
+        "string"
+      ],
+      "items": {
+        "type": "string",
+        "minLength": 1,
+        "description": "One broker as `host:port`."
+      }
+    },
     "streamSettingsMap": {
       "description": "Stream settings keyed by stream name.",
       "type": "object",
