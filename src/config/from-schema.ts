@@ -79,7 +79,7 @@ type Additional<S, Defs, Case extends KeyCase> = S extends { readonly additional
 
 type Simplify<T> = { [K in keyof T]: T[K] };
 
-export type Camel<K extends string> = K extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<Camel<Tail>>}` : K;
+type Camel<K extends string> = K extends `${infer Head}_${infer Tail}` ? `${Head}${Capitalize<Camel<Tail>>}` : K;
 
 /** A key path the schema declares, e.g. `['kafka', 'brokers']`. */
 export type KeyPath<S> = S extends { readonly properties: infer P }
@@ -87,8 +87,8 @@ export type KeyPath<S> = S extends { readonly properties: infer P }
   : never;
 
 /**
- * The declared keys of `value` camelCased, in nested sections too (what FromSchema<S, Defs, 'camel'>
- * describes); maps and undeclared keys are left out or kept as written.
+ * `value` with the keys the schema declares camelCased, in nested sections too (what
+ * FromSchema<S, Defs, 'camel'> describes); undeclared keys are left out, maps kept as written.
  */
 export function camelize(schema: JsonSchema, value: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const result: Record<string, unknown> = {};
