@@ -47,7 +47,7 @@ import { metricSum, scrapeMetrics, startServiceChild, type ServiceChild } from '
 import { startCheckedClients, startLiveBench } from './lib/setup.ts';
 import { ratio, round } from './lib/stats.ts';
 
-/** The service's defaults (src/config/schema.json `filters`). */
+/** The service's defaults (src/config/schema.ts `filters`). */
 const DEFAULT_MAX_COST = 2000;
 const DEFAULT_MAX_TOTAL_COST = 100_000;
 

@@ -77,7 +77,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       ? new FanoutHub(gateway, config, sanitizer, metrics, logger)
       : new PerConnectionSource(gateway, config.kafka, config.maxEventBytes, sanitizer, metrics, logger);
   // Ticks often enough for the heartbeat interval, at most once a second.
-  const sessions = new SessionRegistry(Math.min(1000, Math.max(50, Math.floor((config.heartbeatIntervalMs || 1000) / 4))));
+  const sessions = new SessionRegistry(Math.min(1000, Math.max(50, Math.floor((config.heartbeatInterval || 1000) / 4))));
   const guard = new LoadGuard(config.fanout.totalBacklogBytes, config.fanout.maxEventLoopLagMs);
   const clientIpPolicy: ClientIpPolicy = { trust: compileTrust(config.trustedProxies) };
   if (config.clientIpHeader !== undefined) clientIpPolicy.header = config.clientIpHeader;

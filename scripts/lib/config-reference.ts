@@ -1,22 +1,20 @@
 /** Renders the README's configuration reference from the config JSON schema, so the two never drift. */
+import type { JsonSchema } from '../../src/config/from-schema.ts';
 import { cell, readmeBlock, withBlock } from './readme-block.ts';
 
-interface SchemaNode {
-  description?: string;
-  type?: string | string[];
-  enum?: unknown[];
-  default?: unknown;
-  properties?: Record<string, SchemaNode>;
-  $ref?: string;
+/** An environment variable and the key it replaces (env.ts). */
+interface EnvVariable {
+  variable: string;
+  key: readonly string[];
 }
 
 const BLOCK = readmeBlock('config-reference');
 export const REFERENCE_START = BLOCK.start;
 export const REFERENCE_END = BLOCK.end;
 
-export function configReference(schema: SchemaNode & { $defs?: Record<string, SchemaNode> }): string {
+export function configReference(schema: JsonSchema, env: readonly EnvVariable[]): string {
   const rows: string[] = ['| key | type | default | meaning |', '|---|---|---|---|'];
-  const walk = (node: SchemaNode, prefix: string) => {
+  const walk = (node: JsonSchema, prefix: string) => {
     for (const [name, child] of Object.entries(node.properties ?? {})) {
       const resolved = resolveRef(child, schema.$defs ?? {});
       rows.push(`| \`${prefix}${name}\` | ${typeOf(resolved)} | ${defaultOf(resolved)} | ${cell(resolved.description ?? '')} |`);
@@ -32,6 +30,8 @@ export function configReference(schema: SchemaNode & { $defs?: Record<string, Sc
       rows.push(`| \`${name}\` | ${typeOf(child)} | ${cell(child.description ?? '')} |`);
     }
   }
+  rows.push('', 'Environment variables, each replacing one key:', '', '| variable | key |', '|---|---|');
+  for (const { variable, key } of env) rows.push(`| \`${variable}\` | \`${key.join('.')}\` |`);
   return rows.join('\n');
 }
 
@@ -40,19 +40,19 @@ export function withReference(readme: string, reference: string): string {
   return withBlock(readme, BLOCK, reference);
 }
 
-function resolveRef(node: SchemaNode, defs: Record<string, SchemaNode>): SchemaNode {
+function resolveRef(node: JsonSchema, defs: { readonly [name: string]: JsonSchema }): JsonSchema {
   if (node.$ref === undefined) return node;
   const target = defs[node.$ref.replace('#/$defs/', '')];
   return { ...target, ...node, type: node.type ?? target?.type ?? 'object' };
 }
 
-function typeOf(node: SchemaNode): string {
+function typeOf(node: JsonSchema): string {
   if (node.enum !== undefined) return node.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
-  if (Array.isArray(node.type)) return node.type.join(' or ');
-  return node.type ?? 'object';
+  const type = node.type ?? 'object';
+  return typeof type === 'string' ? type : type.join(' or ');
 }
 
-function defaultOf(node: SchemaNode): string {
+function defaultOf(node: JsonSchema): string {
   if (node.default === undefined) return '';
   return `\`${JSON.stringify(node.default)}\``;
 }

@@ -23,7 +23,7 @@ type Listener = (catalogue: StreamCatalogue) => void;
 
 /**
  * Owns the current stream catalogue. Loads it at start (failure is fatal: nothing to serve), then,
- * when `streamConfigTtlSeconds` > 0 and the catalogue comes from `streamConfigUri`, reloads it every
+ * when `streamConfigTtl` (seconds) > 0 and the catalogue comes from `streamConfigUri`, reloads it every
  * TTL. A failed reload keeps the previous catalogue, as EventStreams does, so a flaky MediaWiki API
  * never takes streams away.
  */
@@ -103,7 +103,7 @@ export class CatalogueHolder {
 
   // A timeout chained after each reload, not setInterval: a slow source never gets overlapping loads.
   #schedule(): void {
-    const ttl = this.#config.streamConfigTtlSeconds;
+    const ttl = this.#config.streamConfigTtl;
     if (!this.#running || ttl <= 0 || this.#config.streamConfigUri === undefined) return;
     this.#timer = setTimeout(() => {
       void this.reload().finally(() => this.#schedule());

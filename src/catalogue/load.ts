@@ -1,5 +1,4 @@
-import type { ServiceConfig } from '../config/types.ts';
-import type { StreamSettings } from '../config/stream-settings.ts';
+import type { ServiceConfig, StreamSettings } from '../config/types.ts';
 import { CatalogueError, createCatalogue } from './catalogue.ts';
 import { mergeSettings } from './merge.ts';
 import { displayUri, parseDocument, readUri } from './read-uri.ts';

@@ -1,4 +1,4 @@
-import type { StreamSettings } from '../config/stream-settings.ts';
+import type { StreamSettings } from '../config/types.ts';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,98 +1,57 @@
 import path from 'node:path';
 import pkg from '../../package.json' with { type: 'json' };
-import ipaddr from 'ipaddr.js';
 import { ConfigError } from './errors.ts';
+import { camelize } from './from-schema.ts';
 import { isUrl } from './raw.ts';
-import type { RawConfig, RawKafkaConfig } from './raw-config.ts';
-import type { KafkaConfig, ServiceConfig } from './types.ts';
+import { configSchema } from './schema.ts';
+import type { FileConfig, KafkaConfig, RawConfig, ServiceConfig } from './types.ts';
+
+type RawKafkaConfig = RawConfig['kafka'];
 
 const packageInfo: { version: string; description: string; homepage?: string } = pkg;
 
 /**
- * Turns the validated snake_case file into the camelCase ServiceConfig: applies the defaults that
- * depend on aliases (librdkafka and service-runner names), splits broker strings and resolves
- * relative paths against the config file's directory.
+ * Turns the validated file into ServiceConfig: the file's keys camelCased, then the fields the
+ * service derives (aliases, units, grouping) and the paths resolved against the config file's directory.
  */
 export function toServiceConfig(raw: RawConfig, file: string, warnings: string[]): ServiceConfig {
   const baseDir = path.dirname(file);
-  const config: ServiceConfig = {
-    port: raw.port,
-    listenAddress: raw.listen_address ?? raw.interface ?? '0.0.0.0',
-    logLevel: raw.log_level,
+  // camelize builds what FileConfig describes (both follow the schema).
+  const {
+    listenAddress,
+    interface: serviceRunnerInterface,
+    kafka: _kafka, // its librdkafka aliases are read from raw
+    streamConfigUriOptions,
+    mediawikiRedactedPages,
+    connections: { maxDuration, ...connections },
+    name,
+    version,
+    description,
+    home,
+    ...config
+  } = camelize(configSchema, raw) as FileConfig;
+  const result: ServiceConfig = {
+    ...config,
+    listenAddress: listenAddress ?? serviceRunnerInterface ?? '0.0.0.0',
     kafka: toKafkaConfig(raw.kafka, file, warnings),
-    streamConfigHeaders: { ...raw.stream_config_uri_options?.headers },
-    streamConfigDefaults: raw.stream_config_defaults,
-    streamConfigOverrides: raw.stream_config_overrides,
-    streamConfigTtlSeconds: raw.stream_config_ttl,
-    streams: raw.streams,
-    schemaBaseUris: raw.schema_base_uris.map((u) => resolveUri(baseDir, u)),
-    dropCanaryEvents: raw.drop_canary_events,
-    maxEventBytes: raw.max_event_bytes,
-    heartbeatIntervalMs: raw.heartbeat_interval,
-    clientIpConnectionLimit: raw.client_ip_connection_limit,
-    clientIpIpv6Prefix: raw.client_ip_ipv6_prefix,
-    trustedProxies: raw.trusted_proxies,
-    logClientIp: raw.log_client_ip,
-    fanout: {
-      mode: raw.fanout.mode,
-      cacheBytesPerPartition: raw.fanout.cache_bytes_per_partition,
-      idleReaderTtlMs: raw.fanout.idle_reader_ttl_ms,
-      clientBacklogBytes: raw.fanout.client_backlog_bytes,
-      clientStallMs: raw.fanout.client_stall_ms,
-      catchUpShareWindow: raw.fanout.catch_up_share_window,
-      totalBacklogBytes: raw.fanout.total_backlog_bytes,
-      maxEventLoopLagMs: raw.fanout.max_event_loop_lag_ms,
-    },
-    connections: {
-      maxDurationMs: raw.connections.max_duration * 1000,
-      maxDurationJitter: raw.connections.max_duration_jitter,
-      reconnectDelayMs: raw.connections.reconnect_delay_ms,
-      shutdownDrainMs: raw.connections.shutdown_drain_ms,
-      maxStreams: raw.connections.max_streams,
-    },
-    filters: { maxCost: raw.filters.max_cost, maxTotalCost: raw.filters.max_total_cost },
-    streamUiEnabled: raw.stream_ui_enabled,
+    streamConfigHeaders: { ...streamConfigUriOptions?.headers },
+    schemaBaseUris: config.schemaBaseUris.map((u) => resolveUri(baseDir, u)),
     mediawikiRedactedPages: Object.fromEntries(
-      Object.entries(raw.mediawiki_redacted_pages).map(([domain, titles]) => [domain, titles.map(String)]),
+      Object.entries(mediawikiRedactedPages).map(([domain, titles]) => [domain, titles.map(String)]),
     ),
-    sanitize: {
-      visibilityStreams: raw.sanitize.visibility_streams,
-      maxSuppressedRevisions: raw.sanitize.max_suppressed_revisions,
-      replayWaitMs: raw.sanitize.replay_wait_ms,
-    },
+    connections: { ...connections, maxDurationMs: maxDuration * 1000 },
     info: {
-      name: raw.name,
-      version: raw.version ?? packageInfo.version,
-      description: raw.description ?? packageInfo.description,
-      home: raw.home ?? packageInfo.homepage ?? '',
+      name,
+      version: version ?? packageInfo.version,
+      description: description ?? packageInfo.description,
+      home: home ?? packageInfo.homepage ?? '',
     },
   };
-  if (raw.stream_config_uri !== undefined) config.streamConfigUri = resolveUri(baseDir, raw.stream_config_uri);
-  if (raw.stream_config_object_path !== undefined && raw.stream_config_object_path !== '') {
-    config.streamConfigObjectPath = raw.stream_config_object_path;
-  }
-  if (raw.allowed_streams !== undefined) config.allowedStreams = raw.allowed_streams;
-  for (const entry of raw.trusted_proxies) {
-    if (!isProxySpec(entry)) {
-      throw new ConfigError(`Invalid configuration file ${file}: trusted_proxies: must be IP addresses, CIDRs or loopback, linklocal, uniquelocal; ${JSON.stringify(entry)} is none of these`, { file, key: 'trusted_proxies' });
-    }
-  }
+  if (config.streamConfigUri !== undefined) result.streamConfigUri = resolveUri(baseDir, config.streamConfigUri);
+  if (config.streamConfigObjectPath === '') delete result.streamConfigObjectPath;
   // Node lower-cases incoming header names.
-  if (raw.client_ip_header !== undefined) config.clientIpHeader = raw.client_ip_header.toLowerCase();
-  return config;
-}
-
-const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
-
-/** What `trusted_proxies` accepts (the forms @fastify/proxy-addr compiles). */
-function isProxySpec(entry: string): boolean {
-  if (PROXY_NAMES.has(entry) || ipaddr.isValid(entry)) return true;
-  try {
-    ipaddr.parseCIDR(entry);
-    return true;
-  } catch {
-    return false;
-  }
+  if (config.clientIpHeader !== undefined) result.clientIpHeader = config.clientIpHeader.toLowerCase();
+  return result;
 }
 
 function resolveUri(baseDir: string, uri: string): string {

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { ConfigError } from './errors.ts';
+import type { KeyPath } from './from-schema.ts';
 import { isObject, isUrl, type RawObject } from './raw.ts';
+import type { configSchema } from './schema.ts';
 
 /** An environment variable that replaced a key of the file; used to blame the variable in errors. */
 export interface EnvOverride {
@@ -37,13 +39,14 @@ const asUri: Parse = (value, _variable, cwd) => {
 
 interface EnvRule {
   variable: string;
-  key: string[];
+  key: KeyPath<typeof configSchema>;
   parse: Parse;
   /** When true a set-but-empty variable is meaningful (e.g. "no brokers"); otherwise empty = unset. */
   emptyIsValue?: boolean;
 }
 
-const RULES: readonly EnvRule[] = [
+/** The environment variables that override configuration keys (listed in the generated reference). */
+export const ENV_RULES: readonly EnvRule[] = [
   { variable: 'PORT', key: ['port'], parse: asInteger },
   { variable: 'LISTEN_ADDRESS', key: ['listen_address'], parse: asString },
   { variable: 'KAFKA_BROKERS', key: ['kafka', 'brokers'], parse: asList, emptyIsValue: true },
@@ -60,16 +63,13 @@ const RULES: readonly EnvRule[] = [
   { variable: 'FILTERS_MAX_TOTAL_COST', key: ['filters', 'max_total_cost'], parse: asInteger },
 ];
 
-/** Names of the environment variables that override configuration keys. */
-export const CONFIG_ENV_VARIABLES: readonly string[] = RULES.map((r) => r.variable);
-
 /**
  * Writes environment overrides into the raw document (before validation, so the schema checks
  * them too) and returns which keys they replaced.
  */
 export function applyEnvOverrides(conf: RawObject, env: NodeJS.ProcessEnv, cwd: string): EnvOverride[] {
   const applied: EnvOverride[] = [];
-  for (const rule of RULES) {
+  for (const rule of ENV_RULES) {
     const value = env[rule.variable];
     if (value === undefined || (value.trim() === '' && !rule.emptyIsValue)) continue;
     setKey(conf, rule.key, rule.parse(value, rule.variable, cwd));

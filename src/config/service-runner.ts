@@ -1,7 +1,8 @@
 import { ConfigError } from './errors.ts';
 import { isObject, type RawObject } from './raw.ts';
+import { configSchema } from './schema.ts';
 
-const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const LOG_LEVELS = new Set<string>(configSchema.properties.log_level.enum);
 
 /**
  * EventStreams ships as a service-runner app whose file wraps our keys in `services[0].conf`.

@@ -1,19 +1,17 @@
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import schema from './schema.json' with { type: 'json' };
+import ipaddr from 'ipaddr.js';
 import type { EnvOverride } from './env.ts';
 import { ConfigError } from './errors.ts';
 import { isObject, type RawObject } from './raw.ts';
-import type { RawConfig } from './raw-config.ts';
+import { configSchema } from './schema.ts';
+import type { RawConfig } from './types.ts';
 
 // Compiled once per process; useDefaults fills the schema's `default`s into the document.
 const ajv = new Ajv2020({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: true });
-const validateSchema = ajv.compile<RawConfig>(schema);
+const validateSchema = ajv.compile<RawConfig>(configSchema);
 
-/** The JSON schema of the configuration file (also the source of the README's config reference). */
-export const configSchema = schema;
-
-const TOP_LEVEL_KEYS = new Set(Object.keys(schema.properties));
-const KAFKA_KEYS = new Set(Object.keys(schema.properties.kafka.properties));
+const TOP_LEVEL_KEYS = new Set(Object.keys(configSchema.properties));
+const KAFKA_KEYS = new Set(Object.keys(configSchema.properties.kafka.properties));
 
 /**
  * Validates the raw document in place (adding defaults) and returns it typed. Unknown top-level keys
@@ -31,7 +29,24 @@ export function validateConfig(conf: RawObject, file: string, envOverrides: EnvO
     const ignored = Object.keys(kafka).filter((k) => !KAFKA_KEYS.has(k));
     if (ignored.length > 0) warnings.push(`${file}: kafka settings not used by this service, ignored: ${ignored.join(', ')}`);
   }
+  const proxy = conf.trusted_proxies.find((entry) => !isProxySpec(entry));
+  if (proxy !== undefined) {
+    throw new ConfigError(`Invalid configuration file ${file}: trusted_proxies: must be IP addresses, CIDRs or loopback, linklocal, uniquelocal; ${JSON.stringify(proxy)} is none of these`, { file, key: 'trusted_proxies' });
+  }
   return conf;
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** What `trusted_proxies` accepts (the forms @fastify/proxy-addr compiles); beyond what the schema can say. */
+function isProxySpec(entry: string): boolean {
+  if (PROXY_NAMES.has(entry) || ipaddr.isValid(entry)) return true;
+  try {
+    ipaddr.parseCIDR(entry);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function toConfigError(errors: ErrorObject[], file: string, envOverrides: EnvOverride[]): ConfigError {

@@ -21,7 +21,7 @@ import { startTestService } from '../support/service.ts';
 import { getJson, openRaw, type RawStream } from '../support/sse.ts';
 
 const SCHEMAS = fileURLToPath(new URL('../../config/schemas', import.meta.url));
-/** The defaults of src/config/schema.json, which `service` runs with. */
+/** The defaults of src/config/schema.ts, which `service` runs with. */
 const MAX_COST = 2000;
 const MAX_TOTAL_COST = 100_000;
 /** `small`'s limits: three costly filters fill the share costly ones may take (3/4 of the total). */

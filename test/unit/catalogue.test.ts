@@ -32,12 +32,12 @@ function config(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
     streamConfigHeaders: {},
     streamConfigDefaults: {},
     streamConfigOverrides: {},
-    streamConfigTtlSeconds: 0,
+    streamConfigTtl: 0,
     streams: {},
     schemaBaseUris: [],
     dropCanaryEvents: true,
     maxEventBytes: 1 << 20,
-    heartbeatIntervalMs: 15000,
+    heartbeatInterval: 15000,
     clientIpConnectionLimit: 0,
     clientIpIpv6Prefix: 64,
     trustedProxies: ['loopback'],
@@ -411,7 +411,7 @@ describe('CatalogueHolder', () => {
   it('loads at start and reloads a changed file every ttl', async () => {
     const uri = await writeDoc('streams.json', { a: { topics: ['ta'] } });
     const logger = recordingLogger();
-    const holder = new CatalogueHolder(config({ streamConfigUri: uri, streamConfigTtlSeconds: 0.02 }), logger);
+    const holder = new CatalogueHolder(config({ streamConfigUri: uri, streamConfigTtl: 0.02 }), logger);
     expect(() => holder.current()).toThrow(/before start/);
     const changes: StreamCatalogue[] = [];
     holder.onChange((c) => changes.push(c));
@@ -428,7 +428,7 @@ describe('CatalogueHolder', () => {
   it('keeps the previous catalogue and warns when a reload fails', async () => {
     const uri = await writeDoc('streams.json', { a: { topics: ['ta'] } });
     const logger = recordingLogger();
-    const holder = new CatalogueHolder(config({ streamConfigUri: uri, streamConfigTtlSeconds: 0.02 }), logger);
+    const holder = new CatalogueHolder(config({ streamConfigUri: uri, streamConfigTtl: 0.02 }), logger);
     const first = await holder.start();
     await writeDoc('streams.json', '{ broken');
     await until(() => logger.lines.some((l) => l.level === 'warn'));
@@ -455,13 +455,13 @@ describe('CatalogueHolder', () => {
 
   it('never reloads with ttl 0, and stop() ends reloading', async () => {
     const load = vi.fn(async () => createCatalogue([stream('a')]));
-    const once = new CatalogueHolder(config({ streamConfigUri: 'unused', streamConfigTtlSeconds: 0 }), recordingLogger(), { load });
+    const once = new CatalogueHolder(config({ streamConfigUri: 'unused', streamConfigTtl: 0 }), recordingLogger(), { load });
     await once.start();
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect(load).toHaveBeenCalledTimes(1);
 
     const periodic = vi.fn(async () => createCatalogue([stream('a')]));
-    const holder = new CatalogueHolder(config({ streamConfigUri: 'unused', streamConfigTtlSeconds: 0.01 }), recordingLogger(), { load: periodic });
+    const holder = new CatalogueHolder(config({ streamConfigUri: 'unused', streamConfigTtl: 0.01 }), recordingLogger(), { load: periodic });
     await holder.start();
     await until(() => periodic.mock.calls.length >= 3);
     holder.stop();

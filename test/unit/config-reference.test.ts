@@ -1,18 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { ENV_RULES } from '../../src/config/env.ts';
+import { configSchema } from '../../src/config/schema.ts';
 import { configReference, REFERENCE_END, REFERENCE_START, withReference } from '../../scripts/lib/config-reference.ts';
 
-const schema = JSON.parse(readFileSync(new URL('../../src/config/schema.json', import.meta.url), 'utf8'));
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
 describe('README configuration reference', () => {
   it('is what the config schema generates (run `node scripts/config-reference.ts` after changing the schema)', () => {
-    expect(withReference(readme, configReference(schema))).toBe(readme);
+    expect(withReference(readme, configReference(configSchema, ENV_RULES))).toBe(readme);
   });
-  it('lists every top-level key and every stream setting', () => {
-    const reference = configReference(schema);
-    for (const key of Object.keys(schema.properties)) expect(reference).toContain(`| \`${key}\` |`);
-    for (const key of Object.keys(schema.$defs.streamSettings.properties)) expect(reference).toContain(`| \`${key}\` |`);
+  it('lists every top-level key, every stream setting and every environment variable', () => {
+    const reference = configReference(configSchema, ENV_RULES);
+    for (const key of Object.keys(configSchema.properties)) expect(reference).toContain(`| \`${key}\` |`);
+    for (const key of Object.keys(configSchema.$defs.streamSettings.properties)) expect(reference).toContain(`| \`${key}\` |`);
+    for (const { variable, key } of ENV_RULES) expect(reference).toContain(`| \`${variable}\` | \`${key.join('.')}\` |`);
   });
   it('refuses a README without markers', () => {
     expect(() => withReference('# nothing', 'x')).toThrow(/markers/);

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { ConfigError, DEFAULT_CONFIG_FILE, configErrorMessage, configFileArgument, loadConfig } from '../../src/config/load.ts';
-import { configSchema } from '../../src/config/validate.ts';
+import { configSchema } from '../../src/config/schema.ts';
 import pkg from '../../package.json' with { type: 'json' };
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -80,12 +80,12 @@ describe('defaults', () => {
       streamConfigHeaders: {},
       streamConfigDefaults: {},
       streamConfigOverrides: {},
-      streamConfigTtlSeconds: 0,
+      streamConfigTtl: 0,
       streams: {},
       schemaBaseUris: [],
       dropCanaryEvents: true,
       maxEventBytes: 4194304,
-      heartbeatIntervalMs: 15000,
+      heartbeatInterval: 15000,
       clientIpConnectionLimit: 16,
       clientIpIpv6Prefix: 64,
       trustedProxies: ['loopback'],
@@ -153,13 +153,13 @@ describe('every key', () => {
       streamConfigObjectPath: 'streams',
       streamConfigDefaults: { a: { stream_aliases: ['aa'] } },
       streamConfigOverrides: { a: { topics: ['x.a'] } },
-      streamConfigTtlSeconds: 60,
+      streamConfigTtl: 60,
       allowedStreams: ['a', 'b'],
       streams: { b: { topics: ['t.b'], drop_canary_events: false } },
       schemaBaseUris: [path.join(dir, 'schemas'), 'https://schema.example.org/jsonschema'],
       dropCanaryEvents: false,
       maxEventBytes: 65536,
-      heartbeatIntervalMs: 5000,
+      heartbeatInterval: 5000,
       clientIpConnectionLimit: 2,
       clientIpHeader: 'x-client-ip',
       clientIpIpv6Prefix: 56,
@@ -265,7 +265,7 @@ describe('every key', () => {
   });
 
   it('accepts a fractional stream_config_ttl', async () => {
-    expect((await load({ stream_config_ttl: 0.5 })).config.streamConfigTtlSeconds).toBe(0.5);
+    expect((await load({ stream_config_ttl: 0.5 })).config.streamConfigTtl).toBe(0.5);
   });
 });
 
@@ -412,7 +412,7 @@ describe('environment overrides', () => {
     expect(config.logLevel).toBe('trace');
     // A path typed in the environment is relative to the working directory (cwd = dir here).
     expect(config.streamConfigUri).toBe(path.join(dir, 'other', 'streams.json'));
-    expect(config.heartbeatIntervalMs).toBe(2500);
+    expect(config.heartbeatInterval).toBe(2500);
     expect(config.clientIpConnectionLimit).toBe(3);
     expect(config.filters).toEqual({ maxCost: 500, maxTotalCost: 50000 });
   });

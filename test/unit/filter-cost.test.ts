@@ -7,7 +7,7 @@ import { schemaFields } from '../../src/filter/schema-fields.ts';
 
 const schema = JSON.parse(readFileSync(new URL('../../config/schemas/mediawiki/recentchange/1.0.1.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 const recentchange: FieldScope = { schemas: [schemaFields(schema)], schemaless: false };
-/** The default `filters.max_cost` (src/config/schema.json). */
+/** The default `filters.max_cost` (src/config/schema.ts). */
 const MAX_COST = 2000;
 
 function cost(query: string): FilterCost {

@@ -230,7 +230,7 @@ function openStream(
     shareKey: `${format}|${selection.key}`,
     backlogBytes: fanout.clientBacklogBytes,
     stallMs: fanout.clientStallMs,
-    heartbeatIntervalMs: deps.config.heartbeatIntervalMs,
+    heartbeatIntervalMs: deps.config.heartbeatInterval,
     // Jitter spreads the reconnects of clients that connected together.
     ...(connections.maxDurationMs > 0 ? { deadline: started + connections.maxDurationMs * (1 - connections.maxDurationJitter * Math.random()) } : {}),
     reconnectDelayMs: connections.reconnectDelayMs,

@@ -1,4 +1,10 @@
-{
+import type { JsonSchema } from './from-schema.ts';
+
+/**
+ * The configuration file's JSON Schema: Ajv validates files against it, types.ts derives the
+ * configuration's TypeScript types from it and the README's reference is generated from it.
+ */
+export const configSchema = {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://github.com/eventstreams/eventstreams/config.schema.json",
   "title": "eventstreams configuration file",
@@ -62,27 +68,11 @@
       "properties": {
         "brokers": {
           "description": "Bootstrap brokers as `host:port`: a list or a comma-separated string. Empty (the default) means demo mode: an embedded local Kafka is started. Environment: `KAFKA_BROKERS` (comma list; set but empty means none).",
-          "type": [
-            "array",
-            "string"
-          ],
-          "items": {
-            "type": "string",
-            "minLength": 1,
-            "description": "One broker as `host:port`."
-          }
+          "$ref": "#/$defs/brokerList"
         },
         "metadata.broker.list": {
           "description": "librdkafka's name for the broker list (comma-separated string or list); used when `brokers` is not set.",
-          "type": [
-            "array",
-            "string"
-          ],
-          "items": {
-            "type": "string",
-            "minLength": 1,
-            "description": "One broker as `host:port`."
-          }
+          "$ref": "#/$defs/brokerList"
         },
         "client_id": {
           "description": "Kafka client id sent to the brokers. Default `eventstreams`.",
@@ -448,6 +438,18 @@
     }
   },
   "$defs": {
+    "brokerList": {
+      "description": "Kafka brokers: a list or a comma-separated string.",
+      "type": [
+        "array",
+        "string"
+      ],
+      "items": {
+        "type": "string",
+        "minLength": 1,
+        "description": "One broker as `host:port`."
+      }
+    },
     "streamSettingsMap": {
       "description": "Stream settings keyed by stream name.",
       "type": "object",
@@ -532,4 +534,4 @@
       }
     }
   }
-}
+} as const satisfies JsonSchema;
