@@ -47,7 +47,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       })
       .catch((error: unknown) => logger.error({ err: error }, 'rebuilding the sanitizer shapes failed; keeping the previous ones'));
   });
-  const follower = new SuppressionFollower(gateway, config.kafka, (event) => sanitizer.learn(event), logger);
+  const follower = new SuppressionFollower(gateway, (event) => sanitizer.learn(event), logger);
   const visibility = config.sanitize.visibilityStreams.flatMap((name) => catalogue.current().get(name)?.topics ?? []);
   follower.start([...new Set(visibility)]);
   const app = await buildApp({

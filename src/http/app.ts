@@ -106,7 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const source: EventSource =
     config.fanout.mode === 'shared'
       ? new FanoutHub(deps.gateway, config, deps.sanitizer, metrics, deps.logger)
-      : new PerConnectionSource(deps.gateway, config.kafka, config.maxEventBytes, deps.sanitizer, metrics, deps.logger);
+      : new PerConnectionSource(deps.gateway, config.maxEventBytes, deps.sanitizer, metrics, deps.logger);
 
   await server.register(cors, {
     origin: '*',
