@@ -68,14 +68,14 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       })
       .catch((error: unknown) => logger.error({ err: error }, 'rebuilding the sanitizer shapes failed; keeping the previous ones'));
   });
-  const follower = new SuppressionFollower(gateway, config.kafka, (event) => sanitizer.learn(event), logger);
+  const follower = new SuppressionFollower(gateway, (event) => sanitizer.learn(event), logger);
   const visibility = config.sanitize.visibilityStreams.flatMap((name) => catalogue.current().get(name)?.topics ?? []);
   follower.start([...new Set(visibility)]);
   // The streams' side: where events come from, who may stream, what each kind of client is sent.
   const source: EventSource =
     config.fanout.mode === 'shared'
       ? new FanoutHub(gateway, config, sanitizer, metrics, logger)
-      : new PerConnectionSource(gateway, config.kafka, config.maxEventBytes, sanitizer, metrics, logger);
+      : new PerConnectionSource(gateway, config.maxEventBytes, sanitizer, metrics, logger);
   // Ticks often enough for the heartbeat interval, at most once a second.
   const sessions = new SessionRegistry(Math.min(1000, Math.max(50, Math.floor((config.heartbeatInterval || 1000) / 4))));
   const guard = new LoadGuard(config.fanout.totalBacklogBytes, config.fanout.maxEventLoopLagMs);

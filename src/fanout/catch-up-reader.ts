@@ -1,4 +1,4 @@
-import { createGrouplessConsumer } from '../kafka/gateway.ts';
+import type { Fetcher } from '../kafka/fetch.ts';
 import { runReadLoop } from '../kafka/read-loop.ts';
 import type { PartitionCursor } from './cursor.ts';
 import type { PartitionFeed } from './partition-feed.ts';
@@ -13,7 +13,7 @@ export class CatchUpReader {
   readonly feed: PartitionFeed;
   readonly #context: ReaderContext;
   readonly #cursors = new Set<PartitionCursor>();
-  readonly #consumer;
+  readonly #fetcher: Fetcher;
   /** Next offset this reader fetches. */
   position: number;
   #done = false;
@@ -26,7 +26,7 @@ export class CatchUpReader {
     this.feed = feed;
     this.position = from;
     this.#context = context;
-    this.#consumer = createGrouplessConsumer(context.kafka);
+    this.#fetcher = context.gateway.fetcher();
   }
 
   get done(): boolean {
@@ -47,7 +47,7 @@ export class CatchUpReader {
     metrics.catchUpReaders.inc();
     metrics.catchUpReadersStarted.inc();
     try {
-      await runReadLoop(this.#consumer, this.#context.gateway, this.#context.kafka, {
+      await runReadLoop(this.#fetcher, this.#context.gateway, {
         positions: () => [{ topic: this.feed.topic, partition: this.feed.partition, offset: this.position }],
         ready: () => Promise.all([...this.#cursors].map((c) => c.sink.writable())).then(() => undefined),
         deliver: (result) => {
@@ -78,7 +78,7 @@ export class CatchUpReader {
     } finally {
       this.#finish();
       metrics.catchUpReaders.dec();
-      await this.#consumer.close(true).catch(() => undefined);
+      await this.#fetcher.close().catch(() => undefined);
     }
   }
 

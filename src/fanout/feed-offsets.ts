@@ -1,4 +1,3 @@
-import type { KafkaGateway } from '../kafka/gateway.ts';
 import type { LogBounds } from '../kafka/records.ts';
 import type { OffsetLookup } from '../kafka/start-positions.ts';
 import { partitionKey, type TopicPartition } from '../protocol/position.ts';
@@ -10,12 +9,12 @@ import type { PartitionFeed } from './partition-feed.ts';
  * costs Kafka nothing; everything else is asked of Kafka.
  */
 export class FeedOffsets implements OffsetLookup {
-  readonly #gateway: KafkaGateway;
+  readonly #gateway: OffsetLookup;
   readonly #feed: (key: string) => PartitionFeed | undefined;
   readonly #maxAgeMs: number;
 
   /** `maxAgeMs`: how old a feed's bounds may be; a live feed refreshes them at least every fetch wait. */
-  constructor(gateway: KafkaGateway, feed: (key: string) => PartitionFeed | undefined, maxAgeMs: number) {
+  constructor(gateway: OffsetLookup, feed: (key: string) => PartitionFeed | undefined, maxAgeMs: number) {
     this.#gateway = gateway;
     this.#feed = feed;
     this.#maxAgeMs = maxAgeMs;

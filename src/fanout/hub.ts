@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServiceConfig } from '../config/types.ts';
-import type { KafkaGateway } from '../kafka/gateway.ts';
+import type { KafkaClient } from '../kafka/gateway.ts';
 import type { OffsetLookup } from '../kafka/start-positions.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { partitionKey } from '../protocol/position.ts';
@@ -31,9 +31,9 @@ export class FanoutHub implements EventSource {
   readonly #readerOf = new WeakMap<PartitionCursor, CatchUpReader>();
   readonly #sweeper: NodeJS.Timeout;
 
-  constructor(gateway: KafkaGateway, config: ServiceConfig, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
+  constructor(gateway: KafkaClient, config: ServiceConfig, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
     this.#config = config;
-    this.#context = { gateway, kafka: config.kafka, metrics, log, prepare: (message) => sanitizer.prepare(prepareLogged(message, config.maxEventBytes, metrics, log)) };
+    this.#context = { gateway, metrics, log, prepare: (message) => sanitizer.prepare(prepareLogged(message, config.maxEventBytes, metrics, log)) };
     this.#tail = new TailReader(this.#context);
     // A followed partition's bounds are at most one fetch wait (plus slack) old.
     this.offsets = new FeedOffsets(gateway, (key) => this.#feeds.get(key), config.kafka.fetchMaxWaitMs + 1000);

@@ -1,6 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { KafkaConfig } from '../config/types.ts';
-import { createGrouplessConsumer, type KafkaGateway } from '../kafka/gateway.ts';
+import type { KafkaClient } from '../kafka/gateway.ts';
 import { runReadLoop } from '../kafka/read-loop.ts';
 import type { OffsetLookup } from '../kafka/start-positions.ts';
 import type { Metrics } from '../metrics/registry.ts';
@@ -17,16 +16,14 @@ import type { PreparedEvent } from '../event/prepared-event.ts';
  */
 export class PerConnectionSource implements EventSource {
   readonly offsets: OffsetLookup;
-  readonly #gateway: KafkaGateway;
-  readonly #kafka: KafkaConfig;
+  readonly #gateway: KafkaClient;
   readonly #metrics: Metrics;
   readonly #log: FastifyBaseLogger;
   readonly #prepare: (message: KafkaMessage) => PreparedEvent;
 
-  constructor(gateway: KafkaGateway, kafka: KafkaConfig, maxEventBytes: number, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
+  constructor(gateway: KafkaClient, maxEventBytes: number, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
     this.#gateway = gateway;
     this.offsets = gateway;
-    this.#kafka = kafka;
     this.#metrics = metrics;
     this.#log = log;
     // Every client decodes and sanitizes every event itself, as EventStreams does.
@@ -34,12 +31,12 @@ export class PerConnectionSource implements EventSource {
   }
 
   subscribe(cursors: readonly PartitionCursor[]): Subscription {
-    const consumer = createGrouplessConsumer(this.#kafka);
-    consumer.topics.trackAll(...new Set(cursors.map((c) => c.topic)));
+    const fetcher = this.#gateway.fetcher();
+    fetcher.track(...new Set(cursors.map((c) => c.topic)));
     const byKey = new Map(cursors.map((c) => [partitionKey(c.topic, c.partition), c]));
     let closed = false;
     const sinks = [...new Set(cursors.map((c) => c.sink))];
-    void runReadLoop(consumer, this.#gateway, this.#kafka, {
+    void runReadLoop(fetcher, this.#gateway, {
       positions: () => cursors.map((c) => ({ topic: c.topic, partition: c.partition, offset: c.next })),
       ready: () => Promise.all(sinks.map((s) => s.writable())).then(() => undefined),
       deliver: (result) => {
@@ -61,11 +58,11 @@ export class PerConnectionSource implements EventSource {
       fetched: () => this.#metrics.kafkaFetches.inc({ kind: 'per_connection' }),
       prefetch: true,
       closed: () => closed || sinks.every((s) => s.ended),
-    }).finally(() => consumer.close(true).catch(() => undefined));
+    }).finally(() => fetcher.close().catch(() => undefined));
     return {
       close: () => {
         closed = true;
-        void consumer.close(true).catch(() => undefined);
+        void fetcher.close().catch(() => undefined);
       },
     };
   }

@@ -1,7 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { KafkaConfig } from '../config/types.ts';
-import type { FetchResult } from '../kafka/fetch.ts';
-import { createGrouplessConsumer, type KafkaGateway } from '../kafka/gateway.ts';
+import type { Fetcher, FetchResult } from '../kafka/fetch.ts';
+import type { KafkaClient } from '../kafka/gateway.ts';
 import type { KafkaMessage } from '../kafka/records.ts';
 import { runReadLoop, type PositionMove } from '../kafka/read-loop.ts';
 import type { Metrics } from '../metrics/registry.ts';
@@ -10,8 +9,7 @@ import type { PartitionFeed } from './partition-feed.ts';
 import type { PreparedEvent } from '../event/prepared-event.ts';
 
 export interface ReaderContext {
-  gateway: KafkaGateway;
-  kafka: KafkaConfig;
+  gateway: KafkaClient;
   metrics: Metrics;
   log: FastifyBaseLogger;
   /** Decodes a message once, logging and counting it when it cannot be served. */
@@ -25,18 +23,18 @@ export interface ReaderContext {
 export class TailReader {
   readonly #context: ReaderContext;
   readonly #feeds = new Map<string, PartitionFeed>();
-  readonly #consumer;
+  readonly #fetcher: Fetcher;
   #running: Promise<void> | undefined;
   #stopped = false;
 
   constructor(context: ReaderContext) {
     this.#context = context;
-    this.#consumer = createGrouplessConsumer(context.kafka);
+    this.#fetcher = context.gateway.fetcher();
   }
 
   add(feed: PartitionFeed): void {
     this.#feeds.set(partitionKey(feed.topic, feed.partition), feed);
-    this.#consumer.topics.track(feed.topic);
+    this.#fetcher.track(feed.topic);
     this.#start();
   }
 
@@ -47,13 +45,13 @@ export class TailReader {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    await this.#consumer.close(true).catch(() => undefined);
+    await this.#fetcher.close().catch(() => undefined);
     await this.#running;
   }
 
   #start(): void {
     if (this.#running !== undefined || this.#stopped) return;
-    this.#running = runReadLoop(this.#consumer, this.#context.gateway, this.#context.kafka, {
+    this.#running = runReadLoop(this.#fetcher, this.#context.gateway, {
       positions: () => [...this.#feeds.values()].map((f) => ({ topic: f.topic, partition: f.partition, offset: f.tail })),
       deliver: (result) => this.#deliver(result),
       moved: (moves) => this.#moved(moves),

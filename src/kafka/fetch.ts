@@ -21,6 +21,19 @@ export interface FetchResult {
 }
 
 /**
+ * One reader's own fetch session with Kafka: a consumer keeps one incremental fetch session per
+ * broker, so readers do not share one (`KafkaClient.fetcher`).
+ */
+export interface Fetcher {
+  /** Keeps these topics' metadata. */
+  track(...topics: string[]): void;
+  fetch(positions: readonly FetchPosition[]): Promise<FetchResult>;
+  /** Forgets cached metadata: a failed fetch may mean a partition leader moved. */
+  clearMetadata(): void;
+  close(): Promise<void>;
+}
+
+/**
  * One group-less fetch of the given partitions: one request per partition leader, long-polling up
  * to `fetchMaxWaitMs` when there is nothing new.
  */

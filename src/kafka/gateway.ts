@@ -1,6 +1,7 @@
 import { Consumer, ListOffsetTimestamps, findErrorBy } from '@platformatic/kafka';
 import type { KafkaConfig } from '../config/types.ts';
 import { securityOptions } from './connection-options.ts';
+import { fetchOnce, type Fetcher } from './fetch.ts';
 import { unobserved, type KafkaObserver } from './observer.ts';
 import { partitionKey, type TopicPartition } from '../protocol/position.ts';
 import type { LogBounds } from './records.ts';
@@ -9,7 +10,7 @@ import type { OffsetLookup } from './start-positions.ts';
 /** A client that never joins a group: the id is required by the constructor but never sent. */
 const UNUSED_GROUP_ID = 'eventstreams-groupless';
 
-export function createGrouplessConsumer(config: KafkaConfig): Consumer {
+function createGrouplessConsumer(config: KafkaConfig): Consumer {
   return new Consumer({
     clientId: config.clientId,
     bootstrapBrokers: config.brokers,
@@ -24,11 +25,19 @@ export function createGrouplessConsumer(config: KafkaConfig): Consumer {
   });
 }
 
+/** What the readers need of Kafka: look-ups, and fetch sessions of their own. */
+export interface KafkaClient extends OffsetLookup {
+  /** `fresh` asks Kafka itself instead of cached metadata, e.g. to tell a deleted topic. */
+  partitionCounts(topics: readonly string[], fresh?: boolean): Promise<Map<string, number>>;
+  /** A fetch session for one reader, closed by it. */
+  fetcher(): Fetcher;
+}
+
 /**
  * The process's one shared Kafka client for metadata and offset look-ups. Readers get their own
- * consumers because a consumer keeps one incremental fetch session per broker.
+ * consumers (`fetcher`) because a consumer keeps one incremental fetch session per broker.
  */
-export class KafkaGateway implements OffsetLookup {
+export class KafkaGateway implements KafkaClient {
   readonly config: KafkaConfig;
   /** Told about every request of this gateway and of the readers that fetch through it. */
   readonly observer: KafkaObserver;
@@ -86,6 +95,18 @@ export class KafkaGateway implements OffsetLookup {
       result.set(key, offset === undefined || offset < 0 ? undefined : offset);
     }
     return result;
+  }
+
+  fetcher(): Fetcher {
+    const consumer = createGrouplessConsumer(this.config);
+    return {
+      track: (...topics) => {
+        consumer.topics.trackAll(...topics);
+      },
+      fetch: (positions) => fetchOnce(consumer, this.config, positions, this.observer),
+      clearMetadata: () => consumer.clearMetadata(),
+      close: () => consumer.close(true),
+    };
   }
 
   /** Whether the cluster answers a metadata request (readiness). */

@@ -1,8 +1,8 @@
-import { findErrorBy, type Consumer } from '@platformatic/kafka';
-import type { KafkaConfig } from '../config/types.ts';
+import { findErrorBy } from '@platformatic/kafka';
 import { partitionKey, type PositionNoticeReason } from '../protocol/position.ts';
-import { fetchOnce, type FetchPosition, type FetchResult } from './fetch.ts';
-import { isUnknownTopic, type KafkaGateway } from './gateway.ts';
+import type { Fetcher, FetchPosition, FetchResult } from './fetch.ts';
+import { isUnknownTopic } from './gateway.ts';
+import type { OffsetLookup } from './start-positions.ts';
 
 /** What a reader plugs into the shared fetch-retry loop. */
 export interface ReadLoopHooks {
@@ -36,7 +36,7 @@ export interface PositionMove extends FetchPosition {
 const MAX_BACKOFF_MS = 5000;
 
 /** Fetches until told to stop, retrying Kafka errors with backoff and recovering lost positions. */
-export async function runReadLoop(consumer: Consumer, gateway: KafkaGateway, config: KafkaConfig, hooks: ReadLoopHooks): Promise<void> {
+export async function runReadLoop(fetcher: Fetcher, offsets: Pick<OffsetLookup, 'bounds'>, hooks: ReadLoopHooks): Promise<void> {
   let attempt = 0;
   let prefetched: { positions: FetchPosition[]; result: Promise<FetchResult> } | undefined;
   while (!hooks.closed()) {
@@ -46,12 +46,12 @@ export async function runReadLoop(consumer: Consumer, gateway: KafkaGateway, con
       const ahead = prefetched !== undefined && samePositions(prefetched.positions, positions) ? prefetched.result : undefined;
       prefetched = undefined;
       if (ahead === undefined) hooks.fetched();
-      const result = await (ahead ?? fetchOnce(consumer, config, positions, gateway.observer));
+      const result = await (ahead ?? fetcher.fetch(positions));
       attempt = 0;
       if (hooks.prefetch === true && !hooks.closed()) {
         const next = positions.map((p) => ({ ...p, offset: result.next.get(partitionKey(p.topic, p.partition)) ?? p.offset }));
         hooks.fetched();
-        prefetched = { positions: next, result: fetchOnce(consumer, config, next, gateway.observer) };
+        prefetched = { positions: next, result: fetcher.fetch(next) };
         // A prefetch that is never used must not surface as an unhandled rejection.
         prefetched.result.catch(() => undefined);
       }
@@ -67,7 +67,7 @@ export async function runReadLoop(consumer: Consumer, gateway: KafkaGateway, con
         return;
       }
       if (findErrorBy(err, 'apiId', 'OFFSET_OUT_OF_RANGE') !== null) {
-        const moves = await outOfRangeMoves(gateway, positions).catch(() => []);
+        const moves = await outOfRangeMoves(offsets, positions).catch(() => []);
         if (moves.length > 0) {
           hooks.moved(moves);
           continue;
@@ -75,15 +75,15 @@ export async function runReadLoop(consumer: Consumer, gateway: KafkaGateway, con
       }
       attempt++;
       hooks.retrying(err, attempt);
-      consumer.clearMetadata();
+      fetcher.clearMetadata();
       await sleep(Math.min(MAX_BACKOFF_MS, 100 * 2 ** attempt));
     }
   }
 }
 
 /** For positions outside what Kafka retains, the closest offset it has. */
-async function outOfRangeMoves(gateway: KafkaGateway, positions: readonly FetchPosition[]): Promise<PositionMove[]> {
-  const bounds = await gateway.bounds(positions);
+async function outOfRangeMoves(offsets: Pick<OffsetLookup, 'bounds'>, positions: readonly FetchPosition[]): Promise<PositionMove[]> {
+  const bounds = await offsets.bounds(positions);
   const moves: PositionMove[] = [];
   for (const position of positions) {
     const bound = bounds.get(partitionKey(position.topic, position.partition));

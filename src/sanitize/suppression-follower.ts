@@ -1,7 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { KafkaConfig } from '../config/types.ts';
-import type { FetchPosition } from '../kafka/fetch.ts';
-import { createGrouplessConsumer, type KafkaGateway } from '../kafka/gateway.ts';
+import type { Fetcher, FetchPosition } from '../kafka/fetch.ts';
+import type { KafkaClient } from '../kafka/gateway.ts';
 import { runReadLoop } from '../kafka/read-loop.ts';
 import { partitionKey } from '../protocol/position.ts';
 
@@ -14,11 +13,10 @@ const MISSING_TOPIC_RECHECK_MS = 10_000;
  * restarts and agrees across instances; `ready` says when it has read what existed at start.
  */
 export class SuppressionFollower {
-  readonly #gateway: KafkaGateway;
-  readonly #kafka: KafkaConfig;
+  readonly #gateway: KafkaClient;
   readonly #learn: (event: Record<string, unknown>) => void;
   readonly #log: FastifyBaseLogger;
-  readonly #consumer;
+  readonly #fetcher: Fetcher;
   readonly #positions = new Map<string, FetchPosition>();
   /** High watermarks at start: once read up to them, the index holds everything Kafka had. */
   readonly #targets = new Map<string, number>();
@@ -31,12 +29,11 @@ export class SuppressionFollower {
   #waiters: (() => void)[] = [];
   #running: Promise<void> | undefined;
 
-  constructor(gateway: KafkaGateway, kafka: KafkaConfig, learn: (event: Record<string, unknown>) => void, log: FastifyBaseLogger) {
+  constructor(gateway: KafkaClient, learn: (event: Record<string, unknown>) => void, log: FastifyBaseLogger) {
     this.#gateway = gateway;
-    this.#kafka = kafka;
     this.#learn = learn;
     this.#log = log;
-    this.#consumer = createGrouplessConsumer(kafka);
+    this.#fetcher = gateway.fetcher();
   }
 
   get caughtUp(): boolean {
@@ -70,7 +67,7 @@ export class SuppressionFollower {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#wake?.();
-    await this.#consumer.close(true).catch(() => undefined);
+    await this.#fetcher.close().catch(() => undefined);
     await this.#running;
   }
 
@@ -91,7 +88,7 @@ export class SuppressionFollower {
 
   /** Reads until stopped, or until `pause` says it is time to look for missing topics. */
   async #follow(started: number, pause: () => boolean): Promise<void> {
-    await runReadLoop(this.#consumer, this.#gateway, this.#kafka, {
+    await runReadLoop(this.#fetcher, this.#gateway, {
       positions: () => [...this.#positions.values()],
       deliver: (result) => {
         for (const message of result.messages) {

@@ -1,34 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { PartitionCursor, type EventSink } from '../../src/fanout/cursor.ts';
+import { PartitionCursor } from '../../src/fanout/cursor.ts';
 import { PartitionFeed } from '../../src/fanout/partition-feed.ts';
 import { eventBytes, type PreparedEvent } from '../../src/event/prepared-event.ts';
 import { RecentEvents } from '../../src/fanout/recent-events.ts';
-import type { StartPosition } from '../../src/protocol/position.ts';
+import { RecordingSink as Sink } from '../support/recording-sink.ts';
 
 const event = (offset: number): PreparedEvent => ({ topic: 't', partition: 0, offset, timestamp: 1000 + offset, frame: Buffer.from(`data: {"o":"${String(offset).padStart(8, "0")}"}\n\n`), canary: false });
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 const events = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => event(from + i));
-
-class Sink implements EventSink {
-  received: number[] = [];
-  lost: StartPosition[] = [];
-  failed: string[] = [];
-  ended = false;
-  readonly index = undefined;
-  receive(_slot: number, e: PreparedEvent): void {
-    this.received.push(e.offset);
-  }
-  skip(): void {}
-  writable(): Promise<void> {
-    return Promise.resolve();
-  }
-  positionLost(start: StartPosition): void {
-    this.lost.push(start);
-  }
-  fail(name: string): void {
-    this.failed.push(name);
-  }
-}
 
 describe('RecentEvents', () => {
   it('holds what fits in its byte budget and knows which offsets it covers', () => {

@@ -17,6 +17,7 @@ import type { StreamSlots } from '../../admission/stream-slots.ts';
 import type { LoadGuard } from '../../admission/load-guard.ts';
 import type { LiveSelections, SelectionLease } from '../../selection/live-selections.ts';
 import type { Selections } from '../../selection/selections.ts';
+import { framingFor } from '../../stream/framing.ts';
 import { StreamSession } from '../../stream/session.ts';
 import { clientIp, clientIpLogField, limiterKey, type ClientIpPolicy } from '../client-ip.ts';
 import { sendProblem } from '../problem.ts';
@@ -222,7 +223,7 @@ function openStream(
   const { connections, fanout } = deps.config;
   const filteredByTopic = new Map(streams.flatMap((s) => s.topics.map((topic) => [topic, deps.metrics.eventsFiltered.labels(s.name)] as const)));
   const session = new StreamSession(res, {
-    format,
+    framing: framingFor(format),
     starts: assignment.starts,
     dropped: assignment.dropped,
     selection,

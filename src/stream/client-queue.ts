@@ -1,0 +1,259 @@
+import type { LoadGuard, Sheddable } from '../admission/load-guard.ts';
+import type { PreparedEvent } from '../event/prepared-event.ts';
+import type { StartPosition } from '../protocol/position.ts';
+import type { FlushQueue } from './flush-queue.ts';
+import type { Framing } from './framing.ts';
+import { PositionIds } from './position-ids.ts';
+
+/** Queued bytes that are written at once instead of waiting for the end of the fan-out turn. */
+export const WRITE_CHUNK = 16 * 1024;
+/** Clients queueing more than this are candidates for shedding when the process is over budget. */
+export const LAGGING_BYTES = 64 * 1024;
+
+/** Why a client is disconnected while the server still serves: it fell behind, or the process sheds load. */
+export type EvictReason = 'slow_client' | 'overloaded';
+
+/** Runs `run` after `ms` unless the returned function cancels it first. */
+export type Schedule = (ms: number, run: () => void) => () => void;
+
+/** Node's timers, not keeping the process alive. */
+export const unrefTimer: Schedule = (ms, run) => {
+  const timer = setTimeout(run, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+};
+
+/** The socket as the queue sees it (`SocketWriter`). */
+export interface Outlet {
+  /** Bytes handed to the socket that it has not sent yet. */
+  readonly buffered: number;
+  /** Makes the owner flush and `release` again on the socket's next drain. */
+  awaitDrain(): void;
+}
+
+export interface ClientQueueOptions {
+  starts: readonly StartPosition[];
+  framing: Framing;
+  /** Backlog (queued plus unsent) past which a client that does not keep up is evicted. */
+  backlogBytes: number;
+  /** How long a reader waits for room (`writable`) before the client is evicted as stalled; 0 = forever. */
+  stallMs: number;
+  /** Queues with the same key (same streams and format) in the same position state share their batches. */
+  shareKey: string;
+  batches: Pick<FlushQueue, 'batch'>;
+  /** The process-wide account of queued bytes. */
+  guard: Pick<LoadGuard, 'queued' | 'queuing' | 'overBudget' | 'enforce'>;
+  /** Disconnects the client; the queue decides when, its owner does it. */
+  evict(reason: EvictReason): void;
+  schedule?: Schedule;
+}
+
+/**
+ * What one client is owed and has not yet been handed: its id (`PositionIds`), the blocks queued
+ * since the last write, their bytes against the client's and the process's budgets, and the readers
+ * waiting for it to have room. It decides when the client must go; it touches no socket.
+ */
+export class ClientQueue implements Sheddable {
+  readonly #options: ClientQueueOptions;
+  readonly #outlet: Outlet;
+  readonly #ids: PositionIds;
+  readonly #schedule: Schedule;
+  /** Per-client id lines (strings) and shared event frames, in order. */
+  #pending: (string | Buffer)[] = [];
+  #pendingBytes = 0;
+  #pendingEvents = 0;
+  /** Of `#pendingEvents`, how many per slot: events sent are counted per topic. */
+  readonly #pendingBySlot: Uint32Array;
+  /** The id in the last queued block, when the format carries ids: what the client has once it read all. */
+  #queuedId: string | undefined;
+  /** The id after the last block handed to the socket. */
+  #writtenId: string;
+  #waiters: (() => void)[] = [];
+  /** Set while readers wait for room: evicts the client if it does not make room in time. */
+  #cancelStall: (() => void) | undefined;
+  #closed = false;
+
+  constructor(options: ClientQueueOptions, outlet: Outlet) {
+    this.#options = options;
+    this.#outlet = outlet;
+    this.#schedule = options.schedule ?? unrefTimer;
+    this.#ids = new PositionIds(options.starts);
+    this.#pendingBySlot = new Uint32Array(options.starts.length);
+    this.#writtenId = this.#ids.toString();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Where this client would resume if it reconnected now (after what is queued). */
+  get id(): string {
+    return this.#ids.toString();
+  }
+
+  /** The id the client has once it read everything handed to the socket. */
+  get writtenId(): string {
+    return this.#writtenId;
+  }
+
+  get queuedBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  get empty(): boolean {
+    return this.#pendingBytes === 0;
+  }
+
+  /** Everything the client has not read yet: queued here, or in the socket's buffer. */
+  get backlog(): number {
+    return this.#pendingBytes + this.#outlet.buffered;
+  }
+
+  /** The client consumed `event` in slot `slot`, whether or not it is sent it (`PositionIds.advance`). */
+  advance(slot: number, event: PreparedEvent, consumed: number): void {
+    this.#ids.advance(slot, event.offset, event.timestamp, consumed, event.tsRun);
+  }
+
+  /** A partition moved to a new position after its old one was lost. */
+  reset(start: StartPosition): void {
+    this.#ids.reset(start);
+  }
+
+  /** Queues an event's frame; true when enough is queued to write it at once. */
+  push(slot: number, frame: Buffer): boolean {
+    const head = this.#options.framing.messageHead;
+    if (head !== undefined) {
+      this.#queuedId = this.#ids.toString();
+      this.#add(head(this.#queuedId));
+    }
+    this.#add(this.#options.framing.messageBody(frame));
+    this.#pendingEvents++;
+    this.#pendingBySlot[slot]!++;
+    return this.#pendingBytes >= WRITE_CHUNK;
+  }
+
+  /** Queues a notice; false when the format has no room for one. */
+  pushNotice(json: string): boolean {
+    const id = this.#ids.toString();
+    const block = this.#options.framing.notice(id, json);
+    if (block === undefined) return false;
+    this.#queuedId = id;
+    this.#add(Buffer.from(block));
+    return true;
+  }
+
+  /**
+   * After an event was queued (and anything it made the owner write): a client whose backlog
+   * outgrew its budget is evicted, and past the process-wide budget the longest queues go first.
+   * False when this client is gone.
+   */
+  keepWithinBudget(): boolean {
+    if (this.backlog > this.#options.backlogBytes) {
+      this.#options.evict('slow_client');
+      return false;
+    }
+    if (this.#options.guard.overBudget()) this.#options.guard.enforce();
+    return !this.#closed;
+  }
+
+  /**
+   * Everything queued, as one buffer for the socket, and forgets it; `sent` is told how many events
+   * of each slot that is. Queues of one share key in the same position state get the same buffer.
+   */
+  take(sent: (slot: number, events: number) => void): Buffer {
+    const endId = this.#queuedId ?? this.#ids.toString();
+    const pending = this.#pending;
+    const bytes = this.#pendingBytes;
+    // Same streams, same starting position, same events: same bytes, whichever client asks first builds them.
+    const key = `${this.#options.shareKey}\u0001${this.#writtenId}\u0001${endId}\u0001${this.#pendingEvents}\u0001${pending.length}`;
+    const batch = this.#options.batches.batch(key, () => encodeBatch(pending, bytes));
+    this.#writtenId = endId;
+    this.#pendingBySlot.forEach((events, slot) => {
+      if (events > 0) sent(slot, events);
+    });
+    this.drop();
+    return batch;
+  }
+
+  /**
+   * An id-only block when events skipped since the last one written (filter, canaries) moved the
+   * id, so the client resumes from here instead of rescanning them; the caller writes it at once.
+   */
+  takePosition(): string | undefined {
+    const id = this.#ids.toString();
+    if (id === this.#writtenId) return undefined;
+    const block = this.#options.framing.position(id);
+    if (block !== undefined) this.#writtenId = id;
+    return block;
+  }
+
+  /** Forgets what is queued (written, or dropped with the client). */
+  drop(): void {
+    const guard = this.#options.guard;
+    if (this.#pendingBytes > LAGGING_BYTES) guard.queuing(this, false);
+    guard.queued(-this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#pendingEvents = 0;
+    this.#pendingBySlot.fill(0);
+    this.#queuedId = undefined;
+  }
+
+  /** The stream ended: nothing more is queued, and waiting readers go on. */
+  close(): void {
+    this.drop();
+    this.#closed = true;
+    this.release();
+  }
+
+  /** The process is over its budget and this queue is among the longest. */
+  shed(): void {
+    this.#options.evict('overloaded');
+  }
+
+  /** Resolves when the client has room (backpressure for catch-up reads and cache replays). */
+  writable(): Promise<void> {
+    if (this.#closed || this.backlog < this.#options.backlogBytes / 4) return Promise.resolve();
+    this.#outlet.awaitDrain();
+    // Without this, a client that stopped reading would never be evicted (a paced reader queues
+    // nothing more for it) and would hold up every client sharing its catch-up reader.
+    if (this.#cancelStall === undefined && this.#options.stallMs > 0) {
+      this.#cancelStall = this.#schedule(this.#options.stallMs, () => {
+        this.#cancelStall = undefined;
+        if (!this.#closed && this.#waiters.length > 0) this.#options.evict('slow_client');
+      });
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Wakes the readers waiting for room once there is some (after a write or a drain). */
+  release(): void {
+    if (this.#waiters.length === 0) return;
+    if (!this.#closed && this.backlog >= this.#options.backlogBytes / 4) {
+      this.#outlet.awaitDrain();
+      return;
+    }
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    this.#cancelStall?.();
+    this.#cancelStall = undefined;
+    for (const resolve of waiters) resolve();
+  }
+
+  #add(chunk: string | Buffer): void {
+    const guard = this.#options.guard;
+    this.#pending.push(chunk);
+    // Queued strings are id lines: ASCII, one byte per character.
+    this.#pendingBytes += chunk.length;
+    guard.queued(chunk.length);
+    if (this.#pendingBytes > LAGGING_BYTES && this.#pendingBytes - chunk.length <= LAGGING_BYTES) guard.queuing(this, true);
+  }
+}
+
+/** One buffer from id lines (ASCII, so latin1 is exact and cheapest) and shared frames. */
+function encodeBatch(parts: readonly (string | Buffer)[], bytes: number): Buffer {
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const part of parts) at += typeof part === 'string' ? out.write(part, at, 'latin1') : part.copy(out, at);
+  return out;
+}

@@ -1,0 +1,269 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { LoadGuard } from '../../src/admission/load-guard.ts';
+import type { PreparedEvent } from '../../src/event/prepared-event.ts';
+import { ClientQueue, LAGGING_BYTES, WRITE_CHUNK, type ClientQueueOptions, type EvictReason, type Schedule } from '../../src/stream/client-queue.ts';
+import { FlushQueue } from '../../src/stream/flush-queue.ts';
+import { framingFor } from '../../src/stream/framing.ts';
+
+const event = (offset: number, timestamp = 1000 + offset, size = 0): PreparedEvent => ({
+  topic: 't',
+  partition: 0,
+  offset,
+  timestamp,
+  canary: false,
+  frame: Buffer.from(`data: {"o":${offset}${size > 0 ? `,"pad":"${'x'.repeat(size)}"` : ''}}\n\n`),
+});
+
+/** The socket as the queue sees it: bytes not yet sent, and how often a drain was awaited. */
+class FakeOutlet {
+  buffered = 0;
+  drainsAwaited = 0;
+  awaitDrain(): void {
+    this.drainsAwaited++;
+  }
+}
+
+/** Timers run by hand. */
+class FakeTimers {
+  readonly due = new Set<() => void>();
+  readonly schedule: Schedule = (_ms, run) => {
+    this.due.add(run);
+    return () => this.due.delete(run);
+  };
+  runAll(): void {
+    for (const run of [...this.due]) {
+      this.due.delete(run);
+      run();
+    }
+  }
+}
+
+const guards: LoadGuard[] = [];
+afterEach(() => {
+  for (const guard of guards.splice(0)) guard.stop();
+});
+
+interface Harness {
+  queue: ClientQueue;
+  outlet: FakeOutlet;
+  timers: FakeTimers;
+  guard: LoadGuard;
+  evicted: EvictReason[];
+}
+
+function harness(options: Partial<ClientQueueOptions> = {}, guard = new LoadGuard(1e9, 1e9)): Harness {
+  guards.push(guard);
+  const outlet = new FakeOutlet();
+  const timers = new FakeTimers();
+  const evicted: EvictReason[] = [];
+  const queue = new ClientQueue(
+    {
+      starts: [{ topic: 't', partition: 0, offset: 0 }],
+      framing: framingFor('sse'),
+      backlogBytes: 1 << 20,
+      stallMs: 1000,
+      shareKey: 'rc',
+      batches: new FlushQueue(),
+      guard,
+      evict: (reason) => {
+        evicted.push(reason);
+        queue.close();
+      },
+      schedule: timers.schedule,
+      ...options,
+    },
+    outlet,
+  );
+  return { queue, outlet, timers, guard, evicted };
+}
+
+/** Queues what `receive` would for each event, and takes the batch. */
+function queueAndTake(queue: ClientQueue, events: readonly PreparedEvent[]): string {
+  for (const e of events) {
+    queue.advance(0, e, 1);
+    queue.push(0, e.frame as Buffer);
+  }
+  return queue.take(() => undefined).toString();
+}
+
+const START_ID = '[{"topic":"t","partition":0,"offset":0}]';
+const idAfter = (timestamp: number, seen = 1) => `[{"topic":"t","partition":0,"timestamp":${timestamp + 1},"ts_seen":${seen}}]`;
+
+describe('ClientQueue ids and batches', () => {
+  it('starts at its concrete position and moves its id with every event consumed', () => {
+    const { queue } = harness();
+    expect([queue.id, queue.writtenId]).toEqual([START_ID, START_ID]);
+    queue.advance(0, event(0, 1000), 1);
+    expect(queue.id).toBe(idAfter(1000));
+    queue.advance(0, event(1, 1000), 1);
+    expect(queue.id).toBe(idAfter(1000, 2));
+    // Consumed is not written: the client still has the id it started with.
+    expect(queue.writtenId).toBe(START_ID);
+  });
+
+  it('queues each SSE event behind its own id line, and hands everything over as one batch', () => {
+    const { queue, guard } = harness();
+    const sent: [number, number][] = [];
+    for (const e of [event(0), event(1)]) {
+      queue.advance(0, e, 1);
+      queue.push(0, e.frame as Buffer);
+    }
+    expect(queue.empty).toBe(false);
+    expect(guard.queuedBytes).toBe(queue.queuedBytes);
+    const batch = queue.take((slot, events) => sent.push([slot, events]));
+    expect(batch.toString()).toBe(
+      `event: message\nid: ${idAfter(1000)}\ndata: {"o":0}\n\n` + `event: message\nid: ${idAfter(1001)}\ndata: {"o":1}\n\n`,
+    );
+    expect(sent).toEqual([[0, 2]]);
+    expect([queue.empty, queue.queuedBytes, guard.queuedBytes, queue.writtenId]).toEqual([true, 0, 0, idAfter(1001)]);
+  });
+
+  it('queues NDJSON events as bare lines, and counts what was skipped after them as written', () => {
+    const { queue } = harness({ framing: framingFor('ndjson') });
+    queue.advance(0, event(0), 1);
+    queue.push(0, event(0).frame as Buffer);
+    queue.advance(0, event(1), 1);
+    expect(queue.take(() => undefined).toString()).toBe('{"o":0}\n');
+    expect(queue.writtenId).toBe(idAfter(1001));
+  });
+
+  it('says when a chunk is worth writing at once', () => {
+    const { queue } = harness();
+    const big = event(0, 1000, WRITE_CHUNK / 2);
+    queue.advance(0, big, 1);
+    expect(queue.push(0, big.frame as Buffer)).toBe(false);
+    queue.advance(0, event(1), 1);
+    expect(queue.push(0, big.frame as Buffer)).toBe(true);
+  });
+
+  it('gives clients in the same position state the same batch, built once', () => {
+    const build = new Map<string, number>();
+    const batches = {
+      cache: new Map<string, Buffer>(),
+      batch(key: string, make: () => Buffer): Buffer {
+        build.set(key, (build.get(key) ?? 0) + 1);
+        const made = this.cache.get(key) ?? make();
+        this.cache.set(key, made);
+        return made;
+      },
+    };
+    const same = [harness({ batches }), harness({ batches })].map((h) => queueAndTake(h.queue, [event(0), event(1)]));
+    expect(same[0]).toBe(same[1]);
+    expect([...build.values()]).toEqual([2]);
+    // Another share key (other streams or format), another start, other events: other bytes.
+    queueAndTake(harness({ batches, shareKey: 'other' }).queue, [event(0), event(1)]);
+    queueAndTake(harness({ batches, starts: [{ topic: 't', partition: 0, offset: 1 }] }).queue, [event(1)]);
+    queueAndTake(harness({ batches }).queue, [event(0)]);
+    expect(build.size).toBe(4);
+    const [key] = build.keys();
+    expect(key?.split('\u0001')).toEqual(['rc', START_ID, idAfter(1001), '2', '4']);
+  });
+
+  it('shares batches through the flush queue within one turn of the event loop', () => {
+    const batches = new FlushQueue();
+    const [a, b] = [harness({ batches }), harness({ batches })].map(({ queue }) => {
+      queue.advance(0, event(0), 1);
+      queue.push(0, event(0).frame as Buffer);
+      return queue.take(() => undefined);
+    });
+    expect(a).toBe(b);
+  });
+
+  it('writes an id-only block when skipped events moved the id, once', () => {
+    const { queue } = harness();
+    expect(queue.takePosition()).toBeUndefined();
+    queue.advance(0, event(0), 1);
+    expect(queue.takePosition()).toBe(`id: ${idAfter(1000)}\n\n`);
+    expect(queue.takePosition()).toBeUndefined();
+    const ndjson = harness({ framing: framingFor('ndjson') }).queue;
+    ndjson.advance(0, event(0), 1);
+    expect(ndjson.takePosition()).toBeUndefined();
+  });
+
+  it('queues a position notice in SSE, at the id after a reset, and has no room for one in NDJSON', () => {
+    const { queue } = harness();
+    queue.reset({ topic: 't', partition: 0, offset: 50, notice: 'offset_before_earliest' });
+    expect(queue.pushNotice('{"type":"position"}')).toBe(true);
+    const id = '[{"topic":"t","partition":0,"offset":50}]';
+    expect(queue.take(() => undefined).toString()).toBe(`event: notice\nid: ${id}\ndata: {"type":"position"}\n\n`);
+    expect(queue.writtenId).toBe(id);
+    expect(harness({ framing: framingFor('ndjson') }).queue.pushNotice('{}')).toBe(false);
+  });
+});
+
+describe('ClientQueue budgets', () => {
+  it('evicts a client whose backlog, queued or in the socket, outgrows its budget', () => {
+    const { queue, outlet, evicted } = harness({ backlogBytes: 1000 });
+    queue.push(0, event(0, 1000, 500).frame as Buffer);
+    expect(queue.keepWithinBudget()).toBe(true);
+    outlet.buffered = 600;
+    expect(queue.keepWithinBudget()).toBe(false);
+    expect(evicted).toEqual(['slow_client']);
+    expect([queue.closed, queue.queuedBytes]).toEqual([true, 0]);
+  });
+
+  it('past the process-wide budget, sheds the longest queue first', () => {
+    const guard = new LoadGuard(3 * LAGGING_BYTES, 1e9);
+    const [short, long] = [harness({}, guard), harness({}, guard)];
+    const frame = event(0, 1000, LAGGING_BYTES).frame as Buffer;
+    short.queue.push(0, frame);
+    expect(short.queue.keepWithinBudget()).toBe(true);
+    long.queue.push(0, frame);
+    long.queue.push(0, frame);
+    // The long queue sheds itself; the short one stays.
+    expect(long.queue.keepWithinBudget()).toBe(false);
+    expect([short.evicted, long.evicted]).toEqual([[], ['overloaded']]);
+    expect(guard.queuedBytes).toBe(short.queue.queuedBytes);
+    short.queue.take(() => undefined);
+    expect(guard.queuedBytes).toBe(0);
+  });
+});
+
+describe('ClientQueue backpressure and stalls', () => {
+  it('lets readers on at once while the client has room', async () => {
+    const { queue, outlet } = harness({ backlogBytes: 1000 });
+    outlet.buffered = 249;
+    await queue.writable();
+    expect(outlet.drainsAwaited).toBe(0);
+  });
+
+  it('holds readers until the socket drains below a quarter of the budget', async () => {
+    const { queue, outlet, timers } = harness({ backlogBytes: 1000 });
+    outlet.buffered = 900;
+    let resumed = false;
+    void queue.writable().then(() => (resumed = true));
+    expect([outlet.drainsAwaited, timers.due.size]).toEqual([1, 1]);
+    // Drained, but not enough: wait for the next drain.
+    outlet.buffered = 300;
+    queue.release();
+    await Promise.resolve();
+    expect([resumed, outlet.drainsAwaited]).toEqual([false, 2]);
+    outlet.buffered = 0;
+    queue.release();
+    await Promise.resolve();
+    // And the stall timer is off.
+    expect([resumed, timers.due.size]).toEqual([true, 0]);
+  });
+
+  it('evicts a client that makes no room before the stall timeout', async () => {
+    const { queue, outlet, timers, evicted } = harness({ backlogBytes: 1000 });
+    outlet.buffered = 900;
+    const waiting = queue.writable();
+    void queue.writable();
+    expect(timers.due.size).toBe(1);
+    timers.runAll();
+    expect(evicted).toEqual(['slow_client']);
+    // Closing lets the waiting readers go on (they find the client ended).
+    await waiting;
+  });
+
+  it('waits forever with no stall timeout, and not at all once closed', async () => {
+    const { queue, outlet, timers } = harness({ backlogBytes: 1000, stallMs: 0 });
+    outlet.buffered = 900;
+    const waiting = queue.writable();
+    expect(timers.due.size).toBe(0);
+    queue.close();
+    await waiting;
+    await queue.writable();
+  });
+});
