@@ -17,7 +17,7 @@ export type EvictReason = 'slow_client' | 'overloaded';
 export type Schedule = (ms: number, run: () => void) => () => void;
 
 /** Node's timers, not keeping the process alive. */
-export const unrefTimer: Schedule = (ms, run) => {
+const unrefTimer: Schedule = (ms, run) => {
   const timer = setTimeout(run, ms);
   timer.unref();
   return () => clearTimeout(timer);
@@ -45,6 +45,7 @@ export interface ClientQueueOptions {
   guard: Pick<LoadGuard, 'queued' | 'queuing' | 'overBudget' | 'enforce'>;
   /** Disconnects the client; the queue decides when, its owner does it. */
   evict(reason: EvictReason): void;
+  /** The stall timer's clock: Node's timers unless a test runs them by hand. */
   schedule?: Schedule;
 }
 

@@ -1,0 +1,104 @@
+import { PassThrough } from 'node:stream';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LoadGuard } from '../../src/admission/load-guard.ts';
+import { dataLineBuffer } from '../../src/event/frame.ts';
+import type { PreparedEvent } from '../../src/event/prepared-event.ts';
+import { Metrics } from '../../src/metrics/registry.ts';
+import type { StreamFormat } from '../../src/protocol/content-type.ts';
+import { RedactedPages } from '../../src/sanitize/redacted-pages.ts';
+import { Sanitizer } from '../../src/sanitize/sanitizer.ts';
+import { SuppressionIndex } from '../../src/sanitize/suppression-index.ts';
+import { EventSelection } from '../../src/selection/event-selection.ts';
+import { FlushQueue } from '../../src/stream/flush-queue.ts';
+import { framingFor } from '../../src/stream/framing.ts';
+import { StreamSession, type SessionOptions } from '../../src/stream/session.ts';
+
+const silent = pino({ level: 'silent' });
+const event = (offset: number): PreparedEvent => ({ topic: 't', partition: 0, offset, timestamp: 1000 + offset, canary: false, frame: dataLineBuffer(`{"n":${offset}}`) });
+const idAfter = (offset: number) => `[{"topic":"t","partition":0,"timestamp":${1001 + offset},"ts_seen":1}]`;
+const START_ID = '[{"topic":"t","partition":0,"offset":0}]';
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+const guards: LoadGuard[] = [];
+afterEach(() => {
+  for (const guard of guards.splice(0)) guard.stop();
+});
+
+/** A session on a response whose socket is a PassThrough read into `output`. */
+function session(format: StreamFormat, options: Partial<SessionOptions> = {}) {
+  const metrics = new Metrics();
+  const guard = new LoadGuard(1e9, 1e9);
+  guards.push(guard);
+  const socket = { destroyed: false, destroy(): void { this.destroyed = true; } };
+  const res = Object.assign(new PassThrough(), { socket });
+  let output = '';
+  res.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const stream = new StreamSession(res, {
+    framing: framingFor(format),
+    starts: [{ topic: 't', partition: 0, offset: 0 }],
+    dropped: [],
+    selection: new EventSelection('k', new Sanitizer(new SuppressionIndex(10), new RedactedPages({}), () => undefined, metrics, silent), new Set()),
+    countFiltered: () => undefined,
+    backlogBytes: 1 << 20,
+    stallMs: 0,
+    heartbeatIntervalMs: 1000,
+    shareKey: `${format}|k`,
+    reconnectDelayMs: 2000,
+    flush: new FlushQueue(),
+    guard,
+    metrics,
+    log: silent,
+    ...options,
+  });
+  stream.open();
+  return { stream, socket, output: () => output };
+}
+
+describe('StreamSession', () => {
+  it('writes SSE events with their ids once per turn, and counts them', async () => {
+    const { stream, output } = session('sse');
+    stream.cursors[0]!.offer(event(0));
+    stream.cursors[0]!.offer(event(1));
+    await turn();
+    const expected = `:ok\n\nevent: message\nid: ${idAfter(0)}\ndata: {"n":0}\n\nevent: message\nid: ${idAfter(1)}\ndata: {"n":1}\n\n`;
+    expect(output()).toBe(expected);
+    expect(stream.stats).toEqual({ eventsSent: 2, bytesSent: Buffer.byteLength(expected) });
+  });
+
+  it('writes NDJSON events as lines', async () => {
+    const { stream, output } = session('ndjson');
+    stream.cursors[0]!.offer(event(0));
+    await turn();
+    expect(output()).toBe('\n{"n":0}\n');
+  });
+
+  it('fills silences with an id-only block when skipped events moved the id, else a heartbeat', async () => {
+    const { stream, output } = session('sse');
+    stream.skip(0, event(0), 1);
+    stream.tick(Date.now() + 1000);
+    stream.tick(Date.now() + 2000);
+    await turn();
+    expect(output()).toBe(`:ok\n\nid: ${idAfter(0)}\n\n:\n\n`);
+  });
+
+  it('evicts a client past its budget with an error carrying the id it has, then closes its connection', async () => {
+    const { stream, socket, output } = session('sse', { backlogBytes: 50 });
+    stream.cursors[0]!.offer(event(0));
+    await turn();
+    expect(output()).toContain(`event: error\nid: ${START_ID}\ndata: {"name":"SlowClient"`);
+    expect(output()).not.toContain('event: message');
+    expect([stream.ended, stream.endReason, socket.destroyed]).toEqual([true, 'slow_client', true]);
+  });
+
+  it('ends at its deadline with reconnection advice', async () => {
+    const { stream, output } = session('sse', { deadline: Date.now() });
+    stream.tick(Date.now());
+    await turn();
+    expect(output()).toMatch(/^:ok\n\nretry: (\d+)\n\n$/);
+    const retry = Number(/retry: (\d+)/.exec(output())?.[1]);
+    expect(retry).toBeGreaterThanOrEqual(2000);
+    expect(retry).toBeLessThanOrEqual(4000);
+    expect([stream.ended, stream.endReason]).toEqual([true, 'max_duration']);
+  });
+});
