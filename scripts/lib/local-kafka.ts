@@ -472,7 +472,7 @@ function serverProperties(
     'delete.topic.enable': true,
     ...overrides,
   };
-  const lines = ['# Written by src/local-kafka/launcher.ts on every start; edits are overwritten.'];
+  const lines = ['# Written by scripts/lib/local-kafka.ts on every start; edits are overwritten.'];
   for (const [key, value] of Object.entries(settings)) lines.push(`${key}=${String(value)}`);
   return `${lines.join('\n')}\n`;
 }
