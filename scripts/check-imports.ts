@@ -117,7 +117,7 @@ function cycleWithin(graph: FolderGraph, members: Set<string>): string[] {
  * The folders of src/ in data-path order (the README's layout table): each may import only folders
  * before it. Top-level files (`main.ts`, `service.ts`, `log.ts`) wire the rest and are not layered.
  */
-export const LAYERS: readonly string[] = ['config', 'protocol', 'kafka', 'metrics', 'catalogue', 'event', 'filter', 'sanitize', 'selection', 'fanout', 'admission', 'stream', 'http', 'demo'];
+export const LAYERS: readonly string[] = ['config', 'protocol', 'kafka', 'metrics', 'catalogue', 'event', 'filter', 'sanitize', 'selection', 'fanout', 'admission', 'compress', 'stream', 'http', 'demo'];
 
 /** Imports against `layers`: a folder importing one at or after it, or a folder missing from the list. */
 export function layerProblems(graph: FolderGraph, layers: readonly string[]): string[] {

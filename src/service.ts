@@ -22,6 +22,7 @@ import { topicPolicies } from './sanitize/topic-policies.ts';
 import { LiveSelections } from './selection/live-selections.ts';
 import { Selections } from './selection/selections.ts';
 import { FlushQueue } from './stream/flush-queue.ts';
+import { Compression } from './compress/encoder.ts';
 import { SessionRegistry } from './stream/registry.ts';
 
 export interface RunningService {
@@ -95,6 +96,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     slots: new StreamSlots(config.clientIpConnectionLimit, config.connections.maxStreams),
     guard,
     flush: new FlushQueue(),
+    compression: new Compression({ deflateLevel: config.compression.deflateLevel, zstdLevel: config.compression.zstdLevel }, config.compression.maxSharedHistories),
     selections: new Selections(schemas, sanitizer, config.filters.maxCost, logger),
     liveSelections: new LiveSelections(config.filters.maxTotalCost, {
       changed: (selections, spent) => {

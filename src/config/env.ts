@@ -61,6 +61,7 @@ export const ENV_RULES: readonly EnvRule[] = [
   { variable: 'TRUSTED_PROXIES', key: ['trusted_proxies'], parse: asList, emptyIsValue: true },
   { variable: 'FILTERS_MAX_COST', key: ['filters', 'max_cost'], parse: asInteger },
   { variable: 'FILTERS_MAX_TOTAL_COST', key: ['filters', 'max_total_cost'], parse: asInteger },
+  { variable: 'COMPRESSION_CODINGS', key: ['compression', 'codings'], parse: asList, emptyIsValue: true },
 ];
 
 /**

@@ -389,6 +389,51 @@ export const configSchema = {
         }
       }
     },
+    "compression": {
+      "description": "Compressed streams. A client's `Accept-Encoding` picks the coding (its q-values first, then the order of `codings`); clients that ask for none (curl without `--compressed`) get identity. Compression is done once per write batch for every connection in the same state, not per connection: gzip and deflate connections of one stream, filter and format share one deflate history of the last 32 KiB they were all sent, so each batch is compressed once against it (a new connection gets history-free segments of the same batches until its window matches). Every write is flushed, so a client decodes each event as soon as its bytes arrive; a clean end (maximum duration, shutdown, a too slow client) carries the coding's trailer.",
+      "type": "object",
+      "additionalProperties": false,
+      "default": {},
+      "properties": {
+        "codings": {
+          "description": "Content codings offered, in the server's order of preference; empty = identity only. `deflate` is the zlib format (RFC 1950), as HTTP defines it; `zstd` is sent as one frame per write (no shared history). Environment: `COMPRESSION_CODINGS` (comma-separated; empty = none).",
+          "type": "array",
+          "items": {
+            "type": "string",
+            "enum": [
+              "gzip",
+              "deflate",
+              "zstd"
+            ]
+          },
+          "default": [
+            "gzip",
+            "deflate",
+            "zstd"
+          ]
+        },
+        "deflate_level": {
+          "description": "zlib compression level of gzip and deflate streams (1 fastest to 9 smallest).",
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 9,
+          "default": 6
+        },
+        "zstd_level": {
+          "description": "zstd compression level of zstd streams (1 fastest to 19 smallest).",
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 19,
+          "default": 3
+        },
+        "max_shared_histories": {
+          "description": "Most deflate histories kept at once (one per group of gzip/deflate connections with the same streams, filter and format; at most 32 KiB each, so 32 MiB by default). Connections of further groups get history-free segments: still compressed once per batch, about twice the bytes.",
+          "type": "integer",
+          "minimum": 0,
+          "default": 1000
+        }
+      }
+    },
     "stream_ui_enabled": {
       "description": "Serve the web UI at `/v2/ui`.",
       "type": "boolean",

@@ -1,4 +1,5 @@
 import type { LoadGuard, Sheddable } from '../admission/load-guard.ts';
+import type { SharedChunk } from '../compress/shared-chunk.ts';
 import type { PreparedEvent } from '../event/prepared-event.ts';
 import type { StartPosition } from '../protocol/position.ts';
 import type { FlushQueue } from './flush-queue.ts';
@@ -158,10 +159,10 @@ export class ClientQueue implements Sheddable {
   }
 
   /**
-   * Everything queued, as one buffer for the socket, and forgets it; `sent` is told how many events
-   * of each slot that is. Queues of one share key in the same position state get the same buffer.
+   * Everything queued, as one chunk for the socket, and forgets it; `sent` is told how many events
+   * of each slot that is. Queues of one share key in the same position state get the same chunk.
    */
-  take(sent: (slot: number, events: number) => void): Buffer {
+  take(sent: (slot: number, events: number) => void): SharedChunk {
     const endId = this.#queuedId ?? this.#ids.toString();
     const pending = this.#pending;
     const bytes = this.#pendingBytes;

@@ -1,3 +1,5 @@
+import { SharedChunk } from '../compress/shared-chunk.ts';
+
 /** Something with queued output to write. */
 export interface Flushable {
   flush(): void;
@@ -6,11 +8,11 @@ export interface Flushable {
 /**
  * Coalesces writes: everything queued for a client while one fetch is fanned out goes to its
  * socket as one write, on the next turn of the event loop. Clients in the same state get the same
- * bytes, so each distinct batch is built once per turn and shared (`batch`).
+ * bytes, so each distinct batch is built (and compressed, per coding) once per turn and shared (`batch`).
  */
 export class FlushQueue {
   readonly #dirty = new Set<Flushable>();
-  readonly #batches = new Map<string, Buffer>();
+  readonly #batches = new Map<string, SharedChunk>();
   #scheduled = false;
 
   mark(target: Flushable): void {
@@ -19,14 +21,14 @@ export class FlushQueue {
   }
 
   /** The batch built for `key` this turn, or a new one from `build`. */
-  batch(key: string, build: () => Buffer): Buffer {
-    let buffer = this.#batches.get(key);
-    if (buffer === undefined) {
-      buffer = build();
-      this.#batches.set(key, buffer);
+  batch(key: string, build: () => Buffer): SharedChunk {
+    let chunk = this.#batches.get(key);
+    if (chunk === undefined) {
+      chunk = new SharedChunk(build());
+      this.#batches.set(key, chunk);
       this.#schedule();
     }
-    return buffer;
+    return chunk;
   }
 
   #schedule(): void {

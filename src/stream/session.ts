@@ -8,6 +8,7 @@ import type { FlushQueue } from './flush-queue.ts';
 import type { IndexHint } from '../filter/compile.ts';
 import type { EventSelection } from '../selection/event-selection.ts';
 import type { LoadGuard } from '../admission/load-guard.ts';
+import type { BodyEncoder } from '../compress/encoder.ts';
 import { ClientQueue, type EvictReason } from './client-queue.ts';
 import type { Framing } from './framing.ts';
 import { positionNotice } from './notice.ts';
@@ -16,6 +17,8 @@ import { SocketWriter, type StreamResponse } from './socket-writer.ts';
 export interface SessionOptions {
   /** The connection's format (`framingFor`). */
   framing: Framing;
+  /** The connection's content coding (`Compression.encoder`). */
+  encoder: BodyEncoder;
   starts: readonly StartPosition[];
   dropped: readonly DroppedPosition[];
   /** Which events this client is sent, and in what shape (canaries, filter, projection). */
@@ -75,7 +78,7 @@ export class StreamSession implements EventSink {
   constructor(res: StreamResponse, options: SessionOptions) {
     this.#options = options;
     this.#framing = options.framing;
-    this.#writer = new SocketWriter(res, {
+    this.#writer = new SocketWriter(res, options.encoder, {
       drained: () => {
         this.flush();
         this.#queue.release();
@@ -151,7 +154,7 @@ export class StreamSession implements EventSink {
       return;
     }
     if (this.#gone()) return;
-    this.#writer.write(this.#queue.take(this.#countSent));
+    this.#writer.writeShared(this.#queue.take(this.#countSent));
     this.#queue.release();
   }
 

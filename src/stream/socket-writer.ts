@@ -1,3 +1,6 @@
+import type { BodyEncoder } from '../compress/encoder.ts';
+import type { SharedChunk } from '../compress/shared-chunk.ts';
+
 /** Bytes in the socket's buffer past which we stop writing and wait for it to drain. */
 export const SOCKET_HIGH_WATER = 64 * 1024;
 /** Time an evicted client gets to take its last bytes before its connection is destroyed. */
@@ -22,20 +25,30 @@ export interface SocketWriterHooks {
   countBytes(bytes: number): void;
 }
 
-/** The one part of a stream that touches its response: writes, backpressure, the end. */
+const toBytes = (chunk: string | Buffer): number => (typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length);
+
+/**
+ * The one part of a stream that touches its response: writes (through the connection's content
+ * coding), backpressure, the end.
+ */
 export class SocketWriter {
-  /** Bytes handed to the socket over the stream's life. */
+  /** Bytes handed to the socket over the stream's life (as sent: compressed when the body is). */
   bytesWritten = 0;
   /** When something was last written (epoch ms): heartbeats fill the silences. */
   lastWriteAt = Date.now();
   readonly #res: StreamResponse;
   readonly #hooks: SocketWriterHooks;
+  readonly #encoder: BodyEncoder;
   #waitingDrain = false;
 
-  constructor(res: StreamResponse, hooks: SocketWriterHooks) {
+  constructor(res: StreamResponse, encoder: BodyEncoder, hooks: SocketWriterHooks) {
     this.#res = res;
     this.#hooks = hooks;
-    res.once('close', () => hooks.closed());
+    this.#encoder = encoder;
+    res.once('close', () => {
+      encoder.release();
+      hooks.closed();
+    });
   }
 
   /** The client may be gone before its 'close' event arrives; writing would only build an error. */
@@ -53,12 +66,28 @@ export class SocketWriter {
     return this.#res.writableLength >= SOCKET_HIGH_WATER;
   }
 
-  write(chunk: string | Buffer): void {
-    const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+  /** Bytes of this connection only. */
+  write(data: string | Buffer): void {
+    this.#send(this.#encoder.own(data));
+  }
+
+  /** A batch shared with the connections in the same state: encoded once for all of them. */
+  writeShared(chunk: SharedChunk): void {
+    this.#send(this.#encoder.shared(chunk));
+  }
+
+  #send(out: string | Buffer): void {
+    const bytes = toBytes(out);
     this.lastWriteAt = Date.now();
     this.bytesWritten += bytes;
     this.#hooks.countBytes(bytes);
-    this.#res.write(chunk);
+    this.#res.write(out);
+  }
+
+  /** The coding's trailer, so a clean end is a complete body (a client that checks it sees no truncation). */
+  #finish(): void {
+    const trailer = this.#encoder.finish();
+    if (trailer !== undefined && !this.#res.destroyed) this.#send(trailer);
   }
 
   /** Calls `drained` on the socket's next drain, once however often it is asked before. */
@@ -72,12 +101,14 @@ export class SocketWriter {
   }
 
   end(): void {
+    this.#finish();
     this.#res.end();
   }
 
   /** Ends the response and closes the connection itself: once the last bytes are out, or after a grace period. */
   evict(): void {
     const socket = this.#res.socket;
+    this.#finish();
     this.#res.end(() => socket?.destroy());
     setTimeout(() => socket?.destroy(), EVICTION_GRACE_MS).unref();
   }

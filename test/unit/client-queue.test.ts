@@ -1,3 +1,4 @@
+import { SharedChunk } from '../../src/compress/shared-chunk.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LoadGuard } from '../../src/admission/load-guard.ts';
 import type { PreparedEvent } from '../../src/event/prepared-event.ts';
@@ -83,7 +84,7 @@ function queueAndTake(queue: ClientQueue, events: readonly PreparedEvent[]): str
     queue.advance(0, e, 1);
     queue.push(0, e.frame as Buffer);
   }
-  return queue.take(() => undefined).toString();
+  return queue.take(() => undefined).bytes.toString();
 }
 
 const START_ID = '[{"topic":"t","partition":0,"offset":0}]';
@@ -110,7 +111,7 @@ describe('ClientQueue ids and batches', () => {
     }
     expect(queue.empty).toBe(false);
     expect(guard.queuedBytes).toBe(queue.queuedBytes);
-    const batch = queue.take((slot, events) => sent.push([slot, events]));
+    const batch = queue.take((slot, events) => sent.push([slot, events])).bytes;
     expect(batch.toString()).toBe(
       `event: message\nid: ${idAfter(1000)}\ndata: {"o":0}\n\n` + `event: message\nid: ${idAfter(1001)}\ndata: {"o":1}\n\n`,
     );
@@ -123,7 +124,7 @@ describe('ClientQueue ids and batches', () => {
     queue.advance(0, event(0), 1);
     queue.push(0, event(0).frame as Buffer);
     queue.advance(0, event(1), 1);
-    expect(queue.take(() => undefined).toString()).toBe('{"o":0}\n');
+    expect(queue.take(() => undefined).bytes.toString()).toBe('{"o":0}\n');
     expect(queue.writtenId).toBe(idAfter(1001));
   });
 
@@ -139,10 +140,10 @@ describe('ClientQueue ids and batches', () => {
   it('gives clients in the same position state the same batch, built once', () => {
     const build = new Map<string, number>();
     const batches = {
-      cache: new Map<string, Buffer>(),
-      batch(key: string, make: () => Buffer): Buffer {
+      cache: new Map<string, SharedChunk>(),
+      batch(key: string, make: () => Buffer): SharedChunk {
         build.set(key, (build.get(key) ?? 0) + 1);
-        const made = this.cache.get(key) ?? make();
+        const made = this.cache.get(key) ?? new SharedChunk(make());
         this.cache.set(key, made);
         return made;
       },
@@ -185,7 +186,7 @@ describe('ClientQueue ids and batches', () => {
     queue.reset({ topic: 't', partition: 0, offset: 50, notice: 'offset_before_earliest' });
     expect(queue.pushNotice('{"type":"position"}')).toBe(true);
     const id = '[{"topic":"t","partition":0,"offset":50}]';
-    expect(queue.take(() => undefined).toString()).toBe(`event: notice\nid: ${id}\ndata: {"type":"position"}\n\n`);
+    expect(queue.take(() => undefined).bytes.toString()).toBe(`event: notice\nid: ${id}\ndata: {"type":"position"}\n\n`);
     expect(queue.writtenId).toBe(id);
     expect(harness({ framing: framingFor('ndjson') }).queue.pushNotice('{}')).toBe(false);
   });

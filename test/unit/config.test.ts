@@ -93,6 +93,7 @@ describe('defaults', () => {
       fanout: { mode: 'shared', cacheBytesPerPartition: 33554432, idleReaderTtlMs: 30000, clientBacklogBytes: 2097152, clientStallMs: 30000, catchUpShareWindow: 10000, totalBacklogBytes: 268435456, maxEventLoopLagMs: 1000 },
       connections: { maxDurationMs: 900000, maxDurationJitter: 0.1, reconnectDelayMs: 1000, shutdownDrainMs: 10000, maxStreams: 10000 },
       filters: { maxCost: 2000, maxTotalCost: 100000 },
+    compression: { codings: ['gzip', 'deflate', 'zstd'], deflateLevel: 6, zstdLevel: 3, maxSharedHistories: 1000 },
       streamUiEnabled: true,
       mediawikiRedactedPages: {},
       sanitize: { visibilityStreams: ['mediawiki.revision-visibility-change'], maxSuppressedRevisions: 5000000, replayWaitMs: 15000 },

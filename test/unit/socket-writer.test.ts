@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Compression } from '../../src/compress/encoder.ts';
 import { EVICTION_GRACE_MS, SOCKET_HIGH_WATER, SocketWriter } from '../../src/stream/socket-writer.ts';
 
 /** A response whose "socket" is a PassThrough nobody reads until the test does. */
@@ -7,7 +8,7 @@ function response() {
   const socket = { destroyed: 0, destroy(): void { this.destroyed++; } };
   const res = Object.assign(new PassThrough({ highWaterMark: 1024 }), { socket });
   const events = { drained: 0, closed: 0, bytes: [] as number[] };
-  const writer = new SocketWriter(res, {
+  const writer = new SocketWriter(res, new Compression({ deflateLevel: 6, zstdLevel: 3 }, 0).encoder('identity', 'k'), {
     drained: () => events.drained++,
     closed: () => events.closed++,
     countBytes: (bytes) => events.bytes.push(bytes),

@@ -1,3 +1,4 @@
+import { Compression } from '../../src/compress/encoder.ts';
 import { PassThrough } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -36,6 +37,7 @@ function session(format: StreamFormat, options: Partial<SessionOptions> = {}) {
   res.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const stream = new StreamSession(res, {
     framing: framingFor(format),
+    encoder: new Compression({ deflateLevel: 6, zstdLevel: 3 }, 0).encoder('identity', 'k'),
     starts: [{ topic: 't', partition: 0, offset: 0 }],
     dropped: [],
     selection: new EventSelection('k', new Sanitizer(new SuppressionIndex(10), new RedactedPages({}), () => undefined, metrics, silent), new Set()),

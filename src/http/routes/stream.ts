@@ -6,8 +6,10 @@ import type { EventSource } from '../../fanout/source.ts';
 import { budgetProblem } from '../../filter/budget.ts';
 import type { FilterProblem } from '../../filter/check.ts';
 import type { Metrics } from '../../metrics/registry.ts';
+import type { Compression } from '../../compress/encoder.ts';
 import type { FlushQueue } from '../../stream/flush-queue.ts';
 import { PositionError, resolveAssignment, type Assignment, type PositionRefusal } from '../../kafka/start-positions.ts';
+import { negotiateCoding, type ContentCoding } from '../../protocol/content-coding.ts';
 import { negotiateFormat } from '../../protocol/content-type.ts';
 import { parseLastEventId } from '../../protocol/last-event-id.ts';
 import { parseSince } from '../../protocol/since.ts';
@@ -32,6 +34,7 @@ export interface StreamRouteDeps {
   slots: StreamSlots;
   source: EventSource;
   flush: FlushQueue;
+  compression: Compression;
   guard: LoadGuard;
   metrics: Metrics;
   selections: Selections;
@@ -60,7 +63,8 @@ export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
     const selected = await deps.selections.check(parsed.streams, rawQuery(request));
     if (!selected.ok) return sendFilterProblem(request, reply, selected.problem);
     const { contentType } = negotiateFormat(request.headers.accept);
-    return reply.code(200).header('content-type', contentType).header('cache-control', 'no-cache').send();
+    const coding = negotiateCoding(request.headers['accept-encoding'], deps.config.compression.codings);
+    return reply.code(200).headers(bodyHeaders(contentType, coding, reply.getHeader('vary'))).send();
   });
   app.get('/v2/stream/:streams', async (request: StreamRequest, reply) => {
     if (deps.guard.overloaded()) {
@@ -201,6 +205,7 @@ function openStream(
 ): void {
   const { selection } = lease;
   const { format, contentType } = negotiateFormat(request.headers.accept);
+  const coding = negotiateCoding(request.headers['accept-encoding'], deps.config.compression.codings);
   const log = request.log;
   const loggedIp = clientIpLogField(ip, deps.config.logClientIp);
   // Client-written: clipped so one header cannot make every log line of the stream large.
@@ -212,8 +217,7 @@ function openStream(
   for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) preset[name] = value;
   res.writeHead(200, {
     ...preset,
-    'content-type': contentType,
-    'cache-control': 'no-cache',
+    ...bodyHeaders(contentType, coding, preset.vary),
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
     [START_POSITIONS_HEADER]: startPositionsHeader(assignment.starts),
@@ -222,13 +226,15 @@ function openStream(
 
   const { connections, fanout } = deps.config;
   const filteredByTopic = new Map(streams.flatMap((s) => s.topics.map((topic) => [topic, deps.metrics.eventsFiltered.labels(s.name)] as const)));
+  const shareKey = `${format}|${selection.key}`;
   const session = new StreamSession(res, {
     framing: framingFor(format),
+    encoder: deps.compression.encoder(coding, shareKey),
     starts: assignment.starts,
     dropped: assignment.dropped,
     selection,
     countFiltered: (topic) => filteredByTopic.get(topic)?.inc(),
-    shareKey: `${format}|${selection.key}`,
+    shareKey,
     backlogBytes: fanout.clientBacklogBytes,
     stallMs: fanout.clientStallMs,
     heartbeatIntervalMs: deps.config.heartbeatInterval,
@@ -271,7 +277,19 @@ function openStream(
     );
   };
   res.once('close', close);
-  log.info({ streams: names, format, partitions: assignment.starts.length, ...loggedIp, userAgent }, 'stream opened');
+  log.info({ streams: names, format, coding, partitions: assignment.starts.length, ...loggedIp, userAgent }, 'stream opened');
   // A client gone while the request was being resolved: its 'close' has been and will not come again.
   if (res.destroyed) close();
+}
+
+/** The head of a stream's body, for GET and HEAD alike; `vary` adds to one already set (CORS). */
+function bodyHeaders(contentType: string, coding: ContentCoding, vary: unknown): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': contentType,
+    'cache-control': 'no-cache',
+    // The body depends on both: a cache in between must not hand one client's variant to another.
+    vary: [typeof vary === 'string' ? vary : undefined, 'accept, accept-encoding'].filter((v) => v !== undefined && v !== '').join(', '),
+  };
+  if (coding !== 'identity') headers['content-encoding'] = coding;
+  return headers;
 }

@@ -1,0 +1,76 @@
+import { constants, deflateRawSync, zstdCompressSync } from 'node:zlib';
+import type { DeflateContainer } from './containers.ts';
+import type { SharedHistory } from './shared-history.ts';
+
+/** A segment of a raw deflate stream that ends byte-aligned: segments concatenate into one stream. */
+export function deflateSegment(data: Buffer, level: number, dictionary?: Buffer): Buffer {
+  return deflateRawSync(data, { level, finishFlush: constants.Z_SYNC_FLUSH, ...(dictionary !== undefined && dictionary.length > 0 ? { dictionary } : {}) });
+}
+
+/** A zstd frame: a zstd body is any sequence of them. */
+export function zstdFrame(data: Buffer, level: number): Buffer {
+  return zstdCompressSync(data, { params: { [constants.ZSTD_c_compressionLevel]: level } });
+}
+
+/** Where a chunk sits in a shared history: its segment refers back into the history before it. */
+export interface ChainLink {
+  readonly history: SharedHistory;
+  /** The chunk is the history's `seq`-th segment. */
+  readonly seq: number;
+  /** Bytes of history before it that a decoder's window must hold: min(window, history length). */
+  readonly needs: number;
+  readonly segment: Buffer;
+}
+
+interface Checksum {
+  readonly value: number;
+  readonly operator: number;
+}
+
+/**
+ * Bytes that every connection in one state gets this turn (a write batch), with the work each
+ * content coding does on them, done once for all of them: checksums, a history-free segment and,
+ * when the batch extends a shared history, the segment that refers to it. Dropped with the turn.
+ */
+export class SharedChunk {
+  readonly bytes: Buffer;
+  #standalone: Buffer | undefined;
+  #zstd: Buffer | undefined;
+  #link: ChainLink | undefined;
+  readonly #checksums = new Map<DeflateContainer, Checksum>();
+
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
+  }
+
+  get link(): ChainLink | undefined {
+    return this.#link;
+  }
+
+  /** Appends the chunk to `history` (once): its segment may refer to what the history holds. */
+  extend(history: SharedHistory, level: number): ChainLink {
+    this.#link ??= history.append(this.bytes, level);
+    return this.#link;
+  }
+
+  /** A raw deflate segment that needs no history. */
+  standalone(level: number): Buffer {
+    this.#standalone ??= deflateSegment(this.bytes, level);
+    return this.#standalone;
+  }
+
+  zstd(level: number): Buffer {
+    this.#zstd ??= zstdFrame(this.bytes, level);
+    return this.#zstd;
+  }
+
+  checksum(container: DeflateContainer): Checksum {
+    let sum = this.#checksums.get(container);
+    if (sum === undefined) {
+      const { checksum } = container;
+      sum = { value: checksum.of(this.bytes, checksum.initial), operator: checksum.operator(this.bytes.length) };
+      this.#checksums.set(container, sum);
+    }
+    return sum;
+  }
+}
