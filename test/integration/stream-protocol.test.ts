@@ -313,13 +313,17 @@ describe('long stream names', () => {
 });
 
 describe('raw HTTP', () => {
-  it('keeps the response chunked and uncompressed even when the client accepts gzip', async () => {
+  it('keeps the response chunked; gzip when the client accepts it, identity when the operator offers no coding', async () => {
     const s = await openRaw(streamUrl('recentchange'), { 'accept-encoding': 'gzip, br' });
+    const plain = await startTestService({ rc: { topics: [eqiad] } }, { compression: { codings: [] } });
+    const p = await openRaw(`${plain.url}/v2/stream/rc`, { 'accept-encoding': 'gzip, br' });
     try {
-      expect(s.headers['transfer-encoding']).toBe('chunked');
-      expect(s.headers['content-encoding']).toBeUndefined();
+      expect([s.headers['transfer-encoding'], s.headers['content-encoding']]).toEqual(['chunked', 'gzip']);
+      expect([p.headers['transfer-encoding'], p.headers['content-encoding']]).toEqual(['chunked', undefined]);
     } finally {
       s.close();
+      p.close();
+      await plain.stop();
     }
     expect(http.STATUS_CODES[200]).toBe('OK');
   });
