@@ -22,6 +22,7 @@ import { topicPolicies } from './sanitize/topic-policies.ts';
 import { LiveSelections } from './selection/live-selections.ts';
 import { Selections } from './selection/selections.ts';
 import { FlushQueue } from './stream/flush-queue.ts';
+import { PositionStates } from './stream/position-ids.ts';
 import { Compression } from './compress/encoder.ts';
 import { SessionRegistry } from './stream/registry.ts';
 
@@ -96,6 +97,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     slots: new StreamSlots(config.clientIpConnectionLimit, config.connections.maxStreams),
     guard,
     flush: new FlushQueue(),
+    positions: new PositionStates(),
     compression: new Compression({ deflateLevel: config.compression.deflateLevel, zstdLevel: config.compression.zstdLevel }, config.compression.maxSharedHistories),
     selections: new Selections(schemas, sanitizer, config.filters.maxCost, logger),
     liveSelections: new LiveSelections(config.filters.maxTotalCost, {

@@ -107,8 +107,11 @@ class DeflateEncoder implements BodyEncoder {
   #segment(chunk: SharedChunk): Buffer {
     const history = this.#history;
     if (history === undefined) return chunk.standalone(this.#level);
-    // The connections at the head of the history extend it; when none is, anyone may.
-    const link = chunk.link ?? (this.#seq === history.seq || history.atHead === 0 ? chunk.extend(history, this.#level) : undefined);
+    // What the connections at the head of the history are sent next extends it: a chunk from where
+    // the history ends (whoever offers it first), or one a connection at the head offers; when no
+    // connection is at the head, any chunk.
+    const continues = (chunk.from !== undefined && chunk.from === history.end) || this.#seq === history.seq || history.atHead === 0;
+    const link = chunk.link ?? (continues ? chunk.extend(history, this.#level) : undefined);
     if (link === undefined || link.history !== history) {
       this.#moveTo(-1, 0);
       return chunk.standalone(this.#level);

@@ -34,13 +34,18 @@ interface Checksum {
  */
 export class SharedChunk {
   readonly bytes: Buffer;
+  /** The positions the chunk leads from and to (opaque): a chunk from where a history ends continues it. */
+  readonly from: object | undefined;
+  readonly to: object | undefined;
   #standalone: Buffer | undefined;
   #zstd: Buffer | undefined;
   #link: ChainLink | undefined;
   readonly #checksums = new Map<DeflateContainer, Checksum>();
 
-  constructor(bytes: Buffer) {
+  constructor(bytes: Buffer, from?: object, to?: object) {
     this.bytes = bytes;
+    this.from = from;
+    this.to = to;
   }
 
   get link(): ChainLink | undefined {
@@ -49,7 +54,7 @@ export class SharedChunk {
 
   /** Appends the chunk to `history` (once): its segment may refer to what the history holds. */
   extend(history: SharedHistory, level: number): ChainLink {
-    this.#link ??= history.append(this.bytes, level);
+    this.#link ??= history.append(this.bytes, level, this.to);
     return this.#link;
   }
 

@@ -18,13 +18,15 @@ export class SharedHistory {
   atHead = 0;
   /** Connections using the history. */
   refs = 0;
+  /** Where the last appended chunk led (`SharedChunk.to`): the chunk that leads on from there continues the history. */
+  end: object | undefined;
   #window = Buffer.alloc(0);
 
   constructor(key: string) {
     this.key = key;
   }
 
-  append(bytes: Buffer, level: number): ChainLink {
+  append(bytes: Buffer, level: number, to: object | undefined): ChainLink {
     const needs = this.#window.length;
     const segment = deflateSegment(bytes, level, this.#window);
     const keep = Math.min(DEFLATE_WINDOW, needs + bytes.length);
@@ -36,6 +38,7 @@ export class SharedHistory {
     this.#window = window;
     this.seq++;
     this.atHead = 0;
+    this.end = to;
     return { history: this, seq: this.seq, needs, segment };
   }
 }

@@ -399,6 +399,7 @@ export const configSchema = {
           "description": "Content codings offered, in the server's order of preference; empty = identity only. `deflate` is the zlib format (RFC 1950), as HTTP defines it; `zstd` is sent as one frame per write (no shared history). Environment: `COMPRESSION_CODINGS` (comma-separated; empty = none).",
           "type": "array",
           "items": {
+            "description": "A content coding.",
             "type": "string",
             "enum": [
               "gzip",

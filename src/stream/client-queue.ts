@@ -1,10 +1,10 @@
 import type { LoadGuard, Sheddable } from '../admission/load-guard.ts';
-import type { SharedChunk } from '../compress/shared-chunk.ts';
+import { SharedChunk } from '../compress/shared-chunk.ts';
 import type { PreparedEvent } from '../event/prepared-event.ts';
 import type { StartPosition } from '../protocol/position.ts';
 import type { FlushQueue } from './flush-queue.ts';
 import type { Framing } from './framing.ts';
-import { PositionIds } from './position-ids.ts';
+import { PositionIds, type PositionState, type PositionStates } from './position-ids.ts';
 
 /** Queued bytes that are written at once instead of waiting for the end of the fan-out turn. */
 export const WRITE_CHUNK = 16 * 1024;
@@ -39,8 +39,10 @@ export interface ClientQueueOptions {
   backlogBytes: number;
   /** How long a reader waits for room (`writable`) before the client is evicted as stalled; 0 = forever. */
   stallMs: number;
-  /** Queues with the same key (same streams and format) in the same position state share their batches. */
+  /** Queues with the same key (same streams, filter and format) in the same position state share their batches. */
   shareKey: string;
+  /** Where queues of one share key that start alike get their (shared) first position state. */
+  positions: PositionStates;
   batches: Pick<FlushQueue, 'batch'>;
   /** The process-wide account of queued bytes. */
   guard: Pick<LoadGuard, 'queued' | 'queuing' | 'overBudget' | 'enforce'>;
@@ -66,10 +68,10 @@ export class ClientQueue implements Sheddable {
   #pendingEvents = 0;
   /** Of `#pendingEvents`, how many per slot: events sent are counted per topic. */
   readonly #pendingBySlot: Uint32Array;
-  /** The id in the last queued block, when the format carries ids: what the client has once it read all. */
-  #queuedId: string | undefined;
-  /** The id after the last block handed to the socket. */
-  #writtenId: string;
+  /** The position in the last queued block, when the format carries ids: what the client has once it read all. */
+  #queued: PositionState | undefined;
+  /** The position after the last block handed to the socket. */
+  #written: PositionState;
   #waiters: (() => void)[] = [];
   /** Set while readers wait for room: evicts the client if it does not make room in time. */
   #cancelStall: (() => void) | undefined;
@@ -79,9 +81,9 @@ export class ClientQueue implements Sheddable {
     this.#options = options;
     this.#outlet = outlet;
     this.#schedule = options.schedule ?? unrefTimer;
-    this.#ids = new PositionIds(options.starts);
+    this.#ids = new PositionIds(options.starts, options.positions.root(options.shareKey, options.starts));
     this.#pendingBySlot = new Uint32Array(options.starts.length);
-    this.#writtenId = this.#ids.toString();
+    this.#written = this.#ids.state;
   }
 
   get closed(): boolean {
@@ -95,7 +97,7 @@ export class ClientQueue implements Sheddable {
 
   /** The id the client has once it read everything handed to the socket. */
   get writtenId(): string {
-    return this.#writtenId;
+    return this.#written.toString();
   }
 
   get queuedBytes(): number {
@@ -125,8 +127,9 @@ export class ClientQueue implements Sheddable {
   push(slot: number, frame: Buffer): boolean {
     const head = this.#options.framing.messageHead;
     if (head !== undefined) {
-      this.#queuedId = this.#ids.toString();
-      this.#add(head(this.#queuedId));
+      // Built once per position state, for every client in it.
+      this.#queued = this.#ids.state;
+      this.#add(this.#queued.head(head));
     }
     this.#add(this.#options.framing.messageBody(frame));
     this.#pendingEvents++;
@@ -136,10 +139,9 @@ export class ClientQueue implements Sheddable {
 
   /** Queues a notice; false when the format has no room for one. */
   pushNotice(json: string): boolean {
-    const id = this.#ids.toString();
-    const block = this.#options.framing.notice(id, json);
+    const block = this.#options.framing.notice(this.#ids.toString(), json);
     if (block === undefined) return false;
-    this.#queuedId = id;
+    this.#queued = this.#ids.state;
     this.#add(Buffer.from(block));
     return true;
   }
@@ -163,13 +165,15 @@ export class ClientQueue implements Sheddable {
    * of each slot that is. Queues of one share key in the same position state get the same chunk.
    */
   take(sent: (slot: number, events: number) => void): SharedChunk {
-    const endId = this.#queuedId ?? this.#ids.toString();
+    const end = this.#queued ?? this.#ids.state;
     const pending = this.#pending;
     const bytes = this.#pendingBytes;
-    // Same streams, same starting position, same events: same bytes, whichever client asks first builds them.
-    const key = `${this.#options.shareKey}\u0001${this.#writtenId}\u0001${endId}\u0001${this.#pendingEvents}\u0001${pending.length}`;
-    const batch = this.#options.batches.batch(key, () => encodeBatch(pending, bytes));
-    this.#writtenId = endId;
+    // States are shared only within a share key, and the path between two states is one sequence
+    // of events: same two states, same bytes, whichever client asks first builds them.
+    const key = `${this.#written.serial}\u0001${end.serial}\u0001${this.#pendingEvents}\u0001${pending.length}`;
+    const written = this.#written;
+    const batch = this.#options.batches.batch(key, () => new SharedChunk(encodeBatch(pending, bytes), written, end));
+    this.#written = end;
     this.#pendingBySlot.forEach((events, slot) => {
       if (events > 0) sent(slot, events);
     });
@@ -182,10 +186,10 @@ export class ClientQueue implements Sheddable {
    * id, so the client resumes from here instead of rescanning them; the caller writes it at once.
    */
   takePosition(): string | undefined {
-    const id = this.#ids.toString();
-    if (id === this.#writtenId) return undefined;
-    const block = this.#options.framing.position(id);
-    if (block !== undefined) this.#writtenId = id;
+    const state = this.#ids.state;
+    if (state === this.#written || state.toString() === this.#written.toString()) return undefined;
+    const block = this.#options.framing.position(state.toString());
+    if (block !== undefined) this.#written = state;
     return block;
   }
 
@@ -198,7 +202,7 @@ export class ClientQueue implements Sheddable {
     this.#pendingBytes = 0;
     this.#pendingEvents = 0;
     this.#pendingBySlot.fill(0);
-    this.#queuedId = undefined;
+    this.#queued = undefined;
   }
 
   /** The stream ended: nothing more is queued, and waiting readers go on. */

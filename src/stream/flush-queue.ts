@@ -1,4 +1,4 @@
-import { SharedChunk } from '../compress/shared-chunk.ts';
+import type { SharedChunk } from '../compress/shared-chunk.ts';
 
 /** Something with queued output to write. */
 export interface Flushable {
@@ -21,10 +21,10 @@ export class FlushQueue {
   }
 
   /** The batch built for `key` this turn, or a new one from `build`. */
-  batch(key: string, build: () => Buffer): SharedChunk {
+  batch(key: string, build: () => SharedChunk): SharedChunk {
     let chunk = this.#batches.get(key);
     if (chunk === undefined) {
-      chunk = new SharedChunk(build());
+      chunk = build();
       this.#batches.set(key, chunk);
       this.#schedule();
     }

@@ -1,17 +1,122 @@
 import { partitionKey, type StartPosition } from '../protocol/position.ts';
 
 interface Slot {
-  /** JSON text of this partition's element in the id array; undefined once it moved, until read. */
-  element: string | undefined;
   /** `{"topic":"…","partition":N,` — the fixed start of this partition's element, encoded once. */
-  prefix: string;
+  readonly prefix: string;
   /** The client resumed this partition by offset: keep answering in offsets. */
-  offsets: boolean;
+  readonly offsets: boolean;
   /** Offset of the last consumed event. */
-  lastOffset: number;
-  lastTimestamp: number;
+  readonly lastOffset: number;
+  readonly lastTimestamp: number;
   /** Consecutive delivered events with `lastTimestamp` (see PartitionPosition.tsSeen). */
-  tsSeen: number;
+  readonly tsSeen: number;
+  /** JSON text of this partition's element in the id array, when fixed at the start; else built from the fields. */
+  readonly element: string | undefined;
+}
+
+let serials = 0;
+
+/**
+ * One position of a connection's partitions, immutable. Connections in the same position that
+ * consume the same event move to the same next state (the first one builds it, the others find
+ * it memoised), so connections in step share their states, their id text and the heads built from
+ * it: per event, a connection only follows a pointer. States are compared by identity (`serial`).
+ */
+export class PositionState {
+  readonly serial = ++serials;
+  readonly #slots: readonly Slot[];
+  #text: string | undefined;
+  #head: string | undefined;
+  // The one transition taken from here so far: connections in step all take the same one. Held
+  // weakly, or a connection left behind in an old state would keep every later state alive.
+  #nextSlot = -1;
+  #nextOffset = -1;
+  #nextTimestamp = -1;
+  #nextConsumed = -1;
+  #nextRun = -1;
+  #next: WeakRef<PositionState> | undefined;
+
+  constructor(slots: readonly Slot[]) {
+    this.#slots = slots;
+  }
+
+  /** The state after consuming up to the message at `offset` in `slot` (see `PositionIds.advance`). */
+  next(index: number, offset: number, timestamp: number, consumed: number, run: number): PositionState {
+    if (this.#nextSlot === index && this.#nextOffset === offset && this.#nextTimestamp === timestamp && this.#nextConsumed === consumed && this.#nextRun === run) {
+      const known = this.#next?.deref();
+      if (known !== undefined) return known;
+    }
+    const slot = this.#slots[index];
+    if (slot === undefined) return this;
+    const slots = this.#slots.slice();
+    // The run reaching back over everything consumed since the last event continues the count.
+    const tsSeen = timestamp === slot.lastTimestamp && run >= consumed ? slot.tsSeen + consumed : Math.min(run, consumed);
+    slots[index] = { prefix: slot.prefix, offsets: slot.offsets, lastOffset: offset, lastTimestamp: timestamp, tsSeen, element: undefined };
+    const next = new PositionState(slots);
+    this.#nextSlot = index;
+    this.#nextOffset = offset;
+    this.#nextTimestamp = timestamp;
+    this.#nextConsumed = consumed;
+    this.#nextRun = run;
+    this.#next = new WeakRef(next);
+    return next;
+  }
+
+  /** A state with one partition moved to a new concrete offset (its position was lost and re-resolved). */
+  reset(start: StartPosition, index: number): PositionState {
+    const slots = this.#slots.slice();
+    slots[index] = startSlot(start);
+    return new PositionState(slots);
+  }
+
+  /** The EventStreams id: one element per partition. Built once per state, when first read. */
+  toString(): string {
+    if (this.#text === undefined) {
+      let text = '[';
+      for (const slot of this.#slots) {
+        // A template, not JSON.stringify.
+        const element =
+          slot.element ?? (slot.offsets ? `${slot.prefix}"offset":${slot.lastOffset + 1}}` : `${slot.prefix}"timestamp":${slot.lastTimestamp + 1},"ts_seen":${slot.tsSeen}}`);
+        text += (text.length > 1 ? ',' : '') + element;
+      }
+      this.#text = `${text}]`;
+    }
+    return this.#text;
+  }
+
+  /** `build(id)` once per state: the per-event head of the connections in this state. */
+  head(build: (id: string) => string): string {
+    this.#head ??= build(this.toString());
+    return this.#head;
+  }
+}
+
+/**
+ * The first states of connections, by group (same streams, filter and format) and position, so
+ * connections that start alike share their states from the start. Holds them weakly: a state
+ * lives as long as some connection is in it.
+ */
+export class PositionStates {
+  readonly #roots = new Map<string, WeakRef<PositionState>>();
+  readonly #forget = new FinalizationRegistry<string>((key) => {
+    if (this.#roots.get(key)?.deref() === undefined) this.#roots.delete(key);
+  });
+
+  /** Roots held (tests, metrics). */
+  get size(): number {
+    return this.#roots.size;
+  }
+
+  root(group: string, starts: readonly StartPosition[]): PositionState {
+    const slots = starts.map(startSlot);
+    const key = `${group}\u0001${JSON.stringify(slots)}`;
+    const held = this.#roots.get(key)?.deref();
+    if (held !== undefined) return held;
+    const state = new PositionState(slots);
+    this.#roots.set(key, new WeakRef(state));
+    this.#forget.register(state, key);
+    return state;
+  }
 }
 
 /**
@@ -20,27 +125,17 @@ interface Slot {
  * offset, the next offset; one that has not carries its concrete starting position, never `-1`.
  */
 export class PositionIds {
-  readonly #slots: Slot[] = [];
-  readonly #byKey = new Map<string, Slot>();
-  #cached: string | undefined;
+  #state: PositionState;
+  readonly #slotOf = new Map<string, number>();
 
-  constructor(starts: readonly StartPosition[]) {
-    for (const start of starts) {
-      const requested = start.requested;
-      const offsets = typeof requested === 'object' && 'offset' in requested && requested.offset !== undefined && requested.offset >= 0;
-      // Resuming inside a millisecond: later events of that millisecond extend the client's count.
-      const within = start.notice === undefined && typeof requested === 'object' && 'tsSeen' in requested && requested.tsSeen !== undefined && requested.timestamp !== undefined;
-      const slot: Slot = {
-        element: undeliveredElement(start),
-        prefix: `{"topic":${JSON.stringify(start.topic)},"partition":${start.partition},`,
-        offsets,
-        lastOffset: -1,
-        lastTimestamp: within ? (requested.timestamp ?? 0) - 1 : -1,
-        tsSeen: within ? (requested.tsSeen ?? 0) : 0,
-      };
-      this.#slots.push(slot);
-      this.#byKey.set(partitionKey(start.topic, start.partition), slot);
-    }
+  constructor(starts: readonly StartPosition[], root?: PositionState) {
+    this.#state = root ?? new PositionState(starts.map(startSlot));
+    starts.forEach((start, index) => this.#slotOf.set(partitionKey(start.topic, start.partition), index));
+  }
+
+  /** The current state: shared with the connections in step with this one. */
+  get state(): PositionState {
+    return this.#state;
   }
 
   /**
@@ -50,40 +145,33 @@ export class PositionIds {
    * consecutive messages up to this one have its timestamp, as far as the reader knows.
    */
   advance(index: number, offset: number, timestamp: number, consumed = 1, run = consumed): void {
-    const slot = this.#slots[index];
-    if (slot === undefined) return;
-    // The run reaching back over everything consumed since the last event continues the count.
-    slot.tsSeen = timestamp === slot.lastTimestamp && run >= consumed ? slot.tsSeen + consumed : Math.min(run, consumed);
-    slot.lastTimestamp = timestamp;
-    slot.lastOffset = offset;
-    slot.element = undefined;
-    this.#cached = undefined;
+    this.#state = this.#state.next(index, offset, timestamp, consumed, run);
   }
 
   /** Moves a partition to a new concrete offset (after its position was lost and re-resolved). */
   reset(start: StartPosition): void {
-    const slot = this.#byKey.get(partitionKey(start.topic, start.partition));
-    if (slot === undefined) return;
-    slot.element = undeliveredElement(start);
-    slot.lastTimestamp = -1;
-    slot.tsSeen = 0;
-    this.#cached = undefined;
+    const index = this.#slotOf.get(partitionKey(start.topic, start.partition));
+    if (index !== undefined) this.#state = this.#state.reset(start, index);
   }
 
   toString(): string {
-    if (this.#cached === undefined) {
-      let text = '[';
-      for (const slot of this.#slots) {
-        // Built only when read: filtered clients consume many events between two reads. A template, not JSON.stringify.
-        slot.element ??= slot.offsets
-          ? `${slot.prefix}"offset":${slot.lastOffset + 1}}`
-          : `${slot.prefix}"timestamp":${slot.lastTimestamp + 1},"ts_seen":${slot.tsSeen}}`;
-        text += (text.length > 1 ? ',' : '') + slot.element;
-      }
-      this.#cached = `${text}]`;
-    }
-    return this.#cached;
+    return this.#state.toString();
   }
+}
+
+function startSlot(start: StartPosition): Slot {
+  const requested = start.requested;
+  const offsets = typeof requested === 'object' && 'offset' in requested && requested.offset !== undefined && requested.offset >= 0;
+  // Resuming inside a millisecond: later events of that millisecond extend the client's count.
+  const within = start.notice === undefined && typeof requested === 'object' && 'tsSeen' in requested && requested.tsSeen !== undefined && requested.timestamp !== undefined;
+  return {
+    element: undeliveredElement(start),
+    prefix: `{"topic":${JSON.stringify(start.topic)},"partition":${start.partition},`,
+    offsets,
+    lastOffset: -1,
+    lastTimestamp: within ? (requested.timestamp ?? 0) - 1 : -1,
+    tsSeen: within ? (requested.tsSeen ?? 0) : 0,
+  };
 }
 
 function undeliveredElement(start: StartPosition): string {

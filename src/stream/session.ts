@@ -12,6 +12,7 @@ import type { BodyEncoder } from '../compress/encoder.ts';
 import { ClientQueue, type EvictReason } from './client-queue.ts';
 import type { Framing } from './framing.ts';
 import { positionNotice } from './notice.ts';
+import type { PositionStates } from './position-ids.ts';
 import { SocketWriter, type StreamResponse } from './socket-writer.ts';
 
 export interface SessionOptions {
@@ -38,6 +39,8 @@ export interface SessionOptions {
    * byte-identical batches, built once per event-loop turn.
    */
   shareKey: string;
+  /** The shared position states of connections (`PositionStates`). */
+  positions: PositionStates;
   /** When the server ends this stream with reconnection advice (epoch ms); undefined = never. */
   deadline?: number;
   reconnectDelayMs: number;
@@ -93,6 +96,7 @@ export class StreamSession implements EventSink {
         backlogBytes: options.backlogBytes,
         stallMs: options.stallMs,
         shareKey: options.shareKey,
+        positions: options.positions,
         batches: options.flush,
         guard: options.guard,
         evict: (reason) => this.#evict(reason),

@@ -80,9 +80,9 @@ const withoutRetry = (text: string) => text.replace(/retry: \d+\n\n$/, '');
 
 describe('compressed streams', () => {
   it.each([
-    ['the whole history', () => `?since=${T0}`, () => ({})],
-    ['a timestamp in the middle', () => `?since=${T0 + 555}`, () => ({})],
-    ['a Last-Event-ID by offset', () => '', () => ({ 'last-event-id': JSON.stringify([{ topic, partition: 0, offset: 17 }, { topic, partition: 1, offset: 40 }]) })],
+    ['the whole history', (): string => `?since=${T0}`, (): Record<string, string> => ({})],
+    ['a timestamp in the middle', (): string => `?since=${T0 + 555}`, (): Record<string, string> => ({})],
+    ['a Last-Event-ID by offset', (): string => '', (): Record<string, string> => ({ 'last-event-id': JSON.stringify([{ topic, partition: 0, offset: 17 }, { topic, partition: 1, offset: 40 }]) })],
   ] as const)('from %s: every coding decodes to the identity bytes, trailer checked at the clean end', async (_, query, headers) => {
     const bodies = await Promise.all(CODINGS.map((coding) => open(ending, `compressed${query()}`, coding, headers())));
     await Promise.all(bodies.map((b) => b.ended));

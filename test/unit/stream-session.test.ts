@@ -1,3 +1,4 @@
+import { PositionStates } from '../../src/stream/position-ids.ts';
 import { Compression } from '../../src/compress/encoder.ts';
 import { PassThrough } from 'node:stream';
 import pino from 'pino';
@@ -38,6 +39,7 @@ function session(format: StreamFormat, options: Partial<SessionOptions> = {}) {
   const stream = new StreamSession(res, {
     framing: framingFor(format),
     encoder: new Compression({ deflateLevel: 6, zstdLevel: 3 }, 0).encoder('identity', 'k'),
+    positions: new PositionStates(),
     starts: [{ topic: 't', partition: 0, offset: 0 }],
     dropped: [],
     selection: new EventSelection('k', new Sanitizer(new SuppressionIndex(10), new RedactedPages({}), () => undefined, metrics, silent), new Set()),

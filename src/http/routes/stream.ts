@@ -14,6 +14,7 @@ import { negotiateFormat } from '../../protocol/content-type.ts';
 import { parseLastEventId } from '../../protocol/last-event-id.ts';
 import { parseSince } from '../../protocol/since.ts';
 import { startPositionsHeader } from '../../stream/notice.ts';
+import type { PositionStates } from '../../stream/position-ids.ts';
 import type { SessionRegistry } from '../../stream/registry.ts';
 import type { StreamSlots } from '../../admission/stream-slots.ts';
 import type { LoadGuard } from '../../admission/load-guard.ts';
@@ -35,6 +36,7 @@ export interface StreamRouteDeps {
   source: EventSource;
   flush: FlushQueue;
   compression: Compression;
+  positions: PositionStates;
   guard: LoadGuard;
   metrics: Metrics;
   selections: Selections;
@@ -235,6 +237,7 @@ function openStream(
     selection,
     countFiltered: (topic) => filteredByTopic.get(topic)?.inc(),
     shareKey,
+    positions: deps.positions,
     backlogBytes: fanout.clientBacklogBytes,
     stallMs: fanout.clientStallMs,
     heartbeatIntervalMs: deps.config.heartbeatInterval,
