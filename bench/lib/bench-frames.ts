@@ -3,11 +3,15 @@
  * `bench.seq` and `bench.sent_ms` fields the bench producer puts FIRST in every value
  * (`data: {"bench":{"seq":N,"sent_ms":T},...`), parsed on bytes; other named events as text.
  */
+import { crc32 } from 'node:zlib';
 import { Field, type SseSink } from './sse-parser.ts';
 
 export interface FrameSink {
-  /** One message event. seq/sentMs are -1 when the event carries no bench field. */
-  message(seq: number, sentMs: number): void;
+  /**
+   * One message event. seq/sentMs are -1 when the event carries no bench field; `digest` is the
+   * CRC-32 of its `id` and `data` values when digests are on (else 0).
+   */
+  message(seq: number, sentMs: number, digest: number): void;
   /** `event: notice`, `event: error` or another named event; `text` is the frame (its first 2000 characters). */
   named(kind: string, text: string): void;
 }
@@ -52,12 +56,17 @@ export class BenchFrames implements SseSink {
   #sent = -1;
   /** The text of a named event's frame, from its `event:` line on. */
   #text = '';
+  readonly #digests: boolean;
+  #digest = 0;
 
-  constructor(sink: FrameSink) {
+  /** `digests`: also a CRC-32 of each frame's `id` and `data` values (native, but not free). */
+  constructor(sink: FrameSink, digests = false) {
     this.#sink = sink;
+    this.#digests = digests;
   }
 
   line(field: Field, buf: Buffer, start: number, end: number): void {
+    if (this.#digests && (field === Field.data || field === Field.id)) this.#digest = crc32(buf.subarray(start, end), this.#digest);
     if (field === Field.data) {
       this.#hasData = true;
       this.#readBench(buf, start, end);
@@ -72,7 +81,7 @@ export class BenchFrames implements SseSink {
   }
 
   end(): void {
-    if (this.#kind === '' || (this.#kind === null && this.#hasData)) this.#sink.message(this.#seq, this.#sent);
+    if (this.#kind === '' || (this.#kind === null && this.#hasData)) this.#sink.message(this.#seq, this.#sent, this.#digest);
     else if (this.#kind !== null) this.#sink.named(this.#kind, this.#text.slice(0, NAMED_TEXT_MAX));
     this.discard();
   }
@@ -83,6 +92,7 @@ export class BenchFrames implements SseSink {
     this.#seq = -1;
     this.#sent = -1;
     this.#text = '';
+    this.#digest = 0;
   }
 
   #readBench(buf: Buffer, start: number, end: number): void {

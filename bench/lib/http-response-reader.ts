@@ -8,6 +8,8 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 export interface ResponseHead {
   status: number;
   chunked: boolean;
+  /** The `Content-Encoding` header's value, lower case (undefined: none). */
+  contentEncoding: string | undefined;
   headers: string;
 }
 
@@ -51,7 +53,8 @@ export class HttpResponseReader {
       this.#headBuf = null;
       const headers = buf.toString('latin1', 0, idx);
       const status = Number(headers.slice(9, 12));
-      this.head = { status, chunked: /\r\ntransfer-encoding:[^\r]*chunked/i.test(headers), headers };
+      const coding = /\r\ncontent-encoding:[ \t]*([^\r]*)/i.exec(headers)?.[1]?.trim().toLowerCase();
+      this.head = { status, chunked: /\r\ntransfer-encoding:[^\r]*chunked/i.test(headers), contentEncoding: coding, headers };
       p = idx + 4;
     }
     const len = buf.length;

@@ -8,10 +8,10 @@ import { Producer } from '@platformatic/kafka';
 import { ensureTopics } from '../../src/kafka/admin.ts';
 import { LocalKafkaError, startLocalKafka, type LocalKafka } from '../../scripts/lib/local-kafka.ts';
 import { repoRoot } from '../../scripts/lib/repo-root.ts';
-import { readRecordedEvents } from './recorded-events.ts';
+import { benchValue, loadTemplates, RECENTCHANGE_TOPICS } from './bench-events.ts';
 import { log, sleep, type Cleanup } from './run.ts';
 
-export const RECENTCHANGE_TOPICS = ['eqiad.mediawiki.recentchange', 'codfw.mediawiki.recentchange'];
+export { benchValue, loadTemplates, RECENTCHANGE_TOPICS };
 
 /** Starts (or with fresh=false reuses) the bench broker; stopped by `cleanup`. */
 export async function startBenchKafka(cleanup: Cleanup, port: number, fresh: boolean): Promise<LocalKafka> {
@@ -44,28 +44,6 @@ export async function startBenchKafka(cleanup: Cleanup, port: number, fresh: boo
 }
 
 export { ensureTopics };
-
-/**
- * The 300 recorded recentchange events, each pre-serialised WITHOUT its opening brace and
- * without meta.topic/partition/offset (the service adds them), so a bench value is
- * `{"bench":{"seq":N,"sent_ms":T},` + template: the bench field first, cheap to find.
- */
-export function loadTemplates(): string[] {
-  return readRecordedEvents().map((event) => {
-    const meta = event.meta;
-    if (typeof meta === 'object' && meta !== null && !Array.isArray(meta)) {
-      const m = meta as Record<string, unknown>;
-      delete m.topic;
-      delete m.partition;
-      delete m.offset;
-    }
-    return JSON.stringify(event).slice(1);
-  });
-}
-
-export function benchValue(templates: readonly string[], seq: number, sentMs: number): Buffer {
-  return Buffer.from(`{"bench":{"seq":${seq},"sent_ms":${sentMs}},${templates[seq % templates.length]!}`);
-}
 
 export function newProducer(brokers: string[]): Producer<Buffer, Buffer, Buffer, Buffer> {
   return new Producer<Buffer, Buffer, Buffer, Buffer>({

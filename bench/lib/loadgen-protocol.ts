@@ -1,4 +1,5 @@
 /** Messages between a benchmark (parent) and the load generator child (bench/lib/loadgen.ts). */
+import type { Coding } from './encodings.ts';
 
 export interface Percentiles {
   count: number;
@@ -28,6 +29,17 @@ export interface InitRequest {
    * `resume-all`), so the kernel buffers fill and the server's queue for it grows.
    */
   stall?: boolean;
+  /**
+   * Content codings: client i sends `Accept-Encoding: <codingOf(i, encodings, sampleEvery)>`
+   * (bench/lib/encodings.ts) and its parsed clients decode what the response's `Content-Encoding`
+   * says. Absent: no `Accept-Encoding` is sent (identity).
+   */
+  encodings?: Coding[];
+  /**
+   * Parsed clients keep a CRC-32 of every event's `id` and `data` lines by seq, and `check` compares
+   * them across clients: clients of every coding must have decoded the very same events and ids.
+   */
+  digests?: boolean;
 }
 
 /**
@@ -54,6 +66,8 @@ export interface ConnectRequest {
 export interface ConnectResult {
   requested: number;
   connected: number;
+  /** Responses per `<asked>→<Content-Encoding answered>` (identity when none), of clients that sent Accept-Encoding. */
+  codings: Record<string, number>;
   failed: number;
   /** Still unanswered at the timeout (then destroyed). */
   timedOut: number;
@@ -72,6 +86,25 @@ export interface GenUsage {
   elu: number;
 }
 
+/** The window's figures of the clients of one coding (the coding they asked for). */
+export interface CodingWindow {
+  /** Open clients at the end of the window. */
+  openClients: number;
+  /** Body bytes on the wire (after the response head, HTTP chunking included) of all its clients. */
+  bytes: number;
+  sampledClients: number;
+  sampledEvents: number;
+  /** Wire bytes of its parsed clients. */
+  sampledBytes: number;
+  /** What they decoded to: the SSE bytes an identity client gets (de-chunked, decompressed). */
+  sampledDecodedBytes: number;
+  /** bytes x sampledEvents / sampledBytes. */
+  estimatedEvents: number;
+  /** bytes x sampledDecodedBytes / sampledBytes. */
+  estimatedDecodedBytes: number;
+  latencyMs: Percentiles;
+}
+
 export interface WindowResult {
   ms: number;
   openClients: number;
@@ -81,8 +114,14 @@ export interface WindowResult {
   sampledClients: number;
   sampledEvents: number;
   sampledBytes: number;
-  /** Estimated events delivered to all clients: bytes x (sampled events / sampled bytes). */
+  /** What the parsed clients' bodies decoded to (equal to sampledBytes minus HTTP chunking for identity). */
+  sampledDecodedBytes: number;
+  /** Estimated events delivered to all clients: per coding, bytes x (sampled events / sampled bytes), summed. */
   estimatedEvents: number;
+  /** Estimated decoded bytes of all clients, the same way. */
+  estimatedDecodedBytes: number;
+  /** Per coding asked for (identity when the generator sends no Accept-Encoding). */
+  byCoding: Record<string, CodingWindow>;
   latencyMs: Percentiles;
   /** Window bytes per client, to spot starved clients. */
   perClientBytes: { min: number; p1: number; p50: number; max: number; belowHalfMedian: number };
@@ -118,6 +157,20 @@ export interface CheckResult {
   duplicates: number;
   duplicatesAnywhere: number;
   examples: { client: number; firstMissing: number; firstDuplicate: number; missing: number; behind: number; duplicates: number; maxSeq: number }[];
+  /** With `digests`: events of the range compared across the parsed clients (all codings). */
+  frames?: FrameCheck;
+}
+
+export interface FrameCheck {
+  /** Seqs of the range received by at least two parsed clients. */
+  seqsCompared: number;
+  /** (client, seq) pairs compared against the reference client of that seq (an identity client when there is one). */
+  compared: number;
+  /** Of those, pairs whose `id` + `data` lines differ from the reference's. */
+  mismatched: number;
+  /** Parsed clients per coding they were answered with. */
+  clientsByCoding: Record<string, number>;
+  examples: { client: number; coding: string; seq: number; reference: number }[];
 }
 
 export interface WaitSeqResult {

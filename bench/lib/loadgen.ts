@@ -3,7 +3,10 @@
  * `net` connections to the service, each a `GET /v2/stream/... HTTP/1.1`. Built to stay cheap at
  * 10k clients: all sockets read into ONE shared buffer (`onread`), most clients only count bytes,
  * and only the sampled clients (every `sampleEvery`-th, or all with `trackAll`) decode chunked
- * HTTP and SSE frames to get latency (`bench.sent_ms`), seqs and their last event id.
+ * HTTP and SSE frames to get latency (`bench.sent_ms`), seqs and their last event id. With
+ * `encodings`, each client asks for its content coding (`Accept-Encoding`) and the sampled ones
+ * decompress the body with a streaming node:zlib decoder (bench/lib/encodings.ts) before parsing
+ * it; their latency is taken when the decoder hands the event out, as a real client would see it.
  * Never run directly; it exits when its parent goes away. Only ever connects to 127.0.0.1.
  */
 import net from 'node:net';
@@ -13,9 +16,11 @@ import type {
   CheckRequest,
   CheckResult,
   ClientTimes,
+  CodingWindow,
   ConnectRequest,
   ConnectResult,
   Envelope,
+  FrameCheck,
   GenStatus,
   GenUsage,
   InitRequest,
@@ -27,8 +32,9 @@ import type {
   WindowResult,
 } from './loadgen-protocol.ts';
 import { BenchFrames } from './bench-frames.ts';
+import { bodyDecoder, codingOf, responseCoding, type BodyDecoder, type Coding } from './encodings.ts';
 import { HttpResponseReader } from './http-response-reader.ts';
-import { SeqTracker } from './seq-tracker.ts';
+import { SeqDigests, SeqTracker } from './seq-tracker.ts';
 import { SseParser } from './sse-parser.ts';
 import { percentiles } from './stats.ts';
 
@@ -46,6 +52,27 @@ let watchSeq = -1;
 const latencies: number[] = [];
 let sampledEvents = 0;
 let sampledBytes = 0;
+let sampledDecodedBytes = 0;
+
+/** Window figures of the parsed clients of one coding (asked for). */
+interface CodingStats {
+  sampledEvents: number;
+  sampledBytes: number;
+  sampledDecodedBytes: number;
+  latencies: number[];
+}
+const codingStats = new Map<Coding, CodingStats>();
+/** Codings that have a sampled client. */
+const codingsSampled = new Set<Coding>();
+
+function statsOf(coding: Coding): CodingStats {
+  let stats = codingStats.get(coding);
+  if (stats === undefined) {
+    stats = { sampledEvents: 0, sampledBytes: 0, sampledDecodedBytes: 0, latencies: [] };
+    codingStats.set(coding, stats);
+  }
+  return stats;
+}
 let drops = 0;
 let reconnects = 0;
 let named: Record<string, number> = {};
@@ -61,7 +88,15 @@ class Client {
   readonly parsed: boolean;
   readonly sampled: boolean;
   readonly tracker: SeqTracker | null;
+  readonly digests: SeqDigests | null;
   readonly sse: SseParser | null;
+  /** The coding it asks for (identity also when the generator sends no Accept-Encoding). */
+  readonly coding: Coding;
+  readonly stats: CodingStats;
+  /** The coding of the current response (its Content-Encoding); null before its head. */
+  answered: Coding | null = null;
+  /** The decoder of the current response's body (parsed clients with a compressed body). */
+  decoder: BodyDecoder | null = null;
   readonly path: string;
   /** Whether the client's filter lets seq through (every seq without filters). */
   readonly wants: (seq: number) => boolean;
@@ -89,9 +124,14 @@ class Client {
 
   constructor(index: number) {
     this.index = index;
-    this.sampled = index % cfg.sampleEvery === 0;
+    this.coding = cfg.encodings === undefined ? 'identity' : codingOf(index, cfg.encodings, cfg.sampleEvery);
+    this.stats = statsOf(this.coding);
+    // The first client of each coding is sampled too, so every coding's bytes per event are known.
+    this.sampled = index % cfg.sampleEvery === 0 || !codingsSampled.has(this.coding);
+    if (this.sampled) codingsSampled.add(this.coding);
     this.parsed = cfg.trackAll || this.sampled;
     this.tracker = this.parsed ? new SeqTracker() : null;
+    this.digests = this.parsed && cfg.digests === true ? new SeqDigests() : null;
     const filters = cfg.filters;
     const q = filters === undefined ? -1 : index % filters.queries.length;
     this.path = filters === undefined ? cfg.path : `${cfg.path}?${filters.queries[q]}`;
@@ -101,27 +141,74 @@ class Client {
     this.sse = this.parsed
       ? new SseParser(
           new BenchFrames({
-            message: (seq, sent) => this.#message(seq, sent),
+            message: (seq, sent, digest) => this.#message(seq, sent, digest),
             named: (kind, text) => {
               named[kind] = (named[kind] ?? 0) + 1;
               bump(life.named, kind);
               if (namedExamples.length < MAX_EXAMPLES) namedExamples.push(`client ${this.index}: ${text.slice(0, 500)}`);
             },
-          }),
+          }, this.digests !== null),
         )
       : null;
   }
 
-  #message(seq: number, sent: number): void {
+  #message(seq: number, sent: number, digest: number): void {
     this.events++;
     life.events++;
     this.tracker?.add(seq);
+    this.digests?.set(seq, digest);
     if (seq === watchSeq && this.watchAt === null) this.watchAt = readNow;
     if (this.firstEventAt === null) this.#first();
     if (inWindow) {
       sampledEvents++;
-      if (this.sampled && sent > 0) latencies.push(readNow - sent);
+      this.stats.sampledEvents++;
+      if (this.sampled && sent > 0) {
+        latencies.push(readNow - sent);
+        this.stats.latencies.push(readNow - sent);
+      }
     }
+  }
+
+  /** Body bytes of the response (de-chunked): to the SSE parser, through a decoder when compressed. */
+  #body(buf: Buffer, start: number, end: number): void {
+    if (this.answered === null) this.answered = responseCoding(this.reader?.head?.contentEncoding);
+    const sse = this.sse!;
+    if (this.answered === 'identity') {
+      this.#decoded(end - start);
+      sse.push(buf, start, end);
+      return;
+    }
+    if (this.decoder === null) {
+      const decoder = bodyDecoder(this.answered);
+      decoder.on('data', (out: Buffer) => {
+        if (this.decoder !== decoder) return;
+        // The event is the client's when its decoder hands it out.
+        readNow = Date.now();
+        this.#decoded(out.length);
+        sse.push(out);
+      });
+      decoder.on('error', (error: Error) => {
+        if (this.decoder !== decoder) return;
+        const code = `decode ${this.answered}: ${error.message}`;
+        errors[code] = (errors[code] ?? 0) + 1;
+        bump(life.errors, code);
+        this.sock?.destroy();
+      });
+      this.decoder = decoder;
+    }
+    // A copy: the input is a view of the shared read buffer, and zlib works on it later.
+    this.decoder.write(Buffer.from(buf.subarray(start, end)));
+  }
+
+  #decoded(n: number): void {
+    if (!inWindow) return;
+    sampledDecodedBytes += n;
+    this.stats.sampledDecodedBytes += n;
+  }
+
+  #dropDecoder(): void {
+    this.decoder?.destroy();
+    this.decoder = null;
   }
 
   #first(): void {
@@ -141,9 +228,11 @@ class Client {
     this.connectAt = Date.now();
     this.bytesAtConnect = this.bytes;
     this.sse?.reset();
-    const body = this.sse;
-    this.reader = new HttpResponseReader(body === null ? null : (buf, start, end) => body.push(buf, start, end));
+    this.answered = null;
+    this.#dropDecoder();
+    this.reader = new HttpResponseReader(this.sse === null ? null : (buf, start, end) => this.#body(buf, start, end));
     let headers = `GET ${this.path} HTTP/1.1\r\nHost: ${HOST}:${cfg.port}\r\nAccept: text/event-stream\r\nUser-Agent: eventstreams-bench/1\r\n`;
+    if (cfg.encodings !== undefined) headers += `Accept-Encoding: ${this.coding}\r\n`;
     for (const [k, v] of Object.entries(extraHeaders)) headers += `${k}: ${v}\r\n`;
     const lastId = this.sse?.lastEventId ?? null;
     if (useLastId && lastId !== null) headers += `Last-Event-ID: ${lastId}\r\n`;
@@ -168,6 +257,7 @@ class Client {
     sock.once('close', () => {
       if (this.sock !== sock) return;
       this.sock = null;
+      this.#dropDecoder();
       const wasOpen = this.open;
       this.open = false;
       if (this.settle !== null) {
@@ -221,9 +311,13 @@ class Client {
     }
     this.winBytes += bodyBytes;
     this.bytes += bodyBytes;
-    if (this.parsed && inWindow) sampledBytes += bodyBytes;
+    if (this.parsed && inWindow) {
+      sampledBytes += bodyBytes;
+      this.stats.sampledBytes += bodyBytes;
+    }
     if (!hadHead && reader.head !== null) {
       this.headAt = readNow;
+      this.answered ??= responseCoding(reader.head.contentEncoding);
       const status = reader.head.status;
       const ok = status === 200;
       bump(life.statuses, String(status));
@@ -254,6 +348,7 @@ class Client {
     this.open = false;
     this.sock?.destroy();
     this.sock = null;
+    this.#dropDecoder();
   }
 }
 
@@ -270,6 +365,7 @@ function connectMany(req: ConnectRequest): Promise<ConnectResult> {
   const started = performance.now();
   const statuses: Record<string, number> = {};
   const errs: Record<string, number> = {};
+  const codings: Record<string, number> = {};
   const headLat: number[] = [];
   const batch: Client[] = [];
   let next = 0;
@@ -293,6 +389,7 @@ function connectMany(req: ConnectRequest): Promise<ConnectResult> {
       resolve({
         requested: req.count,
         connected,
+        codings,
         failed,
         timedOut,
         ms: Math.round(performance.now() - started),
@@ -316,6 +413,7 @@ function connectMany(req: ConnectRequest): Promise<ConnectResult> {
           if (ok) {
             connected++;
             headLat.push(Date.now() - c.connectAt);
+            if (cfg.encodings !== undefined) bump(codings, `${c.coding}→${c.answered ?? '?'}`);
           } else failed++;
           // Let the event loop breathe between bursts of new connections.
           if (next < req.count) setImmediate(pump);
@@ -343,6 +441,13 @@ function startWindow(): void {
   latencies.length = 0;
   sampledEvents = 0;
   sampledBytes = 0;
+  sampledDecodedBytes = 0;
+  for (const stats of codingStats.values()) {
+    stats.sampledEvents = 0;
+    stats.sampledBytes = 0;
+    stats.sampledDecodedBytes = 0;
+    stats.latencies.length = 0;
+  }
   drops = 0;
   reconnects = 0;
   named = {};
@@ -364,6 +469,37 @@ function endWindow(): WindowResult {
   const at = (q: number): number => (per.length === 0 ? 0 : per[Math.min(per.length - 1, Math.floor(q * per.length))]!);
   const median = at(0.5);
   const sampled = clients.filter((c) => c.parsed).length;
+  const byCoding: Record<string, CodingWindow> = {};
+  for (const c of clients) {
+    const w = (byCoding[c.coding] ??= {
+      openClients: 0,
+      bytes: 0,
+      sampledClients: 0,
+      sampledEvents: 0,
+      sampledBytes: 0,
+      sampledDecodedBytes: 0,
+      estimatedEvents: 0,
+      estimatedDecodedBytes: 0,
+      latencyMs: percentiles([]),
+    });
+    w.bytes += c.winBytes;
+    if (c.open) w.openClients++;
+    if (c.parsed) w.sampledClients++;
+  }
+  let estimatedEvents = 0;
+  let estimatedDecodedBytes = 0;
+  for (const [coding, w] of Object.entries(byCoding)) {
+    const stats = statsOf(coding as Coding);
+    w.sampledEvents = stats.sampledEvents;
+    w.sampledBytes = stats.sampledBytes;
+    w.sampledDecodedBytes = stats.sampledDecodedBytes;
+    // Each coding on its own: its bytes per event differ.
+    w.estimatedEvents = stats.sampledBytes > 0 ? Math.round((w.bytes * stats.sampledEvents) / stats.sampledBytes) : 0;
+    w.estimatedDecodedBytes = stats.sampledBytes > 0 ? Math.round((w.bytes * stats.sampledDecodedBytes) / stats.sampledBytes) : 0;
+    w.latencyMs = percentiles(stats.latencies);
+    estimatedEvents += w.estimatedEvents;
+    estimatedDecodedBytes += w.estimatedDecodedBytes;
+  }
   return {
     ms: Math.round(ms),
     openClients: open.length,
@@ -371,7 +507,10 @@ function endWindow(): WindowResult {
     sampledClients: sampled,
     sampledEvents,
     sampledBytes,
-    estimatedEvents: sampledBytes > 0 ? Math.round((bytes * sampledEvents) / sampledBytes) : 0,
+    sampledDecodedBytes,
+    estimatedEvents,
+    estimatedDecodedBytes,
+    byCoding,
     latencyMs: percentiles(latencies),
     perClientBytes: {
       min: per.length > 0 ? per[0]! : 0,
@@ -418,7 +557,43 @@ function check(req: CheckRequest): CheckResult {
       result.examples.push({ client: c.index, firstMissing: r.firstHole, firstDuplicate: r.firstDuplicate, missing: r.holes, behind: r.behind, duplicates: r.duplicates, maxSeq: c.tracker.max });
     }
   }
+  if (cfg.digests === true) result.frames = checkFrames(req.fromSeq, req.toSeq, exclude);
   return result;
+}
+
+/**
+ * Every seq of the range as the parsed clients decoded it, against one reference client per seq
+ * (an identity client when one has it): the same `id` and `data` bytes, whatever the coding.
+ */
+function checkFrames(from: number, to: number, exclude: ReadonlySet<number>): FrameCheck {
+  const withDigests = clients.filter((c) => c.digests !== null);
+  // Identity clients first: they are the reference.
+  const ordered = [...withDigests.filter((c) => c.answered === 'identity'), ...withDigests.filter((c) => c.answered !== 'identity')];
+  const out: FrameCheck = { seqsCompared: 0, compared: 0, mismatched: 0, clientsByCoding: {}, examples: [] };
+  for (const c of withDigests) bump(out.clientsByCoding, c.answered ?? '?');
+  for (let s = from; s <= to; s++) {
+    if (exclude.has(s)) continue;
+    let reference = -1;
+    let referenceClient: Client | null = null;
+    let compared = 0;
+    for (const c of ordered) {
+      const d = c.digests!.get(s);
+      if (d < 0) continue;
+      if (referenceClient === null) {
+        reference = d;
+        referenceClient = c;
+        continue;
+      }
+      compared++;
+      if (d !== reference) {
+        out.mismatched++;
+        if (out.examples.length < MAX_EXAMPLES) out.examples.push({ client: c.index, coding: c.answered ?? '?', seq: s, reference: referenceClient.index });
+      }
+    }
+    out.compared += compared;
+    if (compared > 0) out.seqsCompared++;
+  }
+  return out;
 }
 
 async function waitSeq(seq: number, timeoutMs: number): Promise<WaitSeqResult> {

@@ -97,3 +97,52 @@ export class SeqTracker {
     return d;
   }
 }
+
+/**
+ * A 32-bit digest per `bench.seq` one client received (the first one when repeated), so clients
+ * can be compared event by event (bench/lib/bench-frames.ts: CRC-32 of its id and data lines).
+ */
+export class SeqDigests {
+  #base = -1;
+  #values = new Uint32Array(0);
+  #has = new Uint8Array(0);
+
+  set(seq: number, digest: number): void {
+    if (seq < 0) return;
+    if (this.#base < 0) {
+      this.#base = Math.max(0, seq - 1024);
+      this.#values = new Uint32Array(4096);
+      this.#has = new Uint8Array(4096);
+    }
+    if (seq < this.#base) {
+      const newBase = Math.max(0, seq - 1024);
+      this.#grow(this.#values.length + (this.#base - newBase), this.#base - newBase);
+      this.#base = newBase;
+    }
+    const i = seq - this.#base;
+    if (i >= this.#values.length) {
+      let size = this.#values.length * 2;
+      while (size <= i) size *= 2;
+      this.#grow(size, 0);
+    }
+    if (this.#has[i] === 1) return;
+    this.#has[i] = 1;
+    this.#values[i] = digest >>> 0;
+  }
+
+  /** The digest of `seq`, or -1 when it was not received. */
+  get(seq: number): number {
+    const i = seq - this.#base;
+    if (this.#base < 0 || i < 0 || i >= this.#values.length || this.#has[i] !== 1) return -1;
+    return this.#values[i]!;
+  }
+
+  #grow(size: number, shift: number): void {
+    const values = new Uint32Array(size);
+    const has = new Uint8Array(size);
+    values.set(this.#values, shift);
+    has.set(this.#has, shift);
+    this.#values = values;
+    this.#has = has;
+  }
+}
