@@ -495,6 +495,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
         w?.latencyMs.p50 ?? null,
         w?.latencyMs.p99 ?? null,
         w?.latencyMs.max ?? null,
+        w?.decodeDelayMs.p99 ?? null,
         r.service !== null ? `${r.service.cpuPct} (sys ${r.service.systemPct})` : null,
         r.cpuUsPerEvent,
         r.vsCeiling?.p99 ?? null,
@@ -526,6 +527,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
       'p50 ms',
       'p99 ms',
       'max ms',
+      'decode p99 ms',
       'CPU %',
       'CPU µs/event',
       'p99 vs ceiling',
@@ -545,7 +547,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
     `## fanout: ${rate} events/s, ${seconds} s windows, codings ${encodings.join(', ')}${filterModes.some((f) => f !== 'none') ? `, clients filtered: ${filterModes.join(', ')}` : ''}\n\n` +
     `${info.date}, node ${info.node}, ${info.cores} cores (${info.cpuModel}), commit ${info.gitCommit ?? '?'}${info.gitDirty === true ? ' + uncommitted src changes' : ''}. ` +
     `Deflate level ${levels.deflateLevel}, zstd level ${levels.zstdLevel}; mix = ${mixShares()}. ` +
-    `Latency = produce (Date.now() before send) to the event leaving the generator's decoder. "ceiling" = bench/lib/ceiling-server.ts in the same run with the same codings and clients: ` +
+    `Latency = produce (Date.now() before send) to the generator's read of the event's last bytes, for every coding; "decode p99" = what the generator's zlib decoders then took (not in the latency). "ceiling" = bench/lib/ceiling-server.ts in the same run with the same codings and clients: ` +
     `the same frames, built and compressed once per tick for all clients. "vs ceiling" = ours / the ceiling's at the same N and coding. ` +
     `CPU % is of one core (${info.cores} cores shared by server, generator, Kafka and producer; "sys" = kernel share); CPU µs/event = server CPU / delivered events; ` +
     `KB/client = (RSS peak − idle RSS) / clients; "other load" = CPU used by processes outside this run (a noisy machine). ` +
@@ -584,11 +586,12 @@ function byCodingTable(runs: RunResult[]): string {
         w.sampledClients,
         w.latencyMs.p50,
         w.latencyMs.p99,
+        w.decodeDelayMs.p99,
       ]);
     }
   }
   if (rows.length === 0) return '';
-  return `\n\nBy coding (runs whose clients asked for several):\n\n${table(['server', 'setting', 'clients', 'coding', 'open', 'delivered ev/s', 'wire MiB/s', 'wire/identity', 'decoded clients', 'p50 ms', 'p99 ms'], rows)}`;
+  return `\n\nBy coding (runs whose clients asked for several):\n\n${table(['server', 'setting', 'clients', 'coding', 'open', 'delivered ev/s', 'wire MiB/s', 'wire/identity', 'decoded clients', 'p50 ms', 'p99 ms', 'decode p99 ms'], rows)}`;
 }
 
 function pairTable(runs: RunResult[]): string {

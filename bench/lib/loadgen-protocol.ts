@@ -103,6 +103,8 @@ export interface CodingWindow {
   /** bytes x sampledDecodedBytes / sampledBytes. */
   estimatedDecodedBytes: number;
   latencyMs: Percentiles;
+  /** From a read handed to a decoder to the decoder done with it (compressed codings only): the generator's share of the latency. */
+  decodeDelayMs: Percentiles;
 }
 
 export interface WindowResult {
@@ -123,6 +125,8 @@ export interface WindowResult {
   /** Per coding asked for (identity when the generator sends no Accept-Encoding). */
   byCoding: Record<string, CodingWindow>;
   latencyMs: Percentiles;
+  /** Over all compressed parsed clients (see CodingWindow.decodeDelayMs). */
+  decodeDelayMs: Percentiles;
   /** Window bytes per client, to spot starved clients. */
   perClientBytes: { min: number; p1: number; p50: number; max: number; belowHalfMedian: number };
   drops: number;

@@ -6,7 +6,8 @@
  * HTTP and SSE frames to get latency (`bench.sent_ms`), seqs and their last event id. With
  * `encodings`, each client asks for its content coding (`Accept-Encoding`) and the sampled ones
  * decompress the body with a streaming node:zlib decoder (bench/lib/encodings.ts) before parsing
- * it; their latency is taken when the decoder hands the event out, as a real client would see it.
+ * it; their latency is taken, as for identity clients, at the read that brought the event's last
+ * bytes, and the decoders' own delay is reported apart (`decodeDelayMs`).
  * Never run directly; it exits when its parent goes away. Only ever connects to 127.0.0.1.
  */
 import net from 'node:net';
@@ -60,6 +61,7 @@ interface CodingStats {
   sampledBytes: number;
   sampledDecodedBytes: number;
   latencies: number[];
+  decodeDelays: number[];
 }
 const codingStats = new Map<Coding, CodingStats>();
 /** Codings that have a sampled client. */
@@ -68,7 +70,7 @@ const codingsSampled = new Set<Coding>();
 function statsOf(coding: Coding): CodingStats {
   let stats = codingStats.get(coding);
   if (stats === undefined) {
-    stats = { sampledEvents: 0, sampledBytes: 0, sampledDecodedBytes: 0, latencies: [] };
+    stats = { sampledEvents: 0, sampledBytes: 0, sampledDecodedBytes: 0, latencies: [], decodeDelays: [] };
     codingStats.set(coding, stats);
   }
   return stats;
@@ -97,6 +99,11 @@ class Client {
   answered: Coding | null = null;
   /** The decoder of the current response's body (parsed clients with a compressed body). */
   decoder: BodyDecoder | null = null;
+  /**
+   * Read times of the writes the decoder has not finished, oldest first: zlib decodes them in order
+   * and hands out a write's output before its callback, so what comes out belongs to the first.
+   */
+  readonly #pendingReads: number[] = [];
   readonly path: string;
   /** Whether the client's filter lets seq through (every seq without filters). */
   readonly wants: (seq: number) => boolean;
@@ -182,8 +189,9 @@ class Client {
       const decoder = bodyDecoder(this.answered);
       decoder.on('data', (out: Buffer) => {
         if (this.decoder !== decoder) return;
-        // The event is the client's when its decoder hands it out.
-        readNow = Date.now();
+        // Events are timed by the read that brought their bytes, as identity clients' are; the
+        // decoder's own delay (the generator's share, not the server's) is reported apart.
+        readNow = this.#pendingReads[0] ?? Date.now();
         this.#decoded(out.length);
         sse.push(out);
       });
@@ -197,7 +205,15 @@ class Client {
       this.decoder = decoder;
     }
     // A copy: the input is a view of the shared read buffer, and zlib works on it later.
-    this.decoder.write(Buffer.from(buf.subarray(start, end)));
+    const readAt = readNow;
+    const counted = inWindow;
+    const decoder = this.decoder;
+    this.#pendingReads.push(readAt);
+    decoder.write(Buffer.from(buf.subarray(start, end)), () => {
+      if (this.decoder !== decoder) return;
+      this.#pendingReads.shift();
+      if (counted && inWindow) this.stats.decodeDelays.push(Date.now() - readAt);
+    });
   }
 
   #decoded(n: number): void {
@@ -209,6 +225,7 @@ class Client {
   #dropDecoder(): void {
     this.decoder?.destroy();
     this.decoder = null;
+    this.#pendingReads.length = 0;
   }
 
   #first(): void {
@@ -447,6 +464,7 @@ function startWindow(): void {
     stats.sampledBytes = 0;
     stats.sampledDecodedBytes = 0;
     stats.latencies.length = 0;
+    stats.decodeDelays.length = 0;
   }
   drops = 0;
   reconnects = 0;
@@ -481,6 +499,7 @@ function endWindow(): WindowResult {
       estimatedEvents: 0,
       estimatedDecodedBytes: 0,
       latencyMs: percentiles([]),
+      decodeDelayMs: percentiles([]),
     });
     w.bytes += c.winBytes;
     if (c.open) w.openClients++;
@@ -497,6 +516,7 @@ function endWindow(): WindowResult {
     w.estimatedEvents = stats.sampledBytes > 0 ? Math.round((w.bytes * stats.sampledEvents) / stats.sampledBytes) : 0;
     w.estimatedDecodedBytes = stats.sampledBytes > 0 ? Math.round((w.bytes * stats.sampledDecodedBytes) / stats.sampledBytes) : 0;
     w.latencyMs = percentiles(stats.latencies);
+    w.decodeDelayMs = percentiles(stats.decodeDelays);
     estimatedEvents += w.estimatedEvents;
     estimatedDecodedBytes += w.estimatedDecodedBytes;
   }
@@ -512,6 +532,7 @@ function endWindow(): WindowResult {
     estimatedDecodedBytes,
     byCoding,
     latencyMs: percentiles(latencies),
+    decodeDelayMs: percentiles([...codingStats.values()].flatMap((c) => c.decodeDelays)),
     perClientBytes: {
       min: per.length > 0 ? per[0]! : 0,
       p1: at(0.01),
