@@ -84,6 +84,8 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
   const clientIpPolicy: ClientIpPolicy = { trust: compileTrust(config.trustedProxies) };
   if (config.clientIpHeader !== undefined) clientIpPolicy.header = config.clientIpHeader;
   const readiness = new Readiness(() => gateway.ping(), Math.min(READINESS_TIMEOUT_MS, config.kafka.requestTimeoutMs));
+  const compression = new Compression({ deflateLevel: config.compression.deflateLevel, zstdLevel: config.compression.zstdLevel }, config.compression.maxSharedHistories);
+  metrics.countSharedHistories = () => compression.sharedHistories;
   const server = await buildApp({
     config,
     catalogue: () => catalogue.current(),
@@ -98,7 +100,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     guard,
     flush: new FlushQueue(),
     positions: new PositionStates(),
-    compression: new Compression({ deflateLevel: config.compression.deflateLevel, zstdLevel: config.compression.zstdLevel }, config.compression.maxSharedHistories),
+    compression,
     selections: new Selections(schemas, sanitizer, config.filters.maxCost, logger),
     liveSelections: new LiveSelections(config.filters.maxTotalCost, {
       changed: (selections, spent) => {

@@ -28,7 +28,16 @@ export class Metrics implements KafkaObserver {
   });
   readonly eventsRead = this.#perStreamCounter('eventstreams_events_read_total', 'Messages read from Kafka (all reader kinds), per stream of their topic', this.#readByTopic);
   readonly eventsSent = this.#perStreamCounter('eventstreams_events_sent_total', 'Events written to clients, per stream of their topic', this.#sentByTopic);
-  readonly bytesSent = new Counter({ name: 'eventstreams_bytes_sent_total', help: 'Bytes written to clients', registers: [this.registry] });
+  readonly bytesSent = new Counter({ name: 'eventstreams_bytes_sent_total', help: 'Bytes written to clients (as sent: compressed when the stream is)', registers: [this.registry] });
+  readonly encodedConnections = new Counter({ name: 'eventstreams_stream_encodings_total', help: 'Stream connections opened, by content coding (identity, gzip, deflate, zstd)', labelNames: ['encoding'], registers: [this.registry] });
+  /** Read when metrics are scraped; the composition root points it at the compression's count. */
+  countSharedHistories: () => number = () => 0;
+  readonly sharedHistories: Gauge = new Gauge({
+    name: 'eventstreams_shared_compression_histories',
+    help: 'Deflate histories shared by groups of gzip/deflate connections (compression.max_shared_histories)',
+    registers: [this.registry],
+    collect: () => this.sharedHistories.set(this.countSharedHistories()),
+  });
   readonly cacheLookups = new Counter({ name: 'eventstreams_cache_lookups_total', help: 'Client start positions served from the recent-events cache (hit) or needing a Kafka catch-up (miss)', labelNames: ['result'], registers: [this.registry] });
   readonly catchUpReaders = new Gauge({ name: 'eventstreams_catch_up_readers', help: 'Running catch-up readers', registers: [this.registry] });
   readonly catchUpReadersStarted = new Counter({ name: 'eventstreams_catch_up_readers_started_total', help: 'Catch-up readers started (clients resuming close together share one)', registers: [this.registry] });

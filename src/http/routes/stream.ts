@@ -249,6 +249,7 @@ function openStream(
     metrics: deps.metrics,
     log,
   });
+  deps.metrics.encodedConnections.inc({ encoding: coding });
   const names = streams.map((s) => s.name);
   for (const name of names) {
     deps.metrics.connectedClients.inc({ stream: name });
