@@ -136,6 +136,12 @@ interface RunResult {
   /** (RSS peak in the window − idle RSS) / open clients, KB (1,000 bytes). */
   rssPerClientKB: number | null;
   serverEventsSentPerSec: number | null;
+  /** What the service counts as written (eventstreams_bytes_sent_total, compressed as sent, HTTP chunking not included). */
+  serverMiBSentPerSec: number | null;
+  /** Streams opened by content coding over the service's life (eventstreams_stream_encodings_total). */
+  serverStreamsByCoding: Record<string, number> | null;
+  /** Deflate histories shared by gzip/deflate groups at the end of the window. */
+  sharedHistories: number | null;
   kafkaFetchPerSec: number | null;
   kafkaFetchByKindPerSec: Record<string, number> | null;
   kafkaMessagesReadByKind: Record<string, number> | null;
@@ -196,6 +202,9 @@ function emptyRun(server: Server, mode: string, encoding: EncodingSetting, filte
     cpuUsPerEvent: null,
     rssPerClientKB: null,
     serverEventsSentPerSec: null,
+    serverMiBSentPerSec: null,
+    serverStreamsByCoding: null,
+    sharedHistories: null,
     kafkaFetchPerSec: null,
     kafkaFetchByKindPerSec: null,
     kafkaMessagesReadByKind: null,
@@ -350,6 +359,10 @@ async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProduce
     result.metricsAvailable = metrics0 !== null && metrics1 !== null;
     const sent = metricDelta(metrics0, metrics1, 'eventstreams_events_sent_total');
     result.serverEventsSentPerSec = sent === null ? null : round(sent / secs, 0);
+    const sentBytes = metricDelta(metrics0, metrics1, 'eventstreams_bytes_sent_total');
+    result.serverMiBSentPerSec = sentBytes === null ? null : round(sentBytes / MiB / secs, 1);
+    result.serverStreamsByCoding = metricDeltaBy(new Map(), metrics1, 'eventstreams_stream_encodings_total', 'encoding');
+    result.sharedHistories = metricSum(metrics1, 'eventstreams_shared_compression_histories');
     const fetches = metricDelta(metrics0, metrics1, 'eventstreams_kafka_fetch_requests_total');
     result.kafkaFetchPerSec = fetches === null ? null : round(fetches / secs, 1);
     const byKind = metricDeltaBy(metrics0, metrics1, 'eventstreams_kafka_fetch_requests_total', 'kind');
