@@ -16,7 +16,7 @@
  */
 import { constants, createGzip, gunzipSync, zstdDecompressSync, type Gzip } from 'node:zlib';
 import { Compression } from '../src/compress/encoder.ts';
-import { SharedChunk, deflateSegment, zstdFrame } from '../src/compress/shared-chunk.ts';
+import { SharedChunk, zstdFrame } from '../src/compress/shared-chunk.ts';
 import { readRecordedEvents } from './lib/recorded-events.ts';
 import { machineInfo, table, writeResults } from './lib/report.ts';
 import { num, options } from './lib/run.ts';
