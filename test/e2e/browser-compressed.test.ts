@@ -153,6 +153,9 @@ describe.each(CASES)('browser EventSource over $coding', ({ coding, codings }) =
       await until(async () => (await received()) >= produced.length, `all ${produced.length} events`);
       await sleep(300);
       const got = await page.evaluate(() => (window as unknown as { received: Received[] }).received);
+      // Closed, so that every request of the page has ended (the open one aborted) before it is checked.
+      await page.evaluate(() => (window as unknown as { source: EventSource }).source.close());
+      await until(() => requests.every((r) => r.outcome !== undefined), 'the stream requests to end');
 
       // No gap, no duplicate: every event produced, once, each partition in offset order.
       expect([...got].sort((a, b) => a.seq - b.seq)).toEqual(produced);
@@ -163,34 +166,37 @@ describe.each(CASES)('browser EventSource over $coding', ({ coding, codings }) =
 
       // Every stream the browser was answered with was compressed as negotiated, and decoded:
       // each body ended either complete (the clean ends) or cut by the network, never by a
-      // decoding failure.
-      expect(requests.length).toBeGreaterThanOrEqual(3);
-      expect(requests[0]!.lastEventId).toBeUndefined();
+      // decoding failure. (A reconnect the close cancelled before its answer has no response.)
+      const answered = requests.filter((r) => r.status !== undefined);
+      expect(answered.length).toBeGreaterThanOrEqual(3);
+      expect(requests.slice(0, -1).every((r) => r.status !== undefined)).toBe(true);
+      expect(answered[0]!.lastEventId).toBeUndefined();
       // The reconnect after the cut came back with the id of the last event received.
-      expect(requests.at(-1)!.lastEventId).toBeDefined();
-      for (const request of requests) {
+      expect(answered.at(-1)!.lastEventId).toBeDefined();
+      for (const request of answered) {
         expect(request.acceptEncoding).toBe('gzip, deflate, br, zstd');
         expect(request.status).toBe(200);
         expect(request.contentEncoding).toBe(coding);
       }
-      const outcomes = requests.slice(0, -1).map((r) => r.outcome);
+      // The last answered one was still open when the page closed it.
+      const outcomes = answered.slice(0, -1).map((r) => r.outcome);
       expect(outcomes.filter((o) => o === 'finished').length).toBeGreaterThanOrEqual(1);
       expect(outcomes.filter((o) => o !== 'finished')).toEqual([expect.stringMatching(/^net::ERR_(INCOMPLETE_CHUNKED_ENCODING|CONNECTION_RESET|EMPTY_RESPONSE|CONNECTION_CLOSED)$/)]);
       // The service's side: every stream of the page opened with the coding.
       const opened = log.filter((l) => l.msg === 'stream opened');
-      expect(opened.map((l) => l.coding)).toEqual(requests.map(() => coding));
+      expect(opened.length).toBeGreaterThanOrEqual(answered.length);
+      expect(opened.map((l) => l.coding)).toEqual(opened.map(() => coding));
 
-      // The page's own view of the ended streams: fewer bytes on the wire than it decoded.
+      // The page's own view of its streams: fewer bytes on the wire than it decoded.
       const sizes = await page.evaluate(() =>
         performance
           .getEntriesByType('resource')
           .filter((e) => e.name.includes('/v2/stream/'))
           .map((e) => ({ encoded: (e as PerformanceResourceTiming).encodedBodySize, decoded: (e as PerformanceResourceTiming).decodedBodySize })),
       );
-      expect(sizes.length).toBeGreaterThanOrEqual(1);
-      for (const { encoded, decoded } of sizes) expect(encoded).toBeLessThan(decoded);
-
-      await page.evaluate(() => (window as unknown as { source: EventSource }).source.close());
+      const withBody = sizes.filter((s) => s.decoded > 0);
+      expect(withBody.length).toBeGreaterThanOrEqual(2);
+      for (const { encoded, decoded } of withBody) expect(encoded).toBeLessThan(decoded);
     } finally {
       await page.close();
     }
