@@ -111,3 +111,34 @@ function toValue(value: unknown): Buffer | null {
   if (value === null) return null;
   return Buffer.from(JSON.stringify(value));
 }
+
+export interface ProducedSeq {
+  seq: number;
+  partition: number;
+  offset: number;
+}
+
+/**
+ * Produces `value(seq)` a few at a time (seq 0, 1, ...; seq % partitions is the partition) until
+ * stopped, so that events keep arriving while streams end and reconnect; `stop` resolves with
+ * everything produced, in seq order.
+ */
+export function keepProducing(topic: string, partitions: number, value: (seq: number) => unknown, pauseMs = 100): { stop(): Promise<ProducedSeq[]> } {
+  const produced: ProducedSeq[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const seqs = Array.from({ length: 4 }, (_, i) => produced.length + i);
+      const sent = await produceJson(testBrokers(), topic, seqs.map((seq) => ({ value: value(seq), partition: seq % partitions })));
+      sent.forEach((p, i) => produced.push({ seq: seqs[i]!, partition: p.partition, offset: Number(p.offset) }));
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return produced;
+    },
+  };
+}

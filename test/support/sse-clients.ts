@@ -10,25 +10,84 @@ export interface EventMeta {
   offset: number;
 }
 
+/** One answered connection attempt of a client. */
+export interface Attempt {
+  /** The Last-Event-ID it sent (null: none). */
+  lastEventId: string | null;
+  status: number;
+  /** The response's `Content-Encoding` (null: none, identity); the client library decoded the body. */
+  contentEncoding: string | null;
+  /**
+   * How the body ended as the client library read it: undefined while it is being read, `end` for a
+   * complete body, else the error reading it ended with (the connection cut, or a body it could not
+   * decode); either way the client reconnects by itself.
+   */
+  ended?: string;
+}
+
 export interface ReconnectingClient {
   /** `meta` of every message event received, in order. */
   metas(): EventMeta[];
-  /** Every answered connection attempt: the Last-Event-ID it sent (null: none) and the status. */
-  attempts(): { lastEventId: string | null; status: number }[];
+  /** Every answered connection attempt, in order. */
+  attempts(): Attempt[];
   /** True once the client gave up for good (it will not reconnect). */
   gaveUp(): boolean;
   close(): void;
 }
 
-/** npm `eventsource`, which reconnects by itself with `Last-Event-ID`. */
-export function startEventSource(url: string): ReconnectingClient {
+export interface ClientOptions {
+  /** The `Accept-Encoding` the client sends instead of its library's default. */
+  acceptEncoding?: string;
+}
+
+/** The error a body read ended with, as a line: name, message, and what caused it (undici wraps socket and decoder errors). */
+function describeError(error: unknown): string {
+  const parts: string[] = [];
+  for (let e = error, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    parts.push(`${e.name}${code === undefined ? '' : ` [${code}]`}: ${e.message}`);
+  }
+  return parts.length > 0 ? parts.join(' <- ') : String(error);
+}
+
+/**
+ * npm `eventsource`, which reconnects by itself with `Last-Event-ID`. Its fetch is Node's (undici),
+ * which sends `Accept-Encoding: gzip, deflate` unless told otherwise and decodes gzip, deflate, br
+ * and zstd bodies itself; the body is read through a wrapper that notes how it ended, as
+ * `eventsource` reconnects silently on any read error, a decoding error included.
+ */
+export function startEventSource(url: string, options: ClientOptions = {}): ReconnectingClient {
   const metas: EventMeta[] = [];
-  const attempts: { lastEventId: string | null; status: number }[] = [];
+  const attempts: Attempt[] = [];
   const es = new EventSource(url, {
     fetch: async (input, init) => {
-      const response = await fetch(input, init);
-      attempts.push({ lastEventId: new Headers(init?.headers).get('last-event-id'), status: response.status });
-      return response;
+      const headers = new Headers(init.headers);
+      if (options.acceptEncoding !== undefined) headers.set('accept-encoding', options.acceptEncoding);
+      const response = await fetch(input, { ...init, headers });
+      const attempt: Attempt = { lastEventId: headers.get('last-event-id'), status: response.status, contentEncoding: response.headers.get('content-encoding') };
+      attempts.push(attempt);
+      const source = response.body?.getReader();
+      if (source === undefined) return response;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          try {
+            const { done, value } = await source.read();
+            if (done) {
+              attempt.ended ??= 'end';
+              controller.close();
+            } else controller.enqueue(value);
+          } catch (error) {
+            attempt.ended ??= describeError(error);
+            controller.error(error);
+          }
+        },
+        cancel(reason) {
+          attempt.ended ??= 'cancelled';
+          return source.cancel(reason);
+        },
+      });
+      // What eventsource reads of a response.
+      return { body, redirected: response.redirected, status: response.status, headers: response.headers, url: response.url };
     },
   });
   es.addEventListener('message', (e) => metas.push((JSON.parse(e.data) as { meta: EventMeta }).meta));
@@ -40,19 +99,30 @@ export function startEventSource(url: string): ReconnectingClient {
   };
 }
 
-/** python `requests-sse` (what pywikibot's EventStreams is built on), via test/support/requests_sse_client.py. */
-export function startRequestsSse(url: string, count = 0): ReconnectingClient {
+/**
+ * python `requests-sse` (what pywikibot's EventStreams is built on), via test/support/requests_sse_client.py.
+ * requests sends `Accept-Encoding: gzip, deflate` unless told otherwise and decodes those (urllib3).
+ */
+export function startRequestsSse(url: string, count = 0, options: ClientOptions = {}): ReconnectingClient {
   const script = fileURLToPath(new URL('requests_sse_client.py', import.meta.url));
   // scripts/provision.sh installs requests-sse there.
   const pythonPath = [fileURLToPath(new URL('../../.tools/python', import.meta.url)), process.env.PYTHONPATH].filter(Boolean).join(':');
-  const child = spawn('python3', [script, url, String(count)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PYTHONPATH: pythonPath } });
+  const args = [script, url, String(count), ...(options.acceptEncoding !== undefined ? [options.acceptEncoding] : [])];
+  const child = spawn('python3', args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PYTHONPATH: pythonPath } });
   const lines: Record<string, unknown>[] = [];
   let exited = false;
   child.once('exit', () => (exited = true));
   createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
   return {
     metas: () => lines.filter((l) => 'meta' in l).map((l) => l.meta as EventMeta),
-    attempts: () => lines.filter((l) => 'connect' in l).map((l) => ({ lastEventId: l.connect as string | null, status: Number(l.status) })),
+    attempts: () => {
+      const attempts: Attempt[] = [];
+      for (const l of lines) {
+        if ('connect' in l) attempts.push({ lastEventId: l.connect as string | null, status: Number(l.status), contentEncoding: (l.encoding as string | null) ?? null });
+        else if ('ended' in l && attempts.length > 0) attempts[attempts.length - 1]!.ended = l.ended as string;
+      }
+      return attempts;
+    },
     gaveUp: () => exited && (count === 0 || lines.filter((l) => 'meta' in l).length < count),
     close: () => child.kill(),
   };
