@@ -72,6 +72,8 @@ export class ClientQueue implements Sheddable {
   #queued: PositionState | undefined;
   /** The position after the last block handed to the socket. */
   #written: PositionState;
+  /** Whether the client has been handed any id (a message, notice or id-only block). */
+  #idHanded = false;
   #waiters: (() => void)[] = [];
   /** Set while readers wait for room: evicts the client if it does not make room in time. */
   #cancelStall: (() => void) | undefined;
@@ -173,6 +175,7 @@ export class ClientQueue implements Sheddable {
     const key = `${this.#written.serial}\u0001${end.serial}\u0001${this.#pendingEvents}\u0001${pending.length}`;
     const written = this.#written;
     const batch = this.#options.batches.batch(key, () => new SharedChunk(encodeBatch(pending, bytes), written, end));
+    if (this.#queued !== undefined) this.#idHanded = true;
     this.#written = end;
     this.#pendingBySlot.forEach((events, slot) => {
       if (events > 0) sent(slot, events);
@@ -189,7 +192,25 @@ export class ClientQueue implements Sheddable {
     const state = this.#ids.state;
     if (state === this.#written || state.toString() === this.#written.toString()) return undefined;
     const block = this.#options.framing.position(state.toString());
-    if (block !== undefined) this.#written = state;
+    if (block !== undefined) {
+      this.#written = state;
+      this.#idHanded = true;
+    }
+    return block;
+  }
+
+  /**
+   * An id-only block when the client has not been handed any id yet: a stream that ends before its
+   * first event still tells the client where it started, or it would reconnect at the new end of
+   * the topics and miss what was produced meanwhile.
+   */
+  takeFirstPosition(): string | undefined {
+    if (this.#idHanded) return this.takePosition();
+    const block = this.#options.framing.position(this.#ids.toString());
+    if (block !== undefined) {
+      this.#written = this.#ids.state;
+      this.#idHanded = true;
+    }
     return block;
   }
 

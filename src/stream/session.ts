@@ -204,6 +204,7 @@ export class StreamSession implements EventSink {
   close(retryMs: number, reason: EndReason = 'shutdown'): void {
     if (this.ended) return;
     this.flush();
+    this.#writeBlock(this.#queue.takeFirstPosition());
     this.#writeBlock(this.#framing.retry(retryMs + Math.random() * retryMs));
     this.#finish(reason);
   }

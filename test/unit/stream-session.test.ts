@@ -95,11 +95,13 @@ describe('StreamSession', () => {
     expect([stream.ended, stream.endReason, socket.destroyed]).toEqual([true, 'slow_client', true]);
   });
 
-  it('ends at its deadline with reconnection advice', async () => {
+  it('ends at its deadline with reconnection advice, and its starting id when it was sent no event', async () => {
     const { stream, output } = session('sse', { deadline: Date.now() });
     stream.tick(Date.now());
     await turn();
-    expect(output()).toMatch(/^:ok\n\nretry: (\d+)\n\n$/);
+    // Without the id, the client would come back at the new end of the topics and miss what came meanwhile.
+    expect(output().startsWith(`:ok\n\nid: ${START_ID}\n\nretry: `)).toBe(true);
+    expect(output()).toMatch(/retry: (\d+)\n\n$/);
     const retry = Number(/retry: (\d+)/.exec(output())?.[1]);
     expect(retry).toBeGreaterThanOrEqual(2000);
     expect(retry).toBeLessThanOrEqual(4000);
