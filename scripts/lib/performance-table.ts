@@ -1,0 +1,125 @@
+/**
+ * The README's performance table, generated from bench/results/*.json so every figure it quotes
+ * is one a benchmark wrote, with the commit it ran at. A benchmark missing from bench/results
+ * has no row (never a made-up one).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cell, readmeBlock, withBlock } from './readme-block.ts';
+import { repoRoot } from './repo-root.ts';
+
+export const PERFORMANCE_TABLE = readmeBlock('performance-table');
+
+interface Machine {
+  gitCommit: string | null;
+  gitDirty?: boolean | null;
+  date: string;
+}
+
+interface Row {
+  benchmark: string;
+  result: string;
+  ratio: string;
+}
+
+type Json = Record<string, unknown>;
+/** Results are read loosely: a field a benchmark no longer writes shows as "–", never a crash. */
+type Loose = Json & Record<string, never>;
+
+const n = (v: unknown, digits = 0): string => (typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: digits }) : '–');
+const pct = (v: unknown): string => (typeof v === 'number' ? `${(100 * v).toFixed(v < 0.1 ? 1 : 0)} %` : '–');
+const at = (j: unknown, ...path: (string | number)[]): unknown => path.reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Json)[k] : undefined), j);
+
+/** One extractor per results file: the rows it gives the table. */
+const SOURCES: { file: string; rows: (json: Loose) => Row[] }[] = [
+  {
+    file: 'fanout.json',
+    rows: (j) => {
+      const runs = (at(j, 'runs') as Json[] | undefined) ?? [];
+      return runs
+        .filter((r) => r.server === 'service' && r.filtered === 'none')
+        .map((r) => {
+          const v = (key: string) => at(r, 'vsCeiling', key);
+          return {
+            benchmark: `fan-out, ${n(r.clients)} clients × 100 ev/s, ${String(r.encoding)}`,
+            result: `${pct(r.deliveredFraction)} delivered, p50/p99 ${n(at(r, 'window', 'latencyMs', 'p50'))}/${n(at(r, 'window', 'latencyMs', 'p99'))} ms, ${n(r.cpuUsPerEvent, 1)} µs CPU/event, wire ${pct(r.wireRatio)} of identity, ${n(r.rssPerClientKB)} KB/client, ${n(r.kafkaFetchPerSec, 1)} Kafka fetches/s`,
+            ratio: `p99 ${n(v('p99'), 2)}×, CPU/event ${n(v('cpuPerEvent'), 2)}× the ceiling's`,
+          };
+        });
+    },
+  },
+  {
+    file: 'compression.json',
+    rows: (j) => {
+      const rows = (at(j, 'rows') as Json[] | undefined) ?? [];
+      const find = (batch: number, design: string) => rows.find((r) => r.batch === batch && r.design === design);
+      const shared = find(1, 'shared history (service)');
+      const own = find(1, 'compressor per connection');
+      const alone = find(1, 'deflate per batch');
+      const zstd = find(1, 'zstd per batch (service)');
+      if (shared === undefined) return [];
+      return [
+        {
+          benchmark: 'compression of real events, 1 event per write',
+          result: `shared history ${pct(shared.ofIdentity)} of identity (${n(shared.usPerEvent)} µs/event per group); history-free ${pct(alone?.ofIdentity)}; zstd frames ${pct(zstd?.ofIdentity)}`,
+          ratio: `${n((shared.ofIdentity as number) / (own?.ofIdentity as number), 2)}× the bytes of a compressor per connection`,
+        },
+      ];
+    },
+  },
+  {
+    file: 'reconnect-storm.json',
+    rows: (j) => [
+      {
+        benchmark: `reconnect storm, ${n(at(j, 'args', 'clients'))} clients over ${n(at(j, 'args', 'windowS'))} s`,
+        result: `${n(at(j, 'result', 'storm', 'resumed'))} of ${n(at(j, 'result', 'storm', 'clients'))} resumed${typeof at(j, 'result', 'storm', 'allResumedMs') === 'number' ? `, all in ${n((at(j, 'result', 'storm', 'allResumedMs') as number) / 1000, 1)} s` : ''}; ${n(at(j, 'result', 'check', 'missing'))} missing, ${n(at(j, 'result', 'check', 'duplicates'))} duplicated events`,
+        ratio: '',
+      },
+    ],
+  },
+  {
+    file: 'slow-readers.json',
+    rows: (j) => {
+      const phases = (at(j, 'result', 'phases') as Json[] | undefined) ?? [];
+      const p99 = (phase: string) => at(phases.find((p) => p.phase === phase), 'window', 'latencyMs', 'p99');
+      return [
+        {
+          benchmark: `${n(at(j, 'args', 'slow'))} connections that never read + ${n(at(j, 'args', 'normal'))} normal clients`,
+          result: `normal clients' p99 ${n(p99('baseline'))} ms before, ${n(p99('slow'))} ms during; RSS peak ${n(at(j, 'result', 'service', 'rssPeakMiB'))} MiB`,
+          ratio: `p99 ${n((p99('slow') as number) / (p99('baseline') as number), 1)}× the baseline window's`,
+        },
+      ];
+    },
+  },
+  {
+    file: 'soak.json',
+    rows: (j) => {
+      const compare = (at(j, 'result', 'compare') as Json[] | undefined) ?? [];
+      const heap = compare.find((c) => c.key === 'heapUsedMiB');
+      return [
+        {
+          benchmark: `soak, ${n(at(j, 'args', 'clients'))} clients churning, ${n(at(j, 'args', 'minutes'))} min`,
+          result: `${n(at(j, 'result', 'check', 'missing'))} missing, ${n(at(j, 'result', 'check', 'duplicates'))} duplicated; heap ${n(heap?.baseline, 1)} MiB at start, ${n(heap?.end, 1)} MiB after the clients left`,
+          ratio: '',
+        },
+      ];
+    },
+  },
+];
+
+export function performanceTable(resultsDir = join(repoRoot, 'bench', 'results')): string {
+  const lines = ['| benchmark | result | against its ceiling / baseline | commit, date |', '|---|---|---|---|'];
+  for (const source of SOURCES) {
+    const file = join(resultsDir, source.file);
+    if (!existsSync(file)) continue;
+    const json = JSON.parse(readFileSync(file, 'utf8')) as Loose;
+    const machine = at(json, 'machine') as Machine | undefined;
+    const commit = `${machine?.gitCommit ?? '?'}${machine?.gitDirty === true ? ' (dirty)' : ''}, ${machine?.date.slice(0, 10) ?? '?'}`;
+    for (const row of source.rows(json)) lines.push(`| ${cell(row.benchmark)} | ${cell(row.result)} | ${cell(row.ratio)} | ${commit} ([${source.file.replace('.json', '.md')}](bench/results/${source.file.replace('.json', '.md')})) |`);
+  }
+  return lines.join('\n');
+}
+
+export function withPerformanceTable(readme: string): string {
+  return withBlock(readme, PERFORMANCE_TABLE, performanceTable());
+}
