@@ -1,4 +1,4 @@
-import { partitionKey, type StartPosition } from '../protocol/position.ts';
+import type { StartPosition } from '../protocol/position.ts';
 
 interface Slot {
   /** `{"topic":"…","partition":N,` — the fixed start of this partition's element, encoded once. */
@@ -126,11 +126,11 @@ export class PositionStates {
  */
 export class PositionIds {
   #state: PositionState;
-  readonly #slotOf = new Map<string, number>();
+  readonly #starts: readonly StartPosition[];
 
   constructor(starts: readonly StartPosition[], root?: PositionState) {
     this.#state = root ?? new PositionState(starts.map(startSlot));
-    starts.forEach((start, index) => this.#slotOf.set(partitionKey(start.topic, start.partition), index));
+    this.#starts = starts;
   }
 
   /** The current state: shared with the connections in step with this one. */
@@ -150,8 +150,9 @@ export class PositionIds {
 
   /** Moves a partition to a new concrete offset (after its position was lost and re-resolved). */
   reset(start: StartPosition): void {
-    const index = this.#slotOf.get(partitionKey(start.topic, start.partition));
-    if (index !== undefined) this.#state = this.#state.reset(start, index);
+    // Rare (a lost position): a scan, rather than an index kept by every connection.
+    const index = this.#starts.findIndex((s) => s.topic === start.topic && s.partition === start.partition);
+    if (index >= 0) this.#state = this.#state.reset(start, index);
   }
 
   toString(): string {
