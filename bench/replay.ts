@@ -55,7 +55,7 @@ const opts = options('node bench/replay.ts [options]', {
   timeout: { default: '900', help: 'seconds the client may take' },
   reconnect: { default: 'no', help: 'yes: resume with Last-Event-ID (after 1 s) when the server drops the client, like EventSource; no: a drop ends the run' },
   ceiling: { default: 'yes', help: 'yes: run the bare reader (bench/lib/limit-replay.ts) on the same range first; ours / ceiling' },
-  'fetch-bytes': { default: '', help: 'kafka fetch_max_bytes_per_partition of the service and of the ceiling (default: the service default, 1 MiB)' },
+  'fetch-bytes': { default: '', help: 'bytes per catch-up fetch: the service\'s fanout.catch_up_fetch_bytes and the ceiling\'s (default: the service default, 4 MiB)' },
   mixed: { default: 'no', help: 'yes: the mixed run (live clients alone, then with concurrent replays) instead' },
   'live-clients': { default: '1000', help: 'mixed: clients following the live stream' },
   'live-rate': { default: '100', help: 'mixed: events/s produced on the live topic' },
@@ -73,8 +73,8 @@ const mode = opts.mode;
 if (mode !== 'shared' && mode !== 'per_connection') throw new Error(`--mode: unknown mode ${mode}`);
 const mixed = opts.mixed === 'yes';
 const fetchBytes = opts['fetch-bytes'] === '' ? null : Math.floor(num(opts['fetch-bytes'], 'fetch-bytes'));
-/** The service's default `fetch_max_bytes_per_partition` (src/config/convert.ts). */
-const SERVICE_FETCH_BYTES = 1024 * 1024;
+/** The service's default `fanout.catch_up_fetch_bytes` (src/config/schema.ts). */
+const SERVICE_FETCH_BYTES = 4 * 1024 * 1024;
 const liveClients = Math.floor(num(opts['live-clients'], 'live-clients'));
 const liveRate = num(opts['live-rate'], 'live-rate');
 const liveSeconds = num(opts['live-seconds'], 'live-seconds');
@@ -218,7 +218,7 @@ runMain('replay', (timeoutS + 900) * 1000 * (mixed ? 2 : 1), async (cleanup) => 
   const service = await startServiceChild(
     cleanup,
     `replay-${mixed ? 'mixed' : mode}`,
-    { log_level: opts['log-level'], kafka: { brokers: kafka.brokers, ...(fetchBytes === null ? {} : { fetch_max_bytes_per_partition: fetchBytes }) }, streams, fanout: { mode } },
+    { log_level: opts['log-level'], kafka: { brokers: kafka.brokers }, streams, fanout: { mode, ...(fetchBytes === null ? {} : { catch_up_fetch_bytes: fetchBytes }) } },
     nodeArgs(opts['service-node-args']),
   );
   monitor.watch('service', service.pid);
@@ -336,7 +336,7 @@ async function runSingle(cleanup: Cleanup, monitor: Monitor, brokers: string[], 
   const pass = complete && eventsPerSec !== null && eventsPerSec >= TARGET_EVENTS_PER_SEC && check.missing === 0 && check.behind === 0;
   log(`replay: ${complete ? `${events} events in ${result.totalSeconds} s = ${eventsPerSec} events/s, ${result.mbPerSec} MB/s` : `incomplete: ${reached.reached}/${reached.tracked} reached seq ${events - 1}, received ${times?.events}`}`);
 
-  const fetchNote = `${(fetchBytes ?? SERVICE_FETCH_BYTES).toLocaleString('en-US')} bytes per partition per fetch`;
+  const fetchNote = `catch-up fetches of up to ${(fetchBytes ?? SERVICE_FETCH_BYTES).toLocaleString('en-US')} bytes`;
   const md =
     `## replay: ${events.toLocaleString('en-US')} events, one client, mode ${mode}\n\n` +
     `${info.date}, node ${info.node}, ${info.cores} cores (${info.cpuModel}), commit ${info.gitCommit ?? '?'}${info.gitDirty === true ? ' + uncommitted src changes' : ''}. ` +

@@ -7,7 +7,7 @@ import type { PartitionFeed } from './partition-feed.ts';
 import type { ReaderContext } from './tail-reader.ts';
 
 /**
- * Bytes of events handed to the clients in one go: a fetch (up to `fetch_max_bytes_per_partition`)
+ * Bytes of events handed to the clients in one go: a fetch (up to `fanout.catch_up_fetch_bytes`)
  * is delivered in slices of this size, the clients' room checked and the event loop let go between
  * two, so a replay neither overruns a client's budget nor holds up live clients for a whole fetch.
  */
@@ -34,13 +34,16 @@ export class CatchUpReader {
 
   readonly #handOff: (cursor: PartitionCursor) => void;
 
-  /** `handOff` takes each cursor on to the feed once this reader reaches what the feed's cache holds. */
-  constructor(feed: PartitionFeed, from: number, context: ReaderContext, handOff: (cursor: PartitionCursor) => void) {
+  /**
+   * `handOff` takes each cursor on to the feed once this reader reaches what the feed's cache holds;
+   * `fetchBytes`: the most one fetch returns (`fanout.catch_up_fetch_bytes`).
+   */
+  constructor(feed: PartitionFeed, from: number, context: ReaderContext, handOff: (cursor: PartitionCursor) => void, fetchBytes?: number) {
     this.#handOff = handOff;
     this.feed = feed;
     this.position = from;
     this.#context = context;
-    this.#fetcher = context.gateway.fetcher();
+    this.#fetcher = context.gateway.fetcher(fetchBytes);
   }
 
   get done(): boolean {

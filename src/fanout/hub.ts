@@ -118,7 +118,7 @@ export class FanoutHub implements EventSource {
         return;
       }
     }
-    const reader = new CatchUpReader(feed, from, this.#context, (c) => this.#follow(feed, c));
+    const reader = new CatchUpReader(feed, from, this.#context, (c) => this.#follow(feed, c), this.#config.fanout.catchUpFetchBytes);
     readers.add(reader);
     reader.add(cursor);
     this.#readerOf.set(cursor, reader);
