@@ -36,6 +36,13 @@ export function decodeMessage(message: KafkaMessage, maxBytes: number): Decoded 
   return { ok: true, data: JSON.stringify(record), canary: meta.domain === 'canary' };
 }
 
+let prefixOf = { topic: '', partition: -1, text: '' };
+/** `"topic":"…","partition":N,"offset":` for a partition: the same for runs of its events. */
+function positionPrefix(topic: string, partition: number): string {
+  if (prefixOf.topic !== topic || prefixOf.partition !== partition) prefixOf = { topic, partition, text: `"topic":${JSON.stringify(topic)},"partition":${partition},"offset":` };
+  return prefixOf.text;
+}
+
 /** Keys are usually JSON (EventBus keys by page); anything else is passed on as text. */
 function decodeKey(key: Buffer): unknown {
   const text = key.toString('utf8');
@@ -56,7 +63,7 @@ export function encodeEvent(message: KafkaMessage, maxBytes: number, alloc: Fram
   const { value } = message;
   if (value === null || value.length === 0) return { ok: false, reason: 'null_value' };
   if (value.length > maxBytes) return { ok: false, reason: 'too_large' };
-  let fields = `"topic":${JSON.stringify(message.topic)},"partition":${message.partition},"offset":${message.offset}`;
+  let fields = `${positionPrefix(message.topic, message.partition)}${message.offset}`;
   if (message.key !== null && message.key.length > 0) fields += `,"key":${JSON.stringify(decodeKey(message.key))}`;
   const spliced = spliceMeta(value, fields, alloc, watch);
   if (spliced !== undefined) return { ok: true, frame: spliced.frame, canary: spliced.canary, watched: spliced.watched };

@@ -115,6 +115,9 @@ interface TopLevel {
 
 class Scanner {
   readonly #b: Buffer;
+  /** The memory under `#b` as 32-bit words, and where `#b` starts in it. */
+  readonly #words: Int32Array<ArrayBufferLike>;
+  readonly #base: number;
   readonly #watch: KeyWatch | undefined;
   /** Watched members found: flat triples (key id, value start, value end) in the value's positions. */
   readonly hits: number[] = [];
@@ -123,6 +126,8 @@ class Scanner {
 
   constructor(bytes: Buffer, watch: KeyWatch | undefined) {
     this.#b = bytes;
+    this.#words = wordsOf(bytes.buffer);
+    this.#base = bytes.byteOffset;
     this.#watch = watch;
   }
 
@@ -131,18 +136,18 @@ class Scanner {
   // and CR/LF would break SSE lines).
   topLevel(): TopLevel | undefined {
     const b = this.#b;
-    let i = this.#ws(0);
+    let i = b[0] === SPACE ? this.#ws(0) : 0;
     if (b[i] !== OPEN_OBJECT) return undefined;
     const result: TopLevel = { close: FAIL, hasMembers: false, metaHasMembers: false, canary: false };
-    i = this.#ws(i + 1);
+    i = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
     if (b[i] !== CLOSE_OBJECT) {
       for (;;) {
         const keyStart = i;
         const keyEnd = this.#string(i);
         if (keyEnd === FAIL || this.#escaped) return undefined;
-        i = this.#ws(keyEnd);
+        i = b[keyEnd] === SPACE ? this.#ws(keyEnd) : keyEnd;
         if (b[i] !== COLON) return undefined;
-        const valueStart = this.#ws(i + 1);
+        const valueStart = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
         result.hasMembers = true;
         if (this.#equals(keyStart, keyEnd, META)) {
           if (result.metaClose !== undefined || b[valueStart] !== OPEN_OBJECT) return undefined;
@@ -152,9 +157,9 @@ class Scanner {
           if (i !== FAIL && this.#watch !== undefined) this.#note(keyStart, keyEnd, valueStart, i);
         }
         if (i === FAIL) return undefined;
-        i = this.#ws(i);
+        i = b[i] === SPACE ? this.#ws(i) : i;
         if (b[i] === COMMA) {
-          i = this.#ws(i + 1);
+          i = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
           continue;
         }
         if (b[i] !== CLOSE_OBJECT) return undefined;
@@ -169,24 +174,24 @@ class Scanner {
   /** Scans `meta`'s members: notes its end, canary-ness, and refuses position keys it already has. */
   #meta(open: number, result: TopLevel): number {
     const b = this.#b;
-    let i = this.#ws(open + 1);
+    let i = b[open + 1] === SPACE ? this.#ws(open + 1) : open + 1;
     if (b[i] !== CLOSE_OBJECT) {
       for (;;) {
         const keyStart = i;
         const keyEnd = this.#string(i);
         if (keyEnd === FAIL || this.#escaped) return FAIL;
         for (const key of POSITION_KEYS) if (this.#equals(keyStart, keyEnd, key)) return FAIL;
-        i = this.#ws(keyEnd);
+        i = b[keyEnd] === SPACE ? this.#ws(keyEnd) : keyEnd;
         if (b[i] !== COLON) return FAIL;
-        const valueStart = this.#ws(i + 1);
+        const valueStart = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
         result.metaHasMembers = true;
         i = this.#value(valueStart);
         if (i === FAIL) return FAIL;
         if (this.#equals(keyStart, keyEnd, DOMAIN) && this.#equals(valueStart, i, CANARY)) result.canary = true;
         if (this.#watch !== undefined) this.#note(keyStart, keyEnd, valueStart, i);
-        i = this.#ws(i);
+        i = b[i] === SPACE ? this.#ws(i) : i;
         if (b[i] === COMMA) {
-          i = this.#ws(i + 1);
+          i = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
           continue;
         }
         if (b[i] !== CLOSE_OBJECT) return FAIL;
@@ -212,21 +217,21 @@ class Scanner {
   /** An object's end (past its closing brace); keys may not be escaped (nothing then would find them). */
   #object(open: number): number {
     const b = this.#b;
-    let i = this.#ws(open + 1);
+    let i = b[open + 1] === SPACE ? this.#ws(open + 1) : open + 1;
     if (b[i] === CLOSE_OBJECT) return i + 1;
     for (;;) {
       const keyStart = i;
       const keyEnd = this.#string(i);
       if (keyEnd === FAIL || this.#escaped) return FAIL;
-      i = this.#ws(keyEnd);
+      i = b[keyEnd] === SPACE ? this.#ws(keyEnd) : keyEnd;
       if (b[i] !== COLON) return FAIL;
-      const valueStart = this.#ws(i + 1);
+      const valueStart = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
       i = this.#value(valueStart);
       if (i === FAIL) return FAIL;
       if (this.#watch !== undefined) this.#note(keyStart, keyEnd, valueStart, i);
-      i = this.#ws(i);
+      i = b[i] === SPACE ? this.#ws(i) : i;
       if (b[i] === COMMA) {
-        i = this.#ws(i + 1);
+        i = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
         continue;
       }
       return b[i] === CLOSE_OBJECT ? i + 1 : FAIL;
@@ -235,14 +240,14 @@ class Scanner {
 
   #array(open: number): number {
     const b = this.#b;
-    let i = this.#ws(open + 1);
+    let i = b[open + 1] === SPACE ? this.#ws(open + 1) : open + 1;
     if (b[i] === CLOSE_ARRAY) return i + 1;
     for (;;) {
       i = this.#value(i);
       if (i === FAIL) return FAIL;
-      i = this.#ws(i);
+      i = b[i] === SPACE ? this.#ws(i) : i;
       if (b[i] === COMMA) {
-        i = this.#ws(i + 1);
+        i = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
         continue;
       }
       return b[i] === CLOSE_ARRAY ? i + 1 : FAIL;
@@ -268,8 +273,9 @@ class Scanner {
   }
 
   /**
-   * A string's end, byte by byte: a native search per string (quote, then backslash) costs more
-   * than this loop for the short strings events are made of, and a raw control byte must be
+   * A string's end. Four bytes at a time while none is a quote, a backslash or a control byte (one
+   * test per aligned word of the underlying memory), byte by byte around those: a native search per
+   * string costs more for the short strings events are made of, and a raw control byte must be
    * refused anyway. Only escapes are looked at more closely.
    */
   #string(start: number): number {
@@ -277,8 +283,21 @@ class Scanner {
     const end = b.length;
     if (b[start] !== QUOTE) return FAIL;
     this.#escaped = false;
+    const words = this.#words;
+    const base = this.#base;
     let i = start + 1;
-    while (i < end) {
+    for (;;) {
+      if (((base + i) & 3) === 0) {
+        while (i + 4 <= end) {
+          const x = words[(base + i) >> 2] as number;
+          const quote = x ^ 0x22222222;
+          const backslash = x ^ 0x5c5c5c5c;
+          // Per byte: is it zero (quote, backslash after the xor) or below 0x20? (exact as a whole-word test)
+          if ((((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((x - 0x20202020) & ~x)) & 0x80808080) break;
+          i += 4;
+        }
+      }
+      if (i >= end) return FAIL;
       const c = b[i] as number;
       if (c === QUOTE) return i + 1;
       if (c < SPACE) return FAIL;
@@ -298,7 +317,6 @@ class Scanner {
         return FAIL;
       }
     }
-    return FAIL;
   }
 
   #literal(i: number, literal: Buffer): number {
@@ -327,6 +345,7 @@ class Scanner {
     return i;
   }
 
+  /** Past the spaces at `i` (callers look at `b[i]` first: compact JSON has none). */
   #ws(i: number): number {
     while (this.#b[i] === SPACE) i++;
     return i;
@@ -337,6 +356,17 @@ class Scanner {
     for (let k = 0; k < expected.length; k++) if (this.#b[start + k] !== expected[k]) return false;
     return true;
   }
+}
+
+/** The values of one fetch share its buffer: one word view for all of them. */
+let lastBuffer: ArrayBufferLike | undefined;
+let lastWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
+function wordsOf(buffer: ArrayBufferLike): Int32Array<ArrayBufferLike> {
+  if (buffer !== lastBuffer) {
+    lastBuffer = buffer;
+    lastWords = new Int32Array(buffer, 0, buffer.byteLength >> 2);
+  }
+  return lastWords;
 }
 
 function isDigit(c: number | undefined): boolean {

@@ -178,6 +178,34 @@ describe('spliceMeta', () => {
     expect(noted).toBeGreaterThan(500);
   });
 
+  it('finds every quote, backslash and control byte in a string wherever it falls in the words of memory', () => {
+    const memory = Buffer.alloc(4096, 0x20);
+    let checked = 0;
+    // Raw: a quote, a backslash (escaping what follows), control bytes, a two-byte character; escapes as JSON writes them.
+    const specials = ['"', '\\', '\\"', '\n', '\u0001', '\u001f', 'é', '\t', String.raw`\n`, String.raw`\u00e9`, String.raw`\\`, String.raw`\x`];
+    for (const special of specials) {
+      for (let before = 0; before < 9; before++) {
+        for (let offset = 0; offset < 4; offset++) {
+          const text = `{"k":"${'a'.repeat(before)}${special}${'b'.repeat(7 - (before % 8))}","x":1}`;
+          const bytes = Buffer.from(text);
+          bytes.copy(memory, 64 + offset);
+          const value = memory.subarray(64 + offset, 64 + offset + bytes.length);
+          let parses = true;
+          try {
+            JSON.parse(text);
+          } catch {
+            parses = false;
+          }
+          const spliced = spliceMeta(value, FIELDS);
+          expect(spliced !== undefined, `${JSON.stringify(text)} at offset ${offset}`).toBe(parses && !/[\x00-\x1f]/.test(text));
+          if (spliced !== undefined) expect(JSON.parse(spliced.frame.toString('utf8', 6, spliced.frame.length - 2)).k).toBe(JSON.parse(text).k);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(specials.length * 9 * 4);
+  });
+
   it('carves frames out of shared chunks without overlap, large ones apart', () => {
     const arena = new FrameArena(1024);
     const a = arena.alloc(100);
