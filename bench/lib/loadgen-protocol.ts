@@ -251,6 +251,8 @@ export interface ClientTimes {
   connectAt: number;
   headAt: number | null;
   firstEventAt: number | null;
+  /** When it received the seq of the last `wait-seq` (Date.now()), or null. */
+  watchAt: number | null;
   events: number;
   bytes: number;
 }

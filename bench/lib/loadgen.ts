@@ -783,7 +783,7 @@ function status(): GenStatus {
 function clientTimes(index: number): ClientTimes | null {
   const c = clients[index];
   if (c === undefined) return null;
-  return { connectAt: c.connectAt, headAt: c.headAt, firstEventAt: c.firstEventAt, events: c.events, bytes: c.bytes };
+  return { connectAt: c.connectAt, headAt: c.headAt, firstEventAt: c.firstEventAt, watchAt: c.watchAt, events: c.events, bytes: c.bytes };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -316,6 +316,12 @@ export const configSchema = {
           "minimum": 0,
           "default": 10000
         },
+        "catch_up_fetch_bytes": {
+          "description": "Upper bound on the bytes one fetch of a catch-up reader returns (a client resuming from older than the cache, read from Kafka for it). Larger fetches replay faster (fewer round trips to wait for); a reader holds two at a time (the one it delivers, the next one), and delivers them in slices paced by its clients, so they do not count against a client's backlog. Default 4194304 (4 MiB).",
+          "type": "integer",
+          "minimum": 65536,
+          "default": 4194304
+        },
         "total_backlog_bytes": {
           "description": "Bytes that may queue for all clients together. Past this, clients that are behind are disconnected first (they resume with their id), and new streams are refused with 503 and `Retry-After` from 75 % of it: an overloaded process keeps serving the clients it has instead of running out of memory.",
           "type": "integer",

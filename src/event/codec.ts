@@ -1,6 +1,6 @@
 import type { KafkaMessage } from '../kafka/records.ts';
-import { dataLineBuffer } from './frame.ts';
-import { spliceMeta } from './meta-splice.ts';
+import { dataLineBuffer, ownedBuffer, type FrameAlloc } from './frame.ts';
+import { spliceMeta, type KeyWatch } from './meta-splice.ts';
 
 /** Why a Kafka message could not be served as an event. */
 export type SkipReason = 'null_value' | 'too_large' | 'not_json' | 'not_object';
@@ -36,6 +36,13 @@ export function decodeMessage(message: KafkaMessage, maxBytes: number): Decoded 
   return { ok: true, data: JSON.stringify(record), canary: meta.domain === 'canary' };
 }
 
+let prefixOf = { topic: '', partition: -1, text: '' };
+/** `"topic":"…","partition":N,"offset":` for a partition: the same for runs of its events. */
+function positionPrefix(topic: string, partition: number): string {
+  if (prefixOf.topic !== topic || prefixOf.partition !== partition) prefixOf = { topic, partition, text: `"topic":${JSON.stringify(topic)},"partition":${partition},"offset":` };
+  return prefixOf.text;
+}
+
 /** Keys are usually JSON (EventBus keys by page); anything else is passed on as text. */
 function decodeKey(key: Buffer): unknown {
   const text = key.toString('utf8');
@@ -46,20 +53,20 @@ function decodeKey(key: Buffer): unknown {
   }
 }
 
-export type Encoded = { ok: true; frame: Buffer; canary: boolean } | { ok: false; reason: SkipReason };
+export type Encoded = { ok: true; frame: Buffer; canary: boolean; watched?: number[] } | { ok: false; reason: SkipReason };
 
 /**
  * The event's SSE data line (`data: <json>\n\n`, UTF-8) with the Kafka position in `meta`:
  * spliced into the bytes when the JSON is plain, else through a full parse (`decodeMessage`).
  */
-export function encodeEvent(message: KafkaMessage, maxBytes: number): Encoded {
+export function encodeEvent(message: KafkaMessage, maxBytes: number, alloc: FrameAlloc = ownedBuffer, watch?: KeyWatch): Encoded {
   const { value } = message;
   if (value === null || value.length === 0) return { ok: false, reason: 'null_value' };
   if (value.length > maxBytes) return { ok: false, reason: 'too_large' };
-  let fields = `"topic":${JSON.stringify(message.topic)},"partition":${message.partition},"offset":${message.offset}`;
+  let fields = `${positionPrefix(message.topic, message.partition)}${message.offset}`;
   if (message.key !== null && message.key.length > 0) fields += `,"key":${JSON.stringify(decodeKey(message.key))}`;
-  const spliced = spliceMeta(value, fields);
-  if (spliced !== undefined) return { ok: true, frame: spliced.frame, canary: spliced.canary };
+  const spliced = spliceMeta(value, fields, alloc, watch);
+  if (spliced !== undefined) return { ok: true, frame: spliced.frame, canary: spliced.canary, watched: spliced.watched };
   const decoded = decodeMessage(message, maxBytes);
   if (!decoded.ok) return decoded;
   return { ok: true, frame: dataLineBuffer(decoded.data), canary: decoded.canary };

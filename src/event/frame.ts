@@ -42,6 +42,38 @@ export function ownedBuffer(bytes: number): Buffer {
   return Buffer.allocUnsafeSlow(bytes);
 }
 
+/** Where a frame's bytes are allocated: `ownedBuffer`, or a `FrameArena`'s `alloc`. */
+export type FrameAlloc = (bytes: number) => Buffer;
+
+/**
+ * Frames carved out of large buffers of their own, one after the other: for events that are sent
+ * and dropped soon after (catch-up and per-connection reads), never for events the cache keeps,
+ * since one live frame keeps its whole chunk alive. A buffer per frame (`ownedBuffer`) costs a
+ * native allocation and the garbage collector's accounting of external memory per event: the
+ * largest single cost of a replay after parsing.
+ */
+export class FrameArena {
+  readonly #chunkBytes: number;
+  #chunk: Buffer | undefined;
+  #used = 0;
+  readonly alloc: FrameAlloc = (bytes) => {
+    // Large frames get buffers of their own rather than wasting the rest of a chunk.
+    if (bytes > this.#chunkBytes >>> 3) return ownedBuffer(bytes);
+    let chunk = this.#chunk;
+    if (chunk === undefined || this.#used + bytes > chunk.length) {
+      chunk = this.#chunk = ownedBuffer(this.#chunkBytes);
+      this.#used = 0;
+    }
+    const start = this.#used;
+    this.#used += bytes;
+    return chunk.subarray(start, start + bytes);
+  };
+
+  constructor(chunkBytes = 1 << 20) {
+    this.#chunkBytes = chunkBytes;
+  }
+}
+
 /** `dataLine(json)` as UTF-8 in a buffer of its own (`ownedBuffer`): for frames that are cached. */
 export function dataLineBuffer(json: string): Buffer {
   const line = dataLine(json);

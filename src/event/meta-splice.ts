@@ -1,13 +1,16 @@
 /**
  * Adds the Kafka position to an event's `meta` without parsing it into objects: a byte-level scan
  * of the JSON value checks its structure and finds where `meta` ends, and the new fields are
- * spliced in there. About ten times cheaper than JSON.parse + JSON.stringify, which matters for
+ * spliced in there. Several times cheaper than JSON.parse + JSON.stringify, which matters for
  * replays. Anything out of the ordinary returns undefined and the caller takes the slow path:
  * line breaks or other control bytes (SSE needs the event on one line), escaped keys, a `meta`
  * that is not an object or already has position fields, or invalid JSON.
+ *
+ * The same pass can note where the values of chosen keys are (`KeyWatch`), at any depth, so later
+ * stages can tell from a few bytes whether they need the parsed event at all (the sanitizer).
  */
 
-import { DATA_PREFIX, DATA_SUFFIX, ownedBuffer } from './frame.ts';
+import { DATA_PREFIX, DATA_SUFFIX, ownedBuffer, type FrameAlloc } from './frame.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -20,37 +23,90 @@ const COLON = 0x3a;
 const COMMA = 0x2c;
 
 const FAIL = -1;
-const CONTROL = /[\x00-\x1f]/;
+const DATA_PREFIX_BYTES = Buffer.from(DATA_PREFIX, 'latin1');
+const DATA_SUFFIX_BYTES = Buffer.from(DATA_SUFFIX, 'latin1');
+if (DATA_SUFFIX_BYTES.length !== 2) throw new Error('the frame suffix is two bytes');
 const META = Buffer.from('"meta"');
 const DOMAIN = Buffer.from('"domain"');
 const CANARY = Buffer.from('"canary"');
 /** Keys of `meta` that we set; an event that already has one takes the slow path, which overwrites it. */
 const POSITION_KEYS = ['"topic"', '"partition"', '"offset"', '"key"'].map((k) => Buffer.from(k));
-const LITERALS = [Buffer.from('true'), Buffer.from('false'), Buffer.from('null')];
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+const NULL = Buffer.from('null');
+
+/** Longest key a watch can hold (the scan looks keys up by length). */
+const MAX_WATCHED_KEY = 64;
+
+/** Keys whose values a scan notes, wherever they are in the event (`keyWatch`). */
+export interface KeyWatch {
+  /** Per key length: the watched keys of that length (bytes without quotes) and their ids. */
+  readonly byLength: readonly (readonly { bytes: Buffer; id: number }[] | undefined)[];
+}
+
+/**
+ * A watch for these keys; a key's id is its index in `keys`. Keys JSON writes with escapes (quotes,
+ * backslashes, control characters) or longer than 64 bytes cannot be watched (an error): a caller
+ * that needs them must not rely on the scan.
+ */
+export function keyWatch(keys: readonly string[]): KeyWatch {
+  const byLength: { bytes: Buffer; id: number }[][] = Array.from({ length: MAX_WATCHED_KEY + 1 }, () => []);
+  keys.forEach((key, id) => {
+    if (!watchable(key)) throw new Error(`key ${JSON.stringify(key)} cannot be watched`);
+    const bytes = Buffer.from(key);
+    byLength[bytes.length]!.push({ bytes, id });
+  });
+  return { byLength: byLength.map((list) => (list.length === 0 ? undefined : list)) };
+}
+
+/** Whether a scan can watch `key`: it is written as it is in JSON, and not too long. */
+export function watchable(key: string): boolean {
+  return JSON.stringify(key) === `"${key}"` && Buffer.byteLength(key) <= MAX_WATCHED_KEY;
+}
 
 export interface Spliced {
   /** `data: <json with meta fields>\n\n` */
   frame: Buffer;
   canary: boolean;
+  /**
+   * With a watch: for every member of the event (at any depth) with a watched key, its key's id and
+   * where its value starts and ends in `frame`, as flat triples `[id, start, end, ...]`.
+   */
+  watched?: number[];
 }
 
-/** `fields` is the JSON text of the members to add, e.g. `"topic":"t","partition":0,"offset":5`. */
-export function spliceMeta(value: Buffer, fields: string): Spliced | undefined {
-  const scan = new Scanner(value);
+/**
+ * `fields` is the JSON text of the members to add, e.g. `"topic":"t","partition":0,"offset":5`;
+ * `alloc` gives the frame's buffer (by default one of its own); `watch` the keys to note.
+ */
+export function spliceMeta(value: Buffer, fields: string, alloc: FrameAlloc = ownedBuffer, watch?: KeyWatch): Spliced | undefined {
+  const scan = new Scanner(value, watch);
   const found = scan.topLevel();
   if (found === undefined) return undefined;
   const head = found.metaClose ?? found.close;
   const separator = found.metaClose === undefined ? (found.hasMembers ? ',' : '') : found.metaHasMembers ? ',' : '';
   const insert = found.metaClose === undefined ? `${separator}"meta":{${fields}}` : `${separator}${fields}`;
-  const insertBytes = Buffer.byteLength(insert);
-  const start = DATA_PREFIX.length;
-  const frame = ownedBuffer(start + value.length + insertBytes + DATA_SUFFIX.length);
-  frame.write(DATA_PREFIX, 0, 'latin1');
+  // Native calls cost more than the bytes they write here: the fixed parts go in byte by byte.
+  const insertBytes = ascii(insert) ? insert.length : Buffer.byteLength(insert);
+  const start = DATA_PREFIX_BYTES.length;
+  const frame = alloc(start + value.length + insertBytes + DATA_SUFFIX_BYTES.length);
+  for (let k = 0; k < start; k++) frame[k] = DATA_PREFIX_BYTES[k] as number;
   value.copy(frame, start, 0, head);
-  frame.write(insert, start + head);
+  if (insertBytes === insert.length) for (let k = 0, at = start + head; k < insertBytes; k++) frame[at + k] = insert.charCodeAt(k);
+  else frame.write(insert, start + head);
   value.copy(frame, start + head + insertBytes, head);
-  frame.write(DATA_SUFFIX, frame.length - DATA_SUFFIX.length, 'latin1');
-  return { frame, canary: found.canary };
+  frame[frame.length - 2] = DATA_SUFFIX_BYTES[0] as number;
+  frame[frame.length - 1] = DATA_SUFFIX_BYTES[1] as number;
+  if (watch === undefined) return { frame, canary: found.canary };
+  const watched = scan.hits;
+  // From the value's positions to the frame's: past the prefix, and past the insert after `head`.
+  for (let k = 0; k < watched.length; k += 3) {
+    const from = watched[k + 1]!;
+    const to = watched[k + 2]!;
+    watched[k + 1] = from + start + (from < head ? 0 : insertBytes);
+    watched[k + 2] = to + start + (to <= head ? 0 : insertBytes);
+  }
+  return { frame, canary: found.canary, watched };
 }
 
 interface TopLevel {
@@ -65,112 +121,212 @@ interface TopLevel {
 
 class Scanner {
   readonly #b: Buffer;
+  /** The memory under `#b` as 32-bit words, and where `#b` starts in it. */
+  readonly #words: Int32Array<ArrayBufferLike>;
+  readonly #base: number;
+  readonly #watch: KeyWatch | undefined;
+  /** Watched members found: flat triples (key id, value start, value end) in the value's positions. */
+  readonly hits: number[] = [];
   /** Whether the last string scanned contained a backslash. */
   #escaped = false;
 
-  constructor(bytes: Buffer) {
+  constructor(bytes: Buffer, watch: KeyWatch | undefined) {
     this.#b = bytes;
+    this.#words = wordsOf(bytes.buffer);
+    this.#base = bytes.byteOffset;
+    this.#watch = watch;
   }
 
+  // Control bytes are refused wherever they are: outside strings the grammar has no room for them
+  // (whitespace is spaces only), inside strings `#string` refuses them (never valid raw in JSON,
+  // and CR/LF would break SSE lines).
   topLevel(): TopLevel | undefined {
     const b = this.#b;
-    // Control bytes are never valid raw in JSON strings, and CR/LF would break SSE lines: one native pass.
-    if (CONTROL.test(b.toString('latin1'))) return undefined;
-    const open = this.#ws(0);
-    if (b[open] !== OPEN_OBJECT) return undefined;
+    let i = b[0] === SPACE ? this.#ws(0) : 0;
+    if (b[i] !== OPEN_OBJECT) return undefined;
     const result: TopLevel = { close: FAIL, hasMembers: false, metaHasMembers: false, canary: false };
-    result.close = this.#items(open, CLOSE_OBJECT, true, (keyStart, keyEnd, valueStart) => {
-      if (this.#escaped) return FAIL;
-      result.hasMembers = true;
-      if (!this.#equals(keyStart, keyEnd, META)) return this.#value(valueStart);
-      if (result.metaClose !== undefined || b[valueStart] !== OPEN_OBJECT) return FAIL;
-      return this.#meta(valueStart, result);
-    });
-    if (result.close === FAIL || this.#ws(result.close + 1) !== b.length) return undefined;
+    i = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
+    if (b[i] !== CLOSE_OBJECT) {
+      for (;;) {
+        const keyStart = i;
+        const keyEnd = this.#string(i);
+        if (keyEnd === FAIL || this.#escaped) return undefined;
+        i = b[keyEnd] === SPACE ? this.#ws(keyEnd) : keyEnd;
+        if (b[i] !== COLON) return undefined;
+        const valueStart = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
+        result.hasMembers = true;
+        if (this.#equals(keyStart, keyEnd, META)) {
+          if (result.metaClose !== undefined || b[valueStart] !== OPEN_OBJECT) return undefined;
+          i = this.#meta(valueStart, result);
+        } else {
+          i = this.#value(valueStart);
+          if (i !== FAIL && this.#watch !== undefined) this.#note(keyStart, keyEnd, valueStart, i);
+        }
+        if (i === FAIL) return undefined;
+        i = b[i] === SPACE ? this.#ws(i) : i;
+        if (b[i] === COMMA) {
+          i = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
+          continue;
+        }
+        if (b[i] !== CLOSE_OBJECT) return undefined;
+        break;
+      }
+    }
+    result.close = i;
+    if (this.#ws(i + 1) !== b.length) return undefined;
     return result;
   }
 
   /** Scans `meta`'s members: notes its end, canary-ness, and refuses position keys it already has. */
   #meta(open: number, result: TopLevel): number {
-    const close = this.#items(open, CLOSE_OBJECT, true, (keyStart, keyEnd, valueStart) => {
-      if (this.#escaped) return FAIL;
-      for (const key of POSITION_KEYS) if (this.#equals(keyStart, keyEnd, key)) return FAIL;
-      result.metaHasMembers = true;
-      const valueEnd = this.#value(valueStart);
-      if (valueEnd !== FAIL && this.#equals(keyStart, keyEnd, DOMAIN) && this.#equals(valueStart, valueEnd, CANARY)) result.canary = true;
-      return valueEnd;
-    });
-    if (close === FAIL) return FAIL;
-    result.metaClose = close;
-    return close + 1;
+    const b = this.#b;
+    let i = b[open + 1] === SPACE ? this.#ws(open + 1) : open + 1;
+    if (b[i] !== CLOSE_OBJECT) {
+      for (;;) {
+        const keyStart = i;
+        const keyEnd = this.#string(i);
+        if (keyEnd === FAIL || this.#escaped) return FAIL;
+        for (const key of POSITION_KEYS) if (this.#equals(keyStart, keyEnd, key)) return FAIL;
+        i = b[keyEnd] === SPACE ? this.#ws(keyEnd) : keyEnd;
+        if (b[i] !== COLON) return FAIL;
+        const valueStart = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
+        result.metaHasMembers = true;
+        i = this.#value(valueStart);
+        if (i === FAIL) return FAIL;
+        if (this.#equals(keyStart, keyEnd, DOMAIN) && this.#equals(valueStart, i, CANARY)) result.canary = true;
+        if (this.#watch !== undefined) this.#note(keyStart, keyEnd, valueStart, i);
+        i = b[i] === SPACE ? this.#ws(i) : i;
+        if (b[i] === COMMA) {
+          i = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
+          continue;
+        }
+        if (b[i] !== CLOSE_OBJECT) return FAIL;
+        break;
+      }
+    }
+    result.metaClose = i;
+    return i + 1;
   }
 
+  /** The end of the value starting at `i`, or FAIL. */
   #value(i: number): number {
     const c = this.#b[i];
     if (c === QUOTE) return this.#string(i);
-    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      const close = this.#items(i, c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY, c === OPEN_OBJECT);
-      return close === FAIL ? FAIL : close + 1;
-    }
-    if (c === 0x74 || c === 0x66 || c === 0x6e) {
-      for (const literal of LITERALS) if (this.#equals(i, i + literal.length, literal)) return i + literal.length;
-      return FAIL;
-    }
+    if (c === OPEN_OBJECT) return this.#object(i);
+    if (c === OPEN_ARRAY) return this.#array(i);
+    if (c === 0x74) return this.#literal(i, TRUE);
+    if (c === 0x66) return this.#literal(i, FALSE);
+    if (c === 0x6e) return this.#literal(i, NULL);
     return this.#number(i);
   }
 
-  /**
-   * The items of the object or array opening at `open`: returns the index of its closing bracket.
-   * For objects, `member` scans each value (given where its key and value start) and returns its end.
-   */
-  #items(open: number, close: number, keyed: boolean, member = (_keyStart: number, _keyEnd: number, valueStart: number) => this.#value(valueStart)): number {
+  /** An object's end (past its closing brace); keys may not be escaped (nothing then would find them). */
+  #object(open: number): number {
     const b = this.#b;
-    let i = this.#ws(open + 1);
-    if (b[i] === close) return i;
+    let i = b[open + 1] === SPACE ? this.#ws(open + 1) : open + 1;
+    if (b[i] === CLOSE_OBJECT) return i + 1;
     for (;;) {
-      if (keyed) {
-        const keyStart = i;
-        const keyEnd = this.#string(i);
-        if (keyEnd === FAIL) return FAIL;
-        i = this.#ws(keyEnd);
-        if (b[i] !== COLON) return FAIL;
-        i = member(keyStart, keyEnd, this.#ws(i + 1));
-      } else {
-        i = this.#value(i);
-      }
+      const keyStart = i;
+      const keyEnd = this.#string(i);
+      if (keyEnd === FAIL || this.#escaped) return FAIL;
+      i = b[keyEnd] === SPACE ? this.#ws(keyEnd) : keyEnd;
+      if (b[i] !== COLON) return FAIL;
+      const valueStart = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
+      i = this.#value(valueStart);
       if (i === FAIL) return FAIL;
-      i = this.#ws(i);
+      if (this.#watch !== undefined) this.#note(keyStart, keyEnd, valueStart, i);
+      i = b[i] === SPACE ? this.#ws(i) : i;
       if (b[i] === COMMA) {
-        i = this.#ws(i + 1);
+        i = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
         continue;
       }
-      return b[i] === close ? i : FAIL;
+      return b[i] === CLOSE_OBJECT ? i + 1 : FAIL;
     }
   }
 
-  /** Jumps between quotes and backslashes natively; only escapes are looked at byte by byte. */
+  #array(open: number): number {
+    const b = this.#b;
+    let i = b[open + 1] === SPACE ? this.#ws(open + 1) : open + 1;
+    if (b[i] === CLOSE_ARRAY) return i + 1;
+    for (;;) {
+      i = this.#value(i);
+      if (i === FAIL) return FAIL;
+      i = b[i] === SPACE ? this.#ws(i) : i;
+      if (b[i] === COMMA) {
+        i = b[i + 1] === SPACE ? this.#ws(i + 1) : i + 1;
+        continue;
+      }
+      return b[i] === CLOSE_ARRAY ? i + 1 : FAIL;
+    }
+  }
+
+  /** Records a member whose key (quotes included at keyStart..keyEnd) is watched. */
+  #note(keyStart: number, keyEnd: number, valueStart: number, valueEnd: number): void {
+    const length = keyEnd - keyStart - 2;
+    if (length > MAX_WATCHED_KEY) return;
+    const keys = (this.#watch as KeyWatch).byLength[length];
+    if (keys === undefined) return;
+    const b = this.#b;
+    for (const key of keys) {
+      const bytes = key.bytes;
+      let k = 0;
+      while (k < length && b[keyStart + 1 + k] === bytes[k]) k++;
+      if (k === length) {
+        this.hits.push(key.id, valueStart, valueEnd);
+        return;
+      }
+    }
+  }
+
+  /**
+   * A string's end. Four bytes at a time while none is a quote, a backslash or a control byte (one
+   * test per aligned word of the underlying memory), byte by byte around those: a native search per
+   * string costs more for the short strings events are made of, and a raw control byte must be
+   * refused anyway. Only escapes are looked at more closely.
+   */
   #string(start: number): number {
     const b = this.#b;
+    const end = b.length;
     if (b[start] !== QUOTE) return FAIL;
     this.#escaped = false;
+    const words = this.#words;
+    const base = this.#base;
     let i = start + 1;
     for (;;) {
-      const quote = b.indexOf(QUOTE, i);
-      if (quote < 0) return FAIL;
-      const backslash = b.indexOf(BACKSLASH, i);
-      if (backslash < 0 || backslash > quote) return quote + 1;
+      if (((base + i) & 3) === 0) {
+        while (i + 4 <= end) {
+          const x = words[(base + i) >> 2] as number;
+          const quote = x ^ 0x22222222;
+          const backslash = x ^ 0x5c5c5c5c;
+          // Per byte: is it zero (quote, backslash after the xor) or below 0x20? (exact as a whole-word test)
+          if ((((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((x - 0x20202020) & ~x)) & 0x80808080) break;
+          i += 4;
+        }
+      }
+      if (i >= end) return FAIL;
+      const c = b[i] as number;
+      if (c === QUOTE) return i + 1;
+      if (c < SPACE) return FAIL;
+      if (c !== BACKSLASH) {
+        i++;
+        continue;
+      }
       this.#escaped = true;
-      const next = b[backslash + 1];
+      const next = b[i + 1];
       if (next === 0x75) {
         // \uXXXX: four hex digits
-        for (let k = backslash + 2; k < backslash + 6; k++) if (!isHex(b[k])) return FAIL;
-        i = backslash + 6;
+        for (let k = i + 2; k < i + 6; k++) if (!isHex(b[k])) return FAIL;
+        i += 6;
       } else if (next === QUOTE || next === BACKSLASH || next === 0x2f || next === 0x62 || next === 0x66 || next === 0x6e || next === 0x72 || next === 0x74) {
-        i = backslash + 2;
+        i += 2;
       } else {
         return FAIL;
       }
     }
+  }
+
+  #literal(i: number, literal: Buffer): number {
+    return this.#equals(i, i + literal.length, literal) ? i + literal.length : FAIL;
   }
 
   /** JSON's number grammar: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)? */
@@ -195,6 +351,7 @@ class Scanner {
     return i;
   }
 
+  /** Past the spaces at `i` (callers look at `b[i]` first: compact JSON has none). */
   #ws(i: number): number {
     while (this.#b[i] === SPACE) i++;
     return i;
@@ -205,6 +362,23 @@ class Scanner {
     for (let k = 0; k < expected.length; k++) if (this.#b[start + k] !== expected[k]) return false;
     return true;
   }
+}
+
+/** Whether a string is all ASCII (one byte per character in UTF-8). */
+function ascii(text: string): boolean {
+  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) > 0x7f) return false;
+  return true;
+}
+
+/** The values of one fetch share its buffer: one word view for all of them. */
+let lastBuffer: ArrayBufferLike | undefined;
+let lastWords: Int32Array<ArrayBufferLike> = new Int32Array(0);
+function wordsOf(buffer: ArrayBufferLike): Int32Array<ArrayBufferLike> {
+  if (buffer !== lastBuffer) {
+    lastBuffer = buffer;
+    lastWords = new Int32Array(buffer, 0, buffer.byteLength >> 2);
+  }
+  return lastWords;
 }
 
 function isDigit(c: number | undefined): boolean {

@@ -1,6 +1,7 @@
 import type { KafkaMessage } from '../kafka/records.ts';
-import { DATA_PREFIX, DATA_SUFFIX } from './frame.ts';
+import { DATA_PREFIX, DATA_SUFFIX, ownedBuffer, type FrameAlloc } from './frame.ts';
 import { encodeEvent, type SkipReason } from './codec.ts';
+import type { KeyWatch } from './meta-splice.ts';
 
 /**
  * A Kafka message decoded and encoded once for every client that receives it. `frame` is shared by
@@ -27,13 +28,30 @@ export interface PreparedEvent {
   tsRun?: number;
   /** The parsed JSON, for filters and projections; weak, so cached events do not hold it. */
   parsed?: WeakRef<Record<string, unknown>>;
+  /**
+   * When the frame was built with a `KeyWatch`: where the values of its watched keys are in
+   * `frame`, as triples `[key id, start, end, ...]` (see `spliceMeta`). Undefined: not known (no
+   * watch, or an event the splice could not take); it goes when the frame is replaced.
+   */
+  watched?: number[];
+  /**
+   * The sanitizer's note of what the event was checked against (its own type, see `Sanitizer`),
+   * so that a later suppression has it checked again. On the event rather than in a WeakMap:
+   * an entry there costs microseconds of garbage collection per event.
+   */
+  sanitized?: object;
 }
 
-export function prepareEvent(message: KafkaMessage, maxBytes: number): PreparedEvent {
+/**
+ * `alloc`: where the frame goes; by default a buffer of its own, as cached events need. `watch`:
+ * keys whose values to note on the way (`watched`).
+ */
+export function prepareEvent(message: KafkaMessage, maxBytes: number, alloc: FrameAlloc = ownedBuffer, watch?: KeyWatch): PreparedEvent {
   const { topic, partition, offset, timestamp } = message;
-  const encoded = encodeEvent(message, maxBytes);
-  if (!encoded.ok) return { topic, partition, offset, timestamp, canary: false, skip: encoded.reason };
-  return { topic, partition, offset, timestamp, frame: encoded.frame, canary: encoded.canary };
+  const encoded = encodeEvent(message, maxBytes, alloc, watch);
+  // Every field present from the start: events of one shape keep the code that handles them fast.
+  if (!encoded.ok) return { topic, partition, offset, timestamp, frame: undefined, canary: false, skip: encoded.reason, seq: undefined, tsRun: undefined, parsed: undefined, watched: undefined, sanitized: undefined };
+  return { topic, partition, offset, timestamp, frame: encoded.frame, canary: encoded.canary, skip: undefined, seq: undefined, tsRun: undefined, parsed: undefined, watched: encoded.watched, sanitized: undefined };
 }
 
 /** `<json>\n`: the event as a newline-delimited JSON line, sharing the SSE frame's bytes. */

@@ -1,8 +1,20 @@
-import type { Fetcher } from '../kafka/fetch.ts';
+import { FrameArena } from '../event/frame.ts';
+import type { PreparedEvent } from '../event/prepared-event.ts';
+import type { Fetcher, FetchResult } from '../kafka/fetch.ts';
 import { runReadLoop } from '../kafka/read-loop.ts';
 import type { PartitionCursor } from './cursor.ts';
 import type { PartitionFeed } from './partition-feed.ts';
 import type { ReaderContext } from './tail-reader.ts';
+
+/**
+ * Bytes of events handed to the clients in one go: a fetch (up to `fanout.catch_up_fetch_bytes`)
+ * is delivered in slices of this size, the clients' room checked and the event loop let go between
+ * two, so a replay neither overruns a client's budget nor holds up live clients for a whole fetch.
+ */
+export const CATCH_UP_SLICE_BYTES = 256 * 1024;
+
+/** Lets the event loop run what is waiting (I/O, timers) before going on. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Reads one partition from an offset older than its feed's cache, for one or more clients, until
@@ -14,19 +26,24 @@ export class CatchUpReader {
   readonly #context: ReaderContext;
   readonly #cursors = new Set<PartitionCursor>();
   readonly #fetcher: Fetcher;
-  /** Next offset this reader fetches. */
+  /** Its events are written and dropped, never cached: their frames share chunks. */
+  readonly #arena = new FrameArena();
+  /** Next offset this reader fetches (or delivers, while a fetch is being delivered). */
   position: number;
   #done = false;
 
   readonly #handOff: (cursor: PartitionCursor) => void;
 
-  /** `handOff` takes each cursor on to the feed once this reader reaches what the feed's cache holds. */
-  constructor(feed: PartitionFeed, from: number, context: ReaderContext, handOff: (cursor: PartitionCursor) => void) {
+  /**
+   * `handOff` takes each cursor on to the feed once this reader reaches what the feed's cache holds;
+   * `fetchBytes`: the most one fetch returns (`fanout.catch_up_fetch_bytes`).
+   */
+  constructor(feed: PartitionFeed, from: number, context: ReaderContext, handOff: (cursor: PartitionCursor) => void, fetchBytes?: number) {
     this.#handOff = handOff;
     this.feed = feed;
     this.position = from;
     this.#context = context;
-    this.#fetcher = context.gateway.fetcher();
+    this.#fetcher = context.gateway.fetcher(fetchBytes);
   }
 
   get done(): boolean {
@@ -49,14 +66,8 @@ export class CatchUpReader {
     try {
       await runReadLoop(this.#fetcher, this.#context.gateway, {
         positions: () => [{ topic: this.feed.topic, partition: this.feed.partition, offset: this.position }],
-        ready: () => Promise.all([...this.#cursors].map((c) => c.sink.writable())).then(() => undefined),
-        deliver: (result) => {
-          const events = result.messages.map((m) => this.#context.prepare(m));
-          metrics.kafkaMessages.inc({ kind: 'catch_up' }, events.length);
-          for (const cursor of this.#cursors) for (const event of events) cursor.offer(event);
-          this.position = Math.max(this.position, result.next.values().next().value ?? this.position);
-          this.#handOffIfCaughtUp();
-        },
+        ready: () => this.#ready(),
+        deliver: (result) => this.#deliver(result),
         moved: (moves) => {
           for (const move of moves) {
             this.position = move.to;
@@ -82,7 +93,40 @@ export class CatchUpReader {
     }
   }
 
+  #ready(): Promise<void> {
+    return Promise.all([...this.#cursors].map((c) => c.sink.writable())).then(() => undefined);
+  }
+
+  /** Hands a fetch's events to the clients, slice by slice (`CATCH_UP_SLICE_BYTES`). */
+  async #deliver(result: FetchResult): Promise<void> {
+    const { messages } = result;
+    const { metrics, prepare } = this.#context;
+    metrics.kafkaMessages.inc({ kind: 'catch_up' }, messages.length);
+    let from = 0;
+    while (from < messages.length) {
+      let to = from;
+      let bytes = 0;
+      while (to < messages.length && bytes < CATCH_UP_SLICE_BYTES) bytes += messages[to++]!.value?.length ?? 0;
+      const events: PreparedEvent[] = [];
+      for (let i = from; i < to; i++) events.push(prepare(messages[i]!, this.#arena.alloc));
+      for (const cursor of this.#cursors) for (const event of events) cursor.offer(event);
+      // Clients joining from here on need nothing delivered so far.
+      this.position = Math.max(this.position, messages[to - 1]!.offset + 1);
+      from = to;
+      this.#handOffIfCaughtUp();
+      if (from >= messages.length || this.#done) break;
+      await nextTurn();
+      await this.#ready();
+      if (this.#done) return;
+      for (const cursor of this.#cursors) if (cursor.sink.ended) this.remove(cursor);
+      if (this.#cursors.size === 0) return;
+    }
+    this.position = Math.max(this.position, result.next.values().next().value ?? this.position);
+    this.#handOffIfCaughtUp();
+  }
+
   #handOffIfCaughtUp(): void {
+    if (this.#done) return;
     if (!this.feed.cache.covers(this.position)) return;
     const cursors = [...this.#cursors];
     this.#finish();

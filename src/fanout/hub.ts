@@ -10,7 +10,7 @@ import type { PartitionCursor } from './cursor.ts';
 import { PartitionFeed } from './partition-feed.ts';
 import type { Sanitizer } from '../sanitize/sanitizer.ts';
 import { TailReader, type ReaderContext } from './tail-reader.ts';
-import { prepareLogged, type EventSource, type Subscription } from './source.ts';
+import { prepareSanitized, type EventSource, type Subscription } from './source.ts';
 
 /** Cache replay per step: a quarter of the smallest client budget, so a replay never looks slow. */
 const REPLAY_SLICE_BYTES = 16 * 1024;
@@ -33,7 +33,7 @@ export class FanoutHub implements EventSource {
 
   constructor(gateway: KafkaClient, config: ServiceConfig, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
     this.#config = config;
-    this.#context = { gateway, metrics, log, prepare: (message) => sanitizer.prepare(prepareLogged(message, config.maxEventBytes, metrics, log)) };
+    this.#context = { gateway, metrics, log, prepare: (message, alloc) => prepareSanitized(message, config.maxEventBytes, sanitizer, metrics, log, alloc) };
     this.#tail = new TailReader(this.#context);
     // A followed partition's bounds are at most one fetch wait (plus slack) old.
     this.offsets = new FeedOffsets(gateway, (key) => this.#feeds.get(key), config.kafka.fetchMaxWaitMs + 1000);
@@ -118,7 +118,7 @@ export class FanoutHub implements EventSource {
         return;
       }
     }
-    const reader = new CatchUpReader(feed, from, this.#context, (c) => this.#follow(feed, c));
+    const reader = new CatchUpReader(feed, from, this.#context, (c) => this.#follow(feed, c), this.#config.fanout.catchUpFetchBytes);
     readers.add(reader);
     reader.add(cursor);
     this.#readerOf.set(cursor, reader);

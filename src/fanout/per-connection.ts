@@ -7,8 +7,9 @@ import { partitionKey } from '../protocol/position.ts';
 import type { PartitionCursor } from './cursor.ts';
 import type { KafkaMessage } from '../kafka/records.ts';
 import type { Sanitizer } from '../sanitize/sanitizer.ts';
-import { prepareLogged, type EventSource, type Subscription } from './source.ts';
+import { prepareSanitized, type EventSource, type Subscription } from './source.ts';
 import type { PreparedEvent } from '../event/prepared-event.ts';
+import { FrameArena, type FrameAlloc } from '../event/frame.ts';
 
 /**
  * How EventStreams reads Kafka: one reader per connection, every event decoded per client. Kept
@@ -19,7 +20,7 @@ export class PerConnectionSource implements EventSource {
   readonly #gateway: KafkaClient;
   readonly #metrics: Metrics;
   readonly #log: FastifyBaseLogger;
-  readonly #prepare: (message: KafkaMessage) => PreparedEvent;
+  readonly #prepare: (message: KafkaMessage, alloc: FrameAlloc) => PreparedEvent;
 
   constructor(gateway: KafkaClient, maxEventBytes: number, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
     this.#gateway = gateway;
@@ -27,7 +28,7 @@ export class PerConnectionSource implements EventSource {
     this.#metrics = metrics;
     this.#log = log;
     // Every client decodes and sanitizes every event itself, as EventStreams does.
-    this.#prepare = (message) => sanitizer.prepare(prepareLogged(message, maxEventBytes, metrics, log));
+    this.#prepare = (message, alloc) => prepareSanitized(message, maxEventBytes, sanitizer, metrics, log, alloc);
   }
 
   subscribe(cursors: readonly PartitionCursor[]): Subscription {
@@ -36,12 +37,14 @@ export class PerConnectionSource implements EventSource {
     const byKey = new Map(cursors.map((c) => [partitionKey(c.topic, c.partition), c]));
     let closed = false;
     const sinks = [...new Set(cursors.map((c) => c.sink))];
+    // Its frames are written and dropped, never cached: carved out of shared chunks.
+    const arena = new FrameArena();
     void runReadLoop(fetcher, this.#gateway, {
       positions: () => cursors.map((c) => ({ topic: c.topic, partition: c.partition, offset: c.next })),
       ready: () => Promise.all(sinks.map((s) => s.writable())).then(() => undefined),
       deliver: (result) => {
         this.#metrics.kafkaMessages.inc({ kind: 'per_connection' }, result.messages.length);
-        for (const message of result.messages) byKey.get(partitionKey(message.topic, message.partition))?.offer(this.#prepare(message));
+        for (const message of result.messages) byKey.get(partitionKey(message.topic, message.partition))?.offer(this.#prepare(message, arena.alloc));
         // Control batches move a partition without any message to offer.
         for (const [key, next] of result.next) {
           const cursor = byKey.get(key);

@@ -7,13 +7,17 @@ import type { Metrics } from '../metrics/registry.ts';
 import { partitionKey } from '../protocol/position.ts';
 import type { PartitionFeed } from './partition-feed.ts';
 import type { PreparedEvent } from '../event/prepared-event.ts';
+import type { FrameAlloc } from '../event/frame.ts';
 
 export interface ReaderContext {
   gateway: KafkaClient;
   metrics: Metrics;
   log: FastifyBaseLogger;
-  /** Decodes a message once, logging and counting it when it cannot be served. */
-  prepare(message: KafkaMessage): PreparedEvent;
+  /**
+   * Decodes and sanitizes a message once, logging and counting it when it cannot be served.
+   * `alloc`: where its frame goes; by default a buffer of its own, as cached events need.
+   */
+  prepare(message: KafkaMessage, alloc?: FrameAlloc): PreparedEvent;
 }
 
 /**

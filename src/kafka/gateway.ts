@@ -29,8 +29,8 @@ function createGrouplessConsumer(config: KafkaConfig): Consumer {
 export interface KafkaClient extends OffsetLookup {
   /** `fresh` asks Kafka itself instead of cached metadata, e.g. to tell a deleted topic. */
   partitionCounts(topics: readonly string[], fresh?: boolean): Promise<Map<string, number>>;
-  /** A fetch session for one reader, closed by it. */
-  fetcher(): Fetcher;
+  /** A fetch session for one reader, closed by it; `maxBytesPerPartition` overrides the configured fetch size. */
+  fetcher(maxBytesPerPartition?: number): Fetcher;
 }
 
 /**
@@ -97,13 +97,14 @@ export class KafkaGateway implements KafkaClient {
     return result;
   }
 
-  fetcher(): Fetcher {
+  fetcher(maxBytesPerPartition?: number): Fetcher {
     const consumer = createGrouplessConsumer(this.config);
+    const config = maxBytesPerPartition === undefined ? this.config : { ...this.config, fetchMaxBytesPerPartition: maxBytesPerPartition };
     return {
       track: (...topics) => {
         consumer.topics.trackAll(...topics);
       },
-      fetch: (positions) => fetchOnce(consumer, this.config, positions, this.observer),
+      fetch: (positions) => fetchOnce(consumer, config, positions, this.observer),
       clearMetadata: () => consumer.clearMetadata(),
       close: () => consumer.close(true),
     };

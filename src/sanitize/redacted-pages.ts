@@ -24,6 +24,15 @@ export class RedactedPages {
     this.version++;
   }
 
+  get empty(): boolean {
+    return this.#byDomain.size === 0;
+  }
+
+  /** Whether any page of this wiki domain is redacted. */
+  hasDomain(domain: string): boolean {
+    return this.#byDomain.has(domain);
+  }
+
   has(domain: string, title: string): boolean {
     return this.#byDomain.get(domain)?.has(normalizeTitle(title)) ?? false;
   }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { KafkaMessage } from '../../src/kafka/records.ts';
 import { decodeMessage, encodeEvent } from '../../src/event/codec.ts';
-import { spliceMeta } from '../../src/event/meta-splice.ts';
+import { keyWatch, spliceMeta, watchable } from '../../src/event/meta-splice.ts';
+import { FrameArena } from '../../src/event/frame.ts';
 
 const FIELDS = '"topic":"eqiad.t","partition":2,"offset":77';
 const message = (value: Buffer, key: Buffer | null = null): KafkaMessage => ({ topic: 'eqiad.t', partition: 2, offset: 77, timestamp: 1, key, value });
@@ -139,5 +140,91 @@ describe('spliceMeta', () => {
     expect(spliceMeta(Buffer.from('{}'), FIELDS)?.frame.toString()).toBe(`data: {"meta":{${FIELDS}}}\n\n`);
     expect(spliceMeta(Buffer.from('{"meta":{"domain":"canary"}}'), FIELDS)?.canary).toBe(true);
     expect(spliceMeta(Buffer.from('{"x":{"domain":"canary"}}'), FIELDS)?.canary).toBe(false);
+  });
+
+  it("notes where every watched key's value is, at any depth, in the frame", () => {
+    // Keys of the random events, and keys no event has.
+    const keys = [...STRINGS.slice(1, 4).flatMap((k) => [`${k}1`, `${k}2`]), 'domain', 'meta', 'absent'].filter(watchable);
+    const watch = keyWatch(keys);
+    /** Every member with a watched key, as [key, value]. */
+    const expected = (node: unknown, out: [string, unknown][] = []): [string, unknown][] => {
+      if (Array.isArray(node)) for (const item of node) expected(item, out);
+      else if (typeof node === 'object' && node !== null) {
+        for (const [key, value] of Object.entries(node)) {
+          if (keys.includes(key)) out.push([key, value]);
+          expected(value, out);
+        }
+      }
+      return out;
+    };
+    const r = random(20261203);
+    const arena = new FrameArena(4096);
+    let noted = 0;
+    for (let i = 0; i < 3000; i++) {
+      const event = randomEvent(r);
+      const text = r() < 0.8 ? JSON.stringify(event) : JSON.stringify(event).replace(/,"/g, ' , "').replace(/":/g, '" : ');
+      const spliced = spliceMeta(Buffer.from(text), FIELDS, r() < 0.5 ? arena.alloc : undefined, watch);
+      if (spliced === undefined) continue;
+      const watched = spliced.watched ?? [];
+      const found: [string, unknown][] = [];
+      for (let k = 0; k < watched.length; k += 3) found.push([keys[watched[k] as number] as string, JSON.parse(spliced.frame.toString('utf8', watched[k + 1], watched[k + 2]))]);
+      // The position fields the service adds are not the event's.
+      const want = expected(JSON.parse(spliced.frame.toString('utf8', 6, spliced.frame.length - 2))).filter(([key, value]) => !(key === 'meta' && typeof value === 'object' && value !== null && 'offset' in value && !('offset' in ((event.meta as object | undefined) ?? {}))));
+      // Compared as sets: the scan notes a member after its value, and objects reorder integer-like keys.
+      const sorted = (list: [string, unknown][]) => list.map((entry) => JSON.stringify(entry)).sort();
+      expect(sorted(found), text).toEqual(sorted(want));
+      noted += found.length;
+    }
+    expect(noted).toBeGreaterThan(500);
+  });
+
+  it('finds every quote, backslash and control byte in a string wherever it falls in the words of memory', () => {
+    const memory = Buffer.alloc(4096, 0x20);
+    let checked = 0;
+    // Raw: a quote, a backslash (escaping what follows), control bytes, a two-byte character; escapes as JSON writes them.
+    const specials = ['"', '\\', '\\"', '\n', '\u0001', '\u001f', 'é', '\t', String.raw`\n`, String.raw`\u00e9`, String.raw`\\`, String.raw`\x`];
+    for (const special of specials) {
+      for (let before = 0; before < 9; before++) {
+        for (let offset = 0; offset < 4; offset++) {
+          const text = `{"k":"${'a'.repeat(before)}${special}${'b'.repeat(7 - (before % 8))}","x":1}`;
+          const bytes = Buffer.from(text);
+          bytes.copy(memory, 64 + offset);
+          const value = memory.subarray(64 + offset, 64 + offset + bytes.length);
+          let parses = true;
+          try {
+            JSON.parse(text);
+          } catch {
+            parses = false;
+          }
+          const spliced = spliceMeta(value, FIELDS);
+          expect(spliced !== undefined, `${JSON.stringify(text)} at offset ${offset}`).toBe(parses && !/[\x00-\x1f]/.test(text));
+          if (spliced !== undefined) expect(JSON.parse(spliced.frame.toString('utf8', 6, spliced.frame.length - 2)).k).toBe(JSON.parse(text).k);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(specials.length * 9 * 4);
+  });
+
+  it('carves frames out of shared chunks without overlap, large ones apart', () => {
+    const arena = new FrameArena(1024);
+    const a = arena.alloc(100);
+    const b = arena.alloc(100);
+    a.fill(1);
+    b.fill(2);
+    expect(a.buffer).toBe(b.buffer);
+    expect([...a].every((x) => x === 1) && [...b].every((x) => x === 2)).toBe(true);
+    const big = arena.alloc(600);
+    expect(big.buffer).not.toBe(a.buffer);
+    expect(big.byteOffset).toBe(0);
+    const next = arena.alloc(950);
+    expect(next.length).toBe(950);
+  });
+
+  it('refuses keys it cannot watch', () => {
+    expect(watchable('rev_id')).toBe(true);
+    expect(watchable('a"b')).toBe(false);
+    expect(watchable('x'.repeat(65))).toBe(false);
+    expect(() => keyWatch(['a\\b'])).toThrow();
   });
 });

@@ -15,6 +15,8 @@ import { visibilityChange } from '../../src/sanitize/shapes.ts';
 import { SuppressionIndex } from '../../src/sanitize/suppression-index.ts';
 import { topicPolicies } from '../../src/sanitize/topic-policies.ts';
 import { EventSelection } from '../../src/selection/event-selection.ts';
+import { prepareSanitized } from '../../src/fanout/source.ts';
+import type { KafkaMessage } from '../../src/kafka/records.ts';
 import { recentchanges } from '../support/events.ts';
 import { leaves } from '../support/leaves.ts';
 
@@ -235,7 +237,16 @@ describe('per-stream field policy', () => {
   });
 });
 
-describe('Sanitizer: encoded output, cache and late suppressions', () => {
+/**
+ * The two ways an event is sanitized when read: parsed whatever it holds, or (the service's way)
+ * scanned with the topic's key watch and parsed only when something could be removed.
+ */
+const READ_PATHS = {
+  parsed: (sanitizer: Sanitizer, message: KafkaMessage): PreparedEvent => sanitizer.prepare(prepareEvent(message, 1e7)),
+  watched: (sanitizer: Sanitizer, message: KafkaMessage): PreparedEvent => prepareSanitized(message, 1e7, sanitizer, new Metrics(), pino({ level: 'silent' })),
+} as const;
+
+describe.each(Object.entries(READ_PATHS))('Sanitizer (%s when read): encoded output, cache and late suppressions', (_path, read) => {
   const silent = pino({ level: 'silent' });
   const message = (event: Event, offset = 0) => ({ topic: 't', partition: 0, offset, timestamp: 1, key: null, value: Buffer.from(JSON.stringify(event)) });
 
@@ -243,7 +254,7 @@ describe('Sanitizer: encoded output, cache and late suppressions', () => {
     const metrics = new Metrics();
     const sanitizer = new Sanitizer(new SuppressionIndex(100), new RedactedPages({}), () => ({ stream: 's', removeFields: [] }), metrics, silent);
     const source = rc(3);
-    const cached = sanitizer.prepare(prepareEvent(message(source), 1e6));
+    const cached = read(sanitizer, message(source));
     expect(cached.frame?.toString()).toContain(JSON.stringify(source.user).slice(1, -1));
     const selection = new EventSelection('k', sanitizer, new Set());
     // The suppression event flows through the service like any other.
@@ -258,7 +269,7 @@ describe('Sanitizer: encoded output, cache and late suppressions', () => {
     const pages = new RedactedPages({});
     const sanitizer = new Sanitizer(new SuppressionIndex(100), pages, () => undefined, new Metrics(), silent);
     const source = rc(5);
-    const cached = sanitizer.prepare(prepareEvent(message(source), 1e6));
+    const cached = read(sanitizer, message(source));
     pages.replace({ [String((source.meta as Event).domain)]: [String(source.title)] });
     const frame = new EventSelection('k', sanitizer, new Set()).select(cached) as Buffer;
     expect(JSON.parse(ndjsonLine(frame).toString()).user).toBeUndefined();
@@ -267,7 +278,7 @@ describe('Sanitizer: encoded output, cache and late suppressions', () => {
   it('counts what it removes per stream and rule', async () => {
     const metrics = new Metrics();
     const sanitizer = new Sanitizer(new SuppressionIndex(100), new RedactedPages({}), () => ({ stream: 'rc', removeFields: [['server_url']] }), metrics, silent);
-    sanitizer.prepare(prepareEvent(message(rc(1)), 1e6));
+    read(sanitizer, message(rc(1)));
     const text = await metrics.registry.metrics();
     expect(text).toContain('eventstreams_sanitized_fields_total{stream="rc",rule="policy"} 1');
   });
@@ -289,7 +300,7 @@ describe('property: no hidden value ever leaves, no visible field is ever lost',
     },
   } as const;
 
-  it('holds for random events and suppression states, through the real encoder, live and from the cache', () => {
+  it.each(Object.entries(READ_PATHS))('holds for random events and suppression states, through the real encoder, live and from the cache (%s when read)', (_path, read) => {
     const base = [...recentchanges.slice(0, 50).map((e) => ({ kind: 'recentchange' as const, event: e })), ...['item-edit', 'item-undelete', 'property-edit'].map((n) => ({ kind: 'page_change' as const, event: pageChange(n) }))];
     fc.assert(
       fc.property(
@@ -322,7 +333,7 @@ describe('property: no hidden value ever leaves, no visible field is ever lost',
           const index = new SuppressionIndex(10);
           const sanitizer = new Sanitizer(index, new RedactedPages({}), () => undefined, new Metrics(), silent);
           if (!late && revId !== undefined) index.set(wiki, revId, indexed);
-          const prepared: PreparedEvent = sanitizer.prepare(prepareEvent({ topic: 't', partition: 0, offset: 7, timestamp: 1, key: null, value: Buffer.from(JSON.stringify(source)) }, 1e7));
+          const prepared: PreparedEvent = read(sanitizer, { topic: 't', partition: 0, offset: 7, timestamp: 1, key: null, value: Buffer.from(JSON.stringify(source)) });
           if (late && revId !== undefined) index.set(wiki, revId, indexed);
           const sse = new EventSelection('k', sanitizer, new Set()).select(prepared) as Buffer;
           const ndjson = ndjsonLine(sse).toString();
@@ -355,3 +366,100 @@ describe('property: no hidden value ever leaves, no visible field is ever lost',
     );
   });
 });
+
+describe('reading without parsing: the key watch decides exactly when to parse', () => {
+  const silent = pino({ level: 'silent' });
+  const pool: Event[] = [
+    ...recentchanges.slice(0, 40),
+    ...['item-create', 'item-delete', 'item-edit', 'item-page-suppress', 'item-undelete', 'item-visibility-change', 'property-edit'].map(pageChange),
+    fixture('mediainfo/move-mediainfo-item'),
+    ...examples,
+  ].map((recorded) => {
+    // As in Kafka: the Kafka position is the service's to add (an event that has one is parsed anyway).
+    const event = structuredClone(recorded);
+    const meta = event.meta as Event | undefined;
+    if (typeof meta === 'object' && meta !== null) for (const k of ['topic', 'partition', 'offset']) delete meta[k];
+    return event;
+  });
+  const POLICIES: (readonly string[])[] = [['user'], ['meta', 'domain'], ['performer', 'user_text'], ['revision', 'content_slots', '*', 'content_body'], ['meta', 'offset'], ['meta'], ['*', 'x'], ['comment'], ['nope', 'deeper'], ['length', '*']];
+  /** The (wiki, revision id) pairs an event names, wherever: what suppressions in the property are about. */
+  const revisionsOf = (event: Event): [string, number][] => {
+    const wikis = [event.wiki, event.wiki_id, event.database].filter((w): w is string => typeof w === 'string');
+    const ids = [at(event, 'revision.new'), at(event, 'revision.rev_id'), at(event, 'prior_state.revision.rev_id'), event.rev_id].filter((r): r is number => typeof r === 'number');
+    return wikis.flatMap((w) => ids.map((r): [string, number] => [w, r]));
+  };
+
+  it('serves the same bytes as parsing every event, when read and after later suppressions and reloads', () => {
+    let unparsed = 0;
+    let runs = 0;
+    fc.assert(
+      fc.property(
+        fc.nat(pool.length - 1),
+        fc.oneof({ weight: 2, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.subarray(POLICIES.map((_, i) => i), { maxLength: 3 }) }),
+        fc.record({ revDeleted: fc.constantFrom(undefined, undefined, undefined, 0, 2, -0), flags: fc.integer({ min: 0, max: 7 }), flagged: fc.boolean() }),
+        fc.record({ hide: fc.integer({ min: 0, max: 7 }), which: fc.nat(5), otherWiki: fc.boolean(), late: fc.boolean() }),
+        fc.record({ redact: fc.constantFrom('none', 'none', 'page', 'domain'), late: fc.boolean() }),
+        fc.constantFrom(null, '{"page_id":1}', '{"rev_id":5,"user":"x"}'),
+        (n, policyIds, own, suppression, redaction, key) => {
+          const source = structuredClone(pool[n] as Event);
+          if (own.revDeleted !== undefined) source.rev_deleted = own.revDeleted;
+          if (own.flagged && typeof source.revision === 'object' && source.revision !== null) {
+            Object.assign(source.revision, { is_content_visible: !(own.flags & CONTENT), is_comment_visible: !(own.flags & COMMENT), is_editor_visible: !(own.flags & USER) });
+          }
+          const removeFields = policyIds.map((i) => POLICIES[i] as string[]);
+          const policy = { stream: 's', removeFields };
+          const pairs = revisionsOf(source);
+          const pair = pairs[suppression.which % Math.max(1, pairs.length)];
+          const domain = String((source.meta as Event | undefined)?.domain ?? 'none.example');
+          const title = String(source.title ?? at(source, 'page.page_title') ?? source.page_title ?? 'x');
+          const message: KafkaMessage = { topic: 't', partition: 0, offset: 9, timestamp: 1, key: key === null ? null : Buffer.from(key), value: Buffer.from(JSON.stringify(source)) };
+
+          const served = (path: keyof typeof READ_PATHS) => {
+            const index = new SuppressionIndex(100);
+            const pages = new RedactedPages({});
+            const sanitizer = new Sanitizer(index, pages, () => policy, new Metrics(), silent);
+            const change = () => {
+              if (pair !== undefined) index.set(suppression.otherWiki ? `${pair[0]}x` : pair[0], pair[1], suppression.hide);
+            };
+            const reload = () => {
+              if (redaction.redact !== 'none') pages.replace({ [domain]: [redaction.redact === 'page' ? title : 'Another page'] });
+            };
+            if (!suppression.late) change();
+            if (!redaction.late) reload();
+            const event = READ_PATHS[path](sanitizer, message);
+            if (path === 'watched' && event.parsed === undefined) unparsed++;
+            const whenRead = event.frame?.toString();
+            if (suppression.late) change();
+            if (redaction.late) reload();
+            const selected = new EventSelection('k', sanitizer, new Set(['t'])).select(event);
+            return { whenRead, sent: typeof selected === 'string' ? selected : selected.toString(), learnt: index.size };
+          };
+          runs++;
+          expect(served('watched')).toEqual(served('parsed'));
+        },
+      ),
+      { numRuns: 3000, seed: 20261203 },
+    );
+    // Not vacuous: many events were served without being parsed, many were parsed.
+    expect(unparsed).toBeGreaterThan(runs / 10);
+    expect(unparsed).toBeLessThan(runs * 0.8);
+  });
+
+  it('parses nothing of a plain recentchange replay (no removals, nothing hidden or redacted)', () => {
+    const index = new SuppressionIndex(100);
+    index.set('otherwiki', 1, USER);
+    const sanitizer = new Sanitizer(index, new RedactedPages({ 'elsewhere.example': ['X'] }), () => ({ stream: 's', removeFields: [['not_there']] }), new Metrics(), silent);
+    for (const [i, recorded] of recentchanges.entries()) {
+      // As in Kafka: the recorded Kafka position is the service's to add.
+      const source = structuredClone(recorded);
+      for (const k of ['topic', 'partition', 'offset']) delete (source.meta as Event)[k];
+      const event = READ_PATHS.watched(sanitizer, { topic: 't', partition: 0, offset: i, timestamp: 1, key: null, value: Buffer.from(JSON.stringify(source)) });
+      expect(event.parsed, `event ${i}`).toBeUndefined();
+      expect(JSON.parse(eventText(event))).toMatchObject({ ...source, meta: { ...(source.meta as Event), offset: i } });
+    }
+  });
+});
+
+function eventText(event: PreparedEvent): string {
+  return ndjsonLine(event.frame as Buffer).toString();
+}
