@@ -291,17 +291,36 @@ async function startService(cleanup: Cleanup, label: string, brokers: string[], 
   return { service, inspector };
 }
 
+/** One sample, or an error after 3 minutes (a sample takes well under a second). */
 async function sample(service: ServiceChild, inspector: InspectorSession, phase: string, clients: number, gc: boolean): Promise<Sample> {
+  let timer: NodeJS.Timeout | undefined;
+  const watchdog = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`sample ${phase}: no answer within 3 minutes (MEMORY_DEBUG=1 logs its steps)`)), 180_000);
+  });
+  try {
+    return await Promise.race([takeSample(service, inspector, phase, clients, gc), watchdog]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function takeSample(service: ServiceChild, inspector: InspectorSession, phase: string, clients: number, gc: boolean): Promise<Sample> {
+  const debug = process.env.MEMORY_DEBUG === '1' ? log : () => undefined;
+  debug(`sample ${phase}: ${gc ? 'full GC' : 'no GC'}`);
   if (gc) {
     // Twice: the first full GC runs finalizers and weak callbacks whose objects the second frees.
     await inspector.collectGarbage();
     await inspector.collectGarbage();
     await sleep(200);
   }
+  debug(`sample ${phase}: evaluate`);
   const inside = await inspector.evaluate<InsideFigures>(INSIDE_EXPRESSION).catch(() => null);
+  debug(`sample ${phase}: /proc`);
   const proc = readProc(service.pid);
   const map = readMemoryMap(service.pid);
+  debug(`sample ${phase}: /metrics`);
   const m = await scrapeMetrics(service.port);
+  debug(`sample ${phase}: done`);
   const cache = metricSum(m, 'eventstreams_cache_bytes');
   return {
     phase,
