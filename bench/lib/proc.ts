@@ -162,3 +162,69 @@ export class Monitor {
     clearInterval(this.#timer);
   }
 }
+
+export interface MemoryMap {
+  /** Resident anonymous memory (heap pages, malloc, stacks): the process's own. */
+  rssAnonMiB: number;
+  /** Resident file-backed pages (the node binary, shared libraries): shared with other processes. */
+  rssFileMiB: number;
+  /** The main malloc arena (`[heap]`, grown by brk: the main thread's malloc). */
+  brkHeapMiB: number;
+  /**
+   * glibc's other malloc arenas (one per thread that allocated, up to 8 per core; at most
+   * MALLOC_ARENA_MAX): anonymous 64 MiB regions aligned to 64 MiB, resident part.
+   */
+  threadArenas: number;
+  threadArenasMiB: number;
+  /** Every other resident anonymous mapping (V8 heap pages, code space, wasm memory, stacks). */
+  otherAnonMiB: number;
+  threads: number;
+}
+
+/** A classification of the process's resident memory from /proc/<pid>/smaps (Linux), or null. */
+export function readMemoryMap(pid: number): MemoryMap | null {
+  let text: string;
+  let threads = 0;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'latin1');
+    threads = Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] ?? 0);
+  } catch {
+    return null;
+  }
+  const maps: { start: bigint; end: bigint; name: string; rss: number; anon: number }[] = [];
+  let cur: (typeof maps)[number] | null = null;
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m !== null) {
+      cur = { start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`), name: m[3] ?? '', rss: 0, anon: 0 };
+      maps.push(cur);
+      continue;
+    }
+    if (cur === null) continue;
+    const r = /^(Rss|Anonymous):\s+(\d+) kB/.exec(line);
+    if (r?.[1] === 'Rss') cur.rss = Number(r[2]) * 1024;
+    else if (r?.[1] === 'Anonymous') cur.anon = Number(r[2]) * 1024;
+  }
+  const ARENA = 64n << 20n;
+  let anon = 0;
+  let file = 0;
+  let brk = 0;
+  let arenas = 0;
+  let arenaBytes = 0;
+  for (let i = 0; i < maps.length; i++) {
+    const map = maps[i]!;
+    anon += map.anon;
+    file += map.rss - map.anon;
+    if (map.name === '[heap]') brk += map.rss;
+    else if (map.name === '' && map.start % ARENA === 0n) {
+      // An arena: its used part, then (maybe) its reserved rest, ending exactly 64 MiB later.
+      const next = maps[i + 1];
+      const end = next !== undefined && next.name === '' && next.start === map.end ? next.end : map.end;
+      if (end - map.start === ARENA) {
+        arenas++;
+        arenaBytes += map.rss + (next !== undefined && end === next.end ? next.rss : 0);
+      }
+    }
+  }
+  return { rssAnonMiB: mib(anon), rssFileMiB: mib(file), brkHeapMiB: mib(brk), threadArenas: arenas, threadArenasMiB: mib(arenaBytes), otherAnonMiB: mib(anon - brk - arenaBytes), threads };
+}

@@ -39,7 +39,8 @@ let logDir: string | null = null;
 
 /**
  * Starts the service with the given config (merged over bench defaults) and waits until it
- * serves. `nodeArgs` go to node before the script (e.g. `--cpu-prof`, `--max-old-space-size=...`).
+ * serves. `nodeArgs` go to node before the script (e.g. `--cpu-prof`, `--max-old-space-size=...`);
+ * `env` is added to this process's environment (e.g. `MALLOC_ARENA_MAX`).
  */
 export async function startServiceChild(
   cleanup: Cleanup,
@@ -47,6 +48,7 @@ export async function startServiceChild(
   config: Record<string, unknown>,
   nodeArgs: string[] = [],
   timeoutMs = 60_000,
+  env: Record<string, string> = {},
 ): Promise<ServiceChild> {
   logDir ??= await mkdtemp(join(tmpdir(), 'eventstreams-bench-'));
   const file = join(logDir, `${label}.config.yaml`);
@@ -64,7 +66,7 @@ export async function startServiceChild(
   await writeFile(file, JSON.stringify(full, null, 2));
   const logFile = join(logDir, `${label}.log`);
   const out: WriteStream = createWriteStream(logFile);
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, 'src/main.ts', '--config', file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, 'src/main.ts', '--config', file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   if (child.pid === undefined) throw new Error('service: no pid');
   const pid = child.pid;
   let exitInfo: string | null = null;
