@@ -239,14 +239,15 @@ describe('a client that stops reading while it catches up', () => {
       stuck.pause();
       stuck.write(`GET /v2/stream/c HTTP/1.1\r\nHost: x\r\nLast-Event-ID: ${from}\r\n\r\n`);
       const reader = await openRaw(`${svc.url}/v2/stream/c`, { 'last-event-id': from });
-      await reader.until((x) => x.messages().length >= 7500, 30_000);
+      // 10 MB through a catch-up reader in 256 KiB slices: ~16-20 s on an idle 2-core machine.
+      await reader.until((x) => x.messages().length >= 7500, 60_000);
       expect(seqs(reader)).toEqual(range(0, 7500));
       expect(await metric(svc.url, 'eventstreams_catch_up_readers_started_total')).toBe(1);
       expect(await metric(svc.url, 'eventstreams_disconnects_total', { reason: 'slow_client' })).toBe(1);
       stuck.destroy();
       reader.close();
     });
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('process-wide backlog budget', () => {
@@ -268,7 +269,8 @@ describe('process-wide backlog budget', () => {
       for (let batch = 0; batch < 25; batch++) {
         await produceJson(testBrokers(), topic, range(batch * 300, batch * 300 + 300).map((i) => ({ value: rcEvent(i, { seq: i, pad }) })));
       }
-      await reader.until((x) => x.messages().length >= 7500, 30_000);
+      // 10 MB through a catch-up reader in 256 KiB slices: ~16-20 s on an idle 2-core machine.
+      await reader.until((x) => x.messages().length >= 7500, 60_000);
       expect(seqs(reader)).toEqual(range(0, 7500));
       expect(await metric(svc.url, 'eventstreams_disconnects_total', { reason: 'overloaded' })).toBe(1);
       stuck.destroy();
