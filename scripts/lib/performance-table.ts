@@ -42,11 +42,31 @@ const SOURCES: { file: string; rows: (json: Loose) => Row[] }[] = [
           const v = (key: string) => at(r, 'vsCeiling', key);
           return {
             benchmark: `fan-out, ${n(r.clients)} clients × 100 ev/s, ${String(r.encoding)}`,
-            result: `${pct(r.deliveredFraction)} delivered, p50/p99 ${n(at(r, 'window', 'latencyMs', 'p50'))}/${n(at(r, 'window', 'latencyMs', 'p99'))} ms, ${n(r.cpuUsPerEvent, 1)} µs CPU/event, wire ${pct(r.wireRatio)} of identity, ${n(r.rssPerClientKB)} KB/client, ${n(r.kafkaFetchPerSec, 1)} Kafka fetches/s`,
+            result: `${pct(r.deliveredFraction)} delivered, p50/p99 ${n(at(r, 'window', 'latencyMs', 'p50'))}/${n(at(r, 'window', 'latencyMs', 'p99'))} ms, ${n(r.cpuUsPerEvent, 1)} µs CPU/event, wire ${pct(r.wireRatio)} of identity, ${n(r.rssPerClientKB)} KB/client, ${n(r.kafkaFetchPerSec, 1)} Kafka fetches/s; other load on the machine ${n(r.otherLoadPct)} % of a core`,
             ratio: `p99 ${n(v('p99'), 2)}×, CPU/event ${n(v('cpuPerEvent'), 2)}× the ceiling's`,
           };
         });
     },
+  },
+  {
+    file: 'replay.json',
+    rows: (j) => [
+      {
+        benchmark: `replay, 1 client, ${n(at(j, 'result', 'receivedEvents'))} events from \`since\``,
+        result: `${n(at(j, 'result', 'eventsPerSec'))} events/s, ${n(at(j, 'result', 'gaps'))} gaps, ${n(at(j, 'result', 'duplicates'))} duplicates (target 100,000 events/s); the bare reader of the same range: ${n(at(j, 'ceiling', 'raw', 'eventsPerSec'))} events/s`,
+        ratio: `events/s ${n(at(j, 'vsCeiling', 'eventsPerSec'), 2)}×, CPU/event ${n(at(j, 'vsCeiling', 'cpuPerEvent'), 2)}× the bare reader's`,
+      },
+    ],
+  },
+  {
+    file: 'replay-mixed.json',
+    rows: (j) => [
+      {
+        benchmark: `${n(at(j, 'alone', 'window', 'openClients'))} live clients, then with ${n(at(j, 'replays', 'connect', 'connected'))} concurrent replays`,
+        result: `live p99 alone ${n(at(j, 'alone', 'window', 'latencyMs', 'p99'))} ms (target: at most 1.5× with the replays)`,
+        ratio: `live p99 ${n(at(j, 'ratios', 'p99'), 1)}× with the replays`,
+      },
+    ],
   },
   {
     file: 'compression.json',
