@@ -107,26 +107,11 @@ export interface CodingWindow {
   decodeDelayMs: Percentiles;
 }
 
-export interface WindowResult {
+/** The window's figures over all clients (the same fields as per coding, summed), and per coding. */
+export interface WindowResult extends CodingWindow {
   ms: number;
-  openClients: number;
-  /** Body bytes received by all clients in the window. */
-  bytes: number;
-  /** Events and bytes counted exactly on the parsed (sampled) clients. */
-  sampledClients: number;
-  sampledEvents: number;
-  sampledBytes: number;
-  /** What the parsed clients' bodies decoded to (equal to sampledBytes minus HTTP chunking for identity). */
-  sampledDecodedBytes: number;
-  /** Estimated events delivered to all clients: per coding, bytes x (sampled events / sampled bytes), summed. */
-  estimatedEvents: number;
-  /** Estimated decoded bytes of all clients, the same way. */
-  estimatedDecodedBytes: number;
   /** Per coding asked for (identity when the generator sends no Accept-Encoding). */
   byCoding: Record<string, CodingWindow>;
-  latencyMs: Percentiles;
-  /** Over all compressed parsed clients (see CodingWindow.decodeDelayMs). */
-  decodeDelayMs: Percentiles;
   /** Window bytes per client, to spot starved clients. */
   perClientBytes: { min: number; p1: number; p50: number; max: number; belowHalfMedian: number };
   drops: number;
