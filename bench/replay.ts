@@ -88,6 +88,8 @@ const LIVE_TOPIC = 'bench.replay.live';
 const MARKER = 'eventstreams-bench-replay-v1';
 const TARGET_EVENTS_PER_SEC = 100_000;
 const TARGET_MIXED_P99_RATIO = 1.5;
+/** Live clients parsed for latency: every 20th (5 %). */
+const LIVE_SAMPLE_EVERY = 20;
 const LIMIT_TOOL = fileURLToPath(new URL('./lib/limit-replay.ts', import.meta.url));
 
 async function latestOffset(brokers: string[], topic: string): Promise<number> {
@@ -414,6 +416,9 @@ interface Phase {
   window: WindowResult;
   deliveredFraction: number | null;
   service: ProcWindow;
+  kafka: ProcWindow;
+  generatorLive: ProcWindow;
+  generatorReplay: ProcWindow | null;
   machineBusyPct: number;
   otherLoadPct: number | null;
 }
@@ -421,7 +426,7 @@ interface Phase {
 async function runMixed(cleanup: Cleanup, monitor: Monitor, brokers: string[], service: Service, since: number, info: ReturnType<typeof machineInfo>, produce: Produce): Promise<void> {
   const live = new RateProducer(brokers, [LIVE_TOPIC], loadTemplates());
   cleanup.add('live producer', () => live.close());
-  const genL = await LoadGen.start(cleanup, { port: service.port, path: '/v2/stream/bench-live', sampleEvery: 10, trackAll: false, reconnectOnDrop: true, reconnectDelayMs: 1000 });
+  const genL = await LoadGen.start(cleanup, { port: service.port, path: '/v2/stream/bench-live', sampleEvery: LIVE_SAMPLE_EVERY, trackAll: false, reconnectOnDrop: true, reconnectDelayMs: 1000 });
   monitor.watch('generator-live', genL.pid);
   const ours = ['service', 'kafka', 'bench', 'generator-live', 'generator-replay'];
   log(`mixed: connecting ${liveClients} live clients`);
@@ -446,6 +451,9 @@ async function runMixed(cleanup: Cleanup, monitor: Monitor, brokers: string[], s
       window,
       deliveredFraction: produced > 0 && window.openClients > 0 ? round(window.estimatedEvents / (produced * window.openClients), 4) : null,
       service: monitor.proc('service', m0, m1),
+      kafka: monitor.proc('kafka', m0, m1),
+      generatorLive: monitor.proc('generator-live', m0, m1),
+      generatorReplay: m0.procs.has('generator-replay') ? monitor.proc('generator-replay', m0, m1) : null,
       machineBusyPct: monitor.machine(m0, m1).busyPct,
       otherLoadPct: otherLoad(monitor, m0, m1, ours),
     };
@@ -457,6 +465,7 @@ async function runMixed(cleanup: Cleanup, monitor: Monitor, brokers: string[], s
 
   const genR = await LoadGen.start(cleanup, { port: service.port, path: `/v2/stream/bench-replay?since=${since}`, sampleEvery: 1, trackAll: true, reconnectOnDrop: opts.reconnect === 'yes', reconnectDelayMs: 1000 });
   monitor.watch('generator-replay', genR.pid);
+  await genR.request({ type: 'window-start' }, 10_000);
   const metrics0 = await scrapeMetrics(service.port);
   const replaying: { connect?: ConnectResult; reached?: WaitSeqResult } = {};
   log(`mixed: phase 2, ${replays} replays of ${replayEvents} events each while the live clients go on`);
@@ -466,6 +475,7 @@ async function runMixed(cleanup: Cleanup, monitor: Monitor, brokers: string[], s
   });
   const reached = replaying.reached ?? null;
   const metrics1 = await scrapeMetrics(service.port);
+  const replayWindow = await genR.request({ type: 'window-end' }, 30_000);
   const times: (ClientTimes | null)[] = [];
   for (let i = 0; i < replays; i++) times.push(await genR.request({ type: 'client-times', index: i }, 10_000));
   const replayCheck = await genR.request({ type: 'check', fromSeq: 0, toSeq: replayEvents - 1, exclude: [], stride: 1 }, 120_000);
@@ -487,7 +497,7 @@ async function runMixed(cleanup: Cleanup, monitor: Monitor, brokers: string[], s
     serviceCpu: ratio(together.service.cpuPct, alone.service.cpuPct),
   };
   const pass = complete && ratios.p99 !== null && ratios.p99 <= TARGET_MIXED_P99_RATIO && replayCheck.missing === 0 && liveCheck.missing === 0;
-  const row = (name: string, p: Phase, replayRate: number | null) => [
+  const row = (name: string, p: Phase, replayRate: number | null, replayElu: number | null) => [
     name,
     p.seconds,
     p.window.openClients,
@@ -499,16 +509,19 @@ async function runMixed(cleanup: Cleanup, monitor: Monitor, brokers: string[], s
     replayRate,
     `${p.service.cpuPct} (${p.service.systemPct})`,
     p.service.rssPeakMiB,
+    p.kafka.cpuPct,
+    `${p.generatorLive.cpuPct} (${p.window.usage.elu})`,
+    p.generatorReplay === null ? null : `${p.generatorReplay.cpuPct} (${replayElu})`,
     p.otherLoadPct,
   ];
   const md =
     `## replay, mixed: ${liveClients.toLocaleString('en-US')} live clients at ${liveRate} events/s, then ${replays} concurrent replays of ${replayEvents.toLocaleString('en-US')} events\n\n` +
     `${info.date}, node ${info.node}, ${info.cores} cores (${info.cpuModel}), commit ${info.gitCommit ?? '?'}${info.gitDirty === true ? ' + uncommitted src changes' : ''}. ` +
-    `Live latency = receipt − produce time on every 10th live client. Phase 2 lasts until every replay has its last event. CPU % is of one core; ` +
-    `*other load* = CPU used meanwhile by processes not part of the run.\n\n` +
+    `Live latency = receipt − produce time on every ${LIVE_SAMPLE_EVERY}th live client. Phase 2 lasts until every replay has its last event. CPU % is of one core; ` +
+    `generators: CPU % and event-loop utilisation (near 1: the generator was the limit); *other load* = CPU used meanwhile by processes not part of the run.\n\n` +
     table(
-      ['phase', 'seconds', 'live clients', 'live p50 ms', 'live p99 ms', 'live max ms', 'live delivered', 'live drops', 'replays ev/s (all)', 'service CPU % (sys)', 'service RSS peak MiB', 'other load %'],
-      [row('1: live alone', alone, null), row(`2: live + ${replays} replays`, together, aggregate)],
+      ['phase', 'seconds', 'live clients', 'live p50 ms', 'live p99 ms', 'live max ms', 'live delivered', 'live drops', 'replays ev/s (all)', 'service CPU % (sys)', 'service RSS peak MiB', 'Kafka CPU %', 'live generator CPU % (ELU)', 'replay generator CPU % (ELU)', 'other load %'],
+      [row('1: live alone', alone, null, null), row(`2: live + ${replays} replays`, together, aggregate, replayWindow.usage.elu)],
     ) +
     `\n\n**Phase 2 / phase 1: p50 ${ratios.p50 ?? '–'}x, p99 ${ratios.p99 ?? '–'}x** (target p99 ≤ ${TARGET_MIXED_P99_RATIO}x: ${pass ? 'PASS' : 'FAIL'}), max ${ratios.max ?? '–'}x, service CPU ${ratios.serviceCpu ?? '–'}x. ` +
     `Replays: ${complete ? 'all complete' : `incomplete (${(reached as { reached: number } | null)?.reached ?? 0}/${replays} reached the last seq)`}, ` +
@@ -530,7 +543,7 @@ async function runMixed(cleanup: Cleanup, monitor: Monitor, brokers: string[], s
       alone,
       together,
       ratios,
-      replays: { connect: replaying.connect ?? null, reached, aggregateEventsPerSec: aggregate, perReplayEventsPerSec: perReplay, check: replayCheck },
+      replays: { connect: replaying.connect ?? null, reached, window: replayWindow, aggregateEventsPerSec: aggregate, perReplayEventsPerSec: perReplay, check: replayCheck },
       liveCheck,
       serviceLogs: service.logs,
       pass,

@@ -36,11 +36,19 @@ export function decodeMessage(message: KafkaMessage, maxBytes: number): Decoded 
   return { ok: true, data: JSON.stringify(record), canary: meta.domain === 'canary' };
 }
 
-let prefixOf = { topic: '', partition: -1, text: '' };
-/** `"topic":"…","partition":N,"offset":` for a partition: the same for runs of its events. */
-function positionPrefix(topic: string, partition: number): string {
-  if (prefixOf.topic !== topic || prefixOf.partition !== partition) prefixOf = { topic, partition, text: `"topic":${JSON.stringify(topic)},"partition":${partition},"offset":` };
-  return prefixOf.text;
+let prefixOf = { topic: '', partition: -1, text: '', ascii: true };
+/** `"topic":"…","partition":N,"offset":` for a partition (the same for runs of its events), and whether it is ASCII. */
+function positionPrefix(topic: string, partition: number): { text: string; ascii: boolean } {
+  if (prefixOf.topic !== topic || prefixOf.partition !== partition) {
+    const text = `"topic":${JSON.stringify(topic)},"partition":${partition},"offset":`;
+    prefixOf = { topic, partition, text, ascii: isAscii(text) };
+  }
+  return prefixOf;
+}
+
+function isAscii(text: string): boolean {
+  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) > 0x7f) return false;
+  return true;
 }
 
 /** Keys are usually JSON (EventBus keys by page); anything else is passed on as text. */
@@ -63,9 +71,15 @@ export function encodeEvent(message: KafkaMessage, maxBytes: number, alloc: Fram
   const { value } = message;
   if (value === null || value.length === 0) return { ok: false, reason: 'null_value' };
   if (value.length > maxBytes) return { ok: false, reason: 'too_large' };
-  let fields = `${positionPrefix(message.topic, message.partition)}${message.offset}`;
-  if (message.key !== null && message.key.length > 0) fields += `,"key":${JSON.stringify(decodeKey(message.key))}`;
-  const spliced = spliceMeta(value, fields, alloc, watch);
+  const prefix = positionPrefix(message.topic, message.partition);
+  let fields = `${prefix.text}${message.offset}`;
+  let ascii = prefix.ascii;
+  if (message.key !== null && message.key.length > 0) {
+    const key = `,"key":${JSON.stringify(decodeKey(message.key))}`;
+    fields += key;
+    ascii &&= isAscii(key);
+  }
+  const spliced = spliceMeta(value, fields, alloc, watch, ascii);
   if (spliced !== undefined) return { ok: true, frame: spliced.frame, canary: spliced.canary, watched: spliced.watched };
   const decoded = decodeMessage(message, maxBytes);
   if (!decoded.ok) return decoded;

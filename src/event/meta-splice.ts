@@ -76,24 +76,24 @@ export interface Spliced {
 }
 
 /**
- * `fields` is the JSON text of the members to add, e.g. `"topic":"t","partition":0,"offset":5`;
- * `alloc` gives the frame's buffer (by default one of its own); `watch` the keys to note.
+ * `fields` is the JSON text of the members to add, e.g. `"topic":"t","partition":0,"offset":5`
+ * (`fieldsAscii`: the caller knows it is all ASCII); `alloc` gives the frame's buffer (by default
+ * one of its own); `watch` the keys to note.
  */
-export function spliceMeta(value: Buffer, fields: string, alloc: FrameAlloc = ownedBuffer, watch?: KeyWatch): Spliced | undefined {
+export function spliceMeta(value: Buffer, fields: string, alloc: FrameAlloc = ownedBuffer, watch?: KeyWatch, fieldsAscii = false): Spliced | undefined {
   const scan = new Scanner(value, watch);
   const found = scan.topLevel();
   if (found === undefined) return undefined;
   const head = found.metaClose ?? found.close;
   const separator = found.metaClose === undefined ? (found.hasMembers ? ',' : '') : found.metaHasMembers ? ',' : '';
   const insert = found.metaClose === undefined ? `${separator}"meta":{${fields}}` : `${separator}${fields}`;
-  // Native calls cost more than the bytes they write here: the fixed parts go in byte by byte.
-  const insertBytes = ascii(insert) ? insert.length : Buffer.byteLength(insert);
+  // Native calls cost more than the few bytes they write here: the fixed parts go in byte by byte.
+  const insertBytes = fieldsAscii ? insert.length : Buffer.byteLength(insert);
   const start = DATA_PREFIX_BYTES.length;
   const frame = alloc(start + value.length + insertBytes + DATA_SUFFIX_BYTES.length);
   for (let k = 0; k < start; k++) frame[k] = DATA_PREFIX_BYTES[k] as number;
   value.copy(frame, start, 0, head);
-  if (insertBytes === insert.length) for (let k = 0, at = start + head; k < insertBytes; k++) frame[at + k] = insert.charCodeAt(k);
-  else frame.write(insert, start + head);
+  frame.write(insert, start + head, insertBytes === insert.length ? 'latin1' : 'utf8');
   value.copy(frame, start + head + insertBytes, head);
   frame[frame.length - 2] = DATA_SUFFIX_BYTES[0] as number;
   frame[frame.length - 1] = DATA_SUFFIX_BYTES[1] as number;
@@ -362,12 +362,6 @@ class Scanner {
     for (let k = 0; k < expected.length; k++) if (this.#b[start + k] !== expected[k]) return false;
     return true;
   }
-}
-
-/** Whether a string is all ASCII (one byte per character in UTF-8). */
-function ascii(text: string): boolean {
-  for (let k = 0; k < text.length; k++) if (text.charCodeAt(k) > 0x7f) return false;
-  return true;
 }
 
 /** The values of one fetch share its buffer: one word view for all of them. */

@@ -49,10 +49,12 @@ export function messagesFromFetch(
         next.set(key(topic, partition), first + batch.lastOffsetDelta + 1);
         if (batch.attributes & CONTROL_BATCH) continue;
         const appendTime = (batch.attributes & LOG_APPEND_TIME) !== 0;
+        // Milliseconds are far below 2^53: Numbers, not a BigInt sum per record.
+        const base = Number(appendTime ? batch.maxTimestamp : batch.firstTimestamp);
         for (const record of batch.records) {
           const offset = first + record.offsetDelta;
           if (offset < from) continue;
-          const timestamp = Number(appendTime ? batch.maxTimestamp : batch.firstTimestamp + record.timestampDelta);
+          const timestamp = appendTime ? base : base + Number(record.timestampDelta);
           messages.push({ topic, partition, offset, timestamp, key: record.key, value: record.value });
         }
       }

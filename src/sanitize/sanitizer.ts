@@ -290,18 +290,33 @@ function mayBeRedacted(frame: Buffer, start: number, end: number, pages: Redacte
 /** The string a JSON value holds, or undefined when it is not a string. */
 function stringValue(frame: Buffer, start: number, end: number): string | undefined {
   if (frame[start] !== 0x22) return undefined;
-  const inner = frame.subarray(start + 1, end - 1);
-  if (!inner.includes(BACKSLASH)) return inner.toString('utf8');
+  // Wiki ids and domains are short and ASCII: no escapes to decode, one byte per character.
+  let plain = true;
+  for (let k = start + 1; k < end - 1 && plain; k++) plain = (frame[k] as number) < 0x80 && frame[k] !== BACKSLASH;
+  if (plain) return frame.toString('latin1', start + 1, end - 1);
   const value: unknown = JSON.parse(frame.toString('utf8', start, end));
   return typeof value === 'string' ? value : undefined;
 }
 
 /** The safe integer a JSON value holds (`12`, `1.2e1`), or undefined. */
 function integerValue(frame: Buffer, start: number, end: number): number | undefined {
+  // Plain digits (revision ids): summed here; anything else (sign, fraction, exponent, 16+ digits) as JSON reads it.
+  let value = 0;
+  if (end - start <= 15) {
+    for (let k = start; k < end; k++) {
+      const digit = (frame[k] as number) - 0x30;
+      if (digit < 0 || digit > 9) {
+        value = -1;
+        break;
+      }
+      value = value * 10 + digit;
+    }
+    if (value >= 0) return value;
+  }
   const c = frame[start] as number;
   if (c !== 0x2d && (c < 0x30 || c > 0x39)) return undefined;
-  const value = Number(frame.toString('latin1', start, end));
-  return Number.isSafeInteger(value) ? value : undefined;
+  const parsed = Number(frame.toString('latin1', start, end));
+  return Number.isSafeInteger(parsed) ? parsed : undefined;
 }
 
 function bytesEqual(frame: Buffer, start: number, end: number, expected: Buffer): boolean {

@@ -90,7 +90,7 @@ describe('spliceMeta', () => {
       const event = randomEvent(r);
       const text = r() < 0.8 ? JSON.stringify(event) : JSON.stringify(event).replace(/,"/g, ' , "').replace(/":/g, '" : ');
       const value = Buffer.from(r() < 0.1 ? ` ${text} ` : text);
-      const key = r() < 0.3 ? Buffer.from(r() < 0.5 ? '{"page_id":1}' : 'plain key') : null;
+      const key = r() < 0.3 ? Buffer.from(['{"page_id":1}', 'plain key', '{"title":"É ✓ 漢字"}', 'clé'][Math.floor(r() * 4)] as string) : null;
       expect(viaEncode(value, key), text).toEqual(reference(value, key));
     }
   });
