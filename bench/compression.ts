@@ -15,6 +15,7 @@
  * Every design's output is decoded and compared with the identity bytes before it is reported.
  */
 import { constants, createGzip, gunzipSync, zstdDecompressSync, type Gzip } from 'node:zlib';
+import { DEFLATE_CONTAINERS } from '../src/compress/containers.ts';
 import { Compression } from '../src/compress/encoder.ts';
 import { SharedChunk, zstdFrame } from '../src/compress/shared-chunk.ts';
 import { readRecordedEvents } from './lib/recorded-events.ts';
@@ -60,7 +61,7 @@ interface Design {
 }
 
 const gunzipPartial = (wire: Buffer) => gunzipSync(wire, { finishFlush: constants.Z_SYNC_FLUSH });
-const inflateSegments = (wire: Buffer) => gunzipPartial(Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]), wire]));
+const inflateSegments = (wire: Buffer) => gunzipPartial(Buffer.concat([DEFLATE_CONTAINERS.gzip.header, wire]));
 
 /** One flushed write at a time through a stateful gzip stream, as a connection's own compressor would do. */
 async function perConnection(input: Buffer[]): Promise<Buffer[]> {

@@ -3,9 +3,6 @@ import Negotiator from 'negotiator';
 /** The content codings a stream can be sent in. */
 export type ContentCoding = 'identity' | 'gzip' | 'deflate' | 'zstd';
 
-/** Codings the server can compress with, in its order of preference when the client has none. */
-export const COMPRESSED_CODINGS = ['gzip', 'deflate', 'zstd'] as const satisfies readonly ContentCoding[];
-
 /**
  * The coding of a stream from `Accept-Encoding` (q-values read, ties broken by `offered`' order):
  * identity when nothing offered is acceptable, including a client that refuses identity too.

@@ -102,11 +102,6 @@ export class PositionStates {
     if (this.#roots.get(key)?.deref() === undefined) this.#roots.delete(key);
   });
 
-  /** Roots held (tests, metrics). */
-  get size(): number {
-    return this.#roots.size;
-  }
-
   root(group: string, starts: readonly StartPosition[]): PositionState {
     const slots = starts.map(startSlot);
     const key = `${group}\u0001${JSON.stringify(slots)}`;

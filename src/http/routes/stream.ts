@@ -292,7 +292,7 @@ function bodyHeaders(contentType: string, coding: ContentCoding, vary: unknown):
     'content-type': contentType,
     'cache-control': 'no-cache',
     // The body depends on both: a cache in between must not hand one client's variant to another.
-    vary: [typeof vary === 'string' ? vary : undefined, 'accept, accept-encoding'].filter((v) => v !== undefined && v !== '').join(', '),
+    vary: typeof vary === 'string' && vary !== '' ? `${vary}, accept, accept-encoding` : 'accept, accept-encoding',
   };
   if (coding !== 'identity') headers['content-encoding'] = coding;
   return headers;
