@@ -1,48 +1,48 @@
 /**
- * Shares the event loop between catch-up readers and everything else: all readers together hand at
- * most `budgetBytes` of events to their clients (bytes × clients) per turn of the event loop, so
- * live clients wait behind at most that much replay work however many replays run. A reader asks
- * for a `turn` before each slice and reports what it handed out (`spent`); past the budget the next
- * reader goes on in the next turn of the event loop, one after the other in the order they asked.
+ * Shares the event loop between catch-up readers and everything else: all readers together work at
+ * most `budgetMs` per turn of the event loop (preparing events and handing them to their clients),
+ * so a live event waits behind at most that much replay work (plus one slice) however many replays
+ * run, and a replay gets the rest of an idle loop. A reader asks for a `turn` before each slice and
+ * says when it is done (`done`); past the budget the next reader goes on in the next turn of the
+ * event loop, one after the other in the order they asked.
  */
 export class CatchUpPacer {
-  readonly budgetBytes: number;
-  /** Bytes handed out in the current turn. */
-  #spent = 0;
-  /** A reader is between `turn` and `spent`. */
-  #busy = false;
+  readonly budgetMs: number;
+  readonly #now: () => number;
+  /** Time spent by readers in the current turn. */
+  #spentMs = 0;
+  /** When the reader holding the turn started; undefined when none does. */
+  #startedAt: number | undefined;
   readonly #waiting: (() => void)[] = [];
   #scheduled = false;
 
-  constructor(budgetBytes: number) {
-    this.budgetBytes = budgetBytes;
+  constructor(budgetMs: number, now: () => number = () => performance.now()) {
+    this.budgetMs = budgetMs;
+    this.#now = now;
   }
 
-  /** Resolves when the caller may hand out its next slice; it must call `spent` after, in any case. */
+  /** Resolves when the caller may work on its next slice; it must call `done` after, in any case. */
   turn(): Promise<void> {
-    if (!this.#busy && this.#waiting.length === 0 && this.#spent < this.budgetBytes) {
-      this.#busy = true;
-      this.#schedule();
+    this.#schedule();
+    if (this.#startedAt === undefined && this.#waiting.length === 0 && this.#spentMs < this.budgetMs) {
+      this.#startedAt = this.#now();
       return Promise.resolve();
     }
-    return new Promise((resolve) => {
-      this.#waiting.push(resolve);
-      this.#schedule();
-    });
+    return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
-  /** The slice of the current `turn` handed out `bytes` (0 when it handed out nothing). */
-  spent(bytes: number): void {
-    this.#spent += bytes;
-    this.#busy = false;
-    // Room left in this turn: the next reader goes on now.
-    if (this.#spent < this.budgetBytes) this.#next();
+  /** The slice of the current `turn` is handed out (or was given up). */
+  done(): void {
+    if (this.#startedAt !== undefined) this.#spentMs += this.#now() - this.#startedAt;
+    this.#startedAt = undefined;
+    // Time left in this turn: the next reader goes on now.
+    if (this.#spentMs < this.budgetMs) this.#next();
   }
 
   #next(): void {
     const resolve = this.#waiting.shift();
     if (resolve === undefined) return;
-    this.#busy = true;
+    this.#startedAt = this.#now();
     resolve();
   }
 
@@ -52,9 +52,9 @@ export class CatchUpPacer {
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
-      this.#spent = 0;
-      if (!this.#busy) this.#next();
-      if (this.#busy || this.#waiting.length > 0) this.#schedule();
+      this.#spentMs = 0;
+      if (this.#startedAt === undefined) this.#next();
+      if (this.#startedAt !== undefined || this.#waiting.length > 0) this.#schedule();
     });
   }
 }

@@ -9,18 +9,19 @@ import type { ReaderContext } from './tail-reader.ts';
 
 /**
  * Bytes of events handed to one client in one go: a fetch (up to `fanout.catch_up_fetch_bytes`) is
- * delivered in slices of at most this size (less when the reader has many clients: a slice times
- * its clients stays within a turn's budget), each slice when the pacer gives the reader a turn and
- * the clients have room, so a replay neither overruns a client's budget nor holds up live clients
- * for a whole fetch.
+ * delivered in slices of at most this size, each when the pacer gives the reader a turn and its
+ * clients have room, so a replay neither overruns a client's budget nor holds up live clients for
+ * a whole fetch. A reader with many clients takes smaller slices: one slice times its clients is at
+ * most `SLICE_ALL_CLIENTS_BYTES` (a few milliseconds of work).
  */
 export const CATCH_UP_SLICE_BYTES = 256 * 1024;
+const SLICE_ALL_CLIENTS_BYTES = 1024 * 1024;
 const MIN_SLICE_BYTES = 16 * 1024;
 /**
- * Bytes of events (times clients) all catch-up readers together hand out per turn of the event
- * loop: about 5–10 ms of work on a small machine, which is what a live event waits for them at most.
+ * Milliseconds all catch-up readers together work per turn of the event loop (`CatchUpPacer`):
+ * what a live event waits for them at most, beyond one slice.
  */
-export const CATCH_UP_TURN_BYTES = 1024 * 1024;
+export const CATCH_UP_TURN_MS = 4;
 
 /**
  * Reads one partition from an offset older than its feed's cache, for one or more clients, until
@@ -52,7 +53,7 @@ export class CatchUpReader {
     this.position = from;
     this.#context = context;
     this.#fetcher = context.gateway.fetcher(options.fetchBytes);
-    this.#pacer = options.pacer ?? new CatchUpPacer(CATCH_UP_TURN_BYTES);
+    this.#pacer = options.pacer ?? new CatchUpPacer(CATCH_UP_TURN_MS);
   }
 
   get done(): boolean {
@@ -113,22 +114,19 @@ export class CatchUpReader {
     let from = 0;
     while (from < messages.length) {
       await this.#pacer.turn();
-      let handedOut = 0;
       try {
         for (const cursor of this.#cursors) if (cursor.sink.ended) this.remove(cursor);
         if (this.#done || this.#cursors.size === 0) return;
-        const clients = this.#cursors.size;
-        const sliceBytes = Math.min(CATCH_UP_SLICE_BYTES, Math.max(MIN_SLICE_BYTES, Math.floor(this.#pacer.budgetBytes / clients)));
+        const sliceBytes = Math.min(CATCH_UP_SLICE_BYTES, Math.max(MIN_SLICE_BYTES, Math.floor(SLICE_ALL_CLIENTS_BYTES / this.#cursors.size)));
         let to = from;
         let bytes = 0;
         while (to < messages.length && bytes < sliceBytes) bytes += messages[to++]!.value?.length ?? 0;
         this.#offer(messages, from, to);
-        handedOut = bytes * clients;
         // Clients joining from here on need nothing delivered so far.
         this.position = Math.max(this.position, messages[to - 1]!.offset + 1);
         from = to;
       } finally {
-        this.#pacer.spent(handedOut);
+        this.#pacer.done();
       }
       this.#handOffIfCaughtUp();
       if (from >= messages.length || this.#done) break;

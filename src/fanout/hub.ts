@@ -4,7 +4,7 @@ import type { KafkaClient } from '../kafka/gateway.ts';
 import type { OffsetLookup } from '../kafka/start-positions.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { partitionKey } from '../protocol/position.ts';
-import { CATCH_UP_TURN_BYTES, CatchUpReader } from './catch-up-reader.ts';
+import { CATCH_UP_TURN_MS, CatchUpReader } from './catch-up-reader.ts';
 import { CatchUpPacer } from './catch-up-pacer.ts';
 import { FeedOffsets } from './feed-offsets.ts';
 import type { PartitionCursor } from './cursor.ts';
@@ -31,8 +31,8 @@ export class FanoutHub implements EventSource {
   readonly #catchUps = new Map<string, Set<CatchUpReader>>();
   readonly #readerOf = new WeakMap<PartitionCursor, CatchUpReader>();
   readonly #sweeper: NodeJS.Timeout;
-  /** All catch-up readers together get at most a turn's budget of the event loop at a time. */
-  readonly #pacer = new CatchUpPacer(CATCH_UP_TURN_BYTES);
+  /** All catch-up readers together work at most a few milliseconds per turn of the event loop. */
+  readonly #pacer = new CatchUpPacer(CATCH_UP_TURN_MS);
 
   constructor(gateway: KafkaClient, config: ServiceConfig, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
     this.#config = config;
