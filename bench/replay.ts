@@ -45,7 +45,7 @@ import { benchValue, ensureTopics, loadTemplates, newProducer, RateProducer, sta
 import { Monitor, type Mark, type ProcWindow } from './lib/proc.ts';
 import { machineInfo, table, writeResults } from './lib/report.ts';
 import { log, num, options, runMain, nodeArgs, serviceOptions, sleep, type Cleanup } from './lib/run.ts';
-import { metricDeltaBy, readFirstEvent, scrapeMetrics, startServiceChild } from './lib/service.ts';
+import { metricDelta, metricDeltaBy, metricSum, readFirstEvent, scrapeMetrics, startServiceChild } from './lib/service.ts';
 import { ratio, round } from './lib/stats.ts';
 
 const opts = options('node bench/replay.ts [options]', {
@@ -412,6 +412,10 @@ async function runSingle(cleanup: Cleanup, monitor: Monitor, brokers: string[], 
 }
 
 interface Phase {
+  /** The service's event-loop delay over the phase (perf_hooks, via prom-client). */
+  eventLoopDelayMs: { p50: number | null; p99: number | null; max: number | null };
+  /** Share of the phase the service spent in garbage collection, percent. */
+  gcPct: number | null;
   seconds: number;
   window: WindowResult;
   deliveredFraction: number | null;
@@ -440,13 +444,23 @@ async function runMixed(cleanup: Cleanup, monitor: Monitor, brokers: string[], s
 
   const phase = async (run: () => Promise<void>): Promise<Phase> => {
     const seq0 = live.stats.nextSeq;
+    // A scrape resets the service's event-loop delay histogram: the next one covers the phase.
+    const before = await scrapeMetrics(service.port);
     const m0 = monitor.mark();
     await genL.request({ type: 'window-start' }, 10_000);
     await run();
     const window = await genL.request({ type: 'window-end' }, 30_000);
     const m1 = monitor.mark();
+    const after = await scrapeMetrics(service.port);
     const produced = live.stats.nextSeq - seq0;
+    const ms = (name: string) => {
+      const v = metricSum(after, name);
+      return v === null ? null : round(v * 1000, 1);
+    };
+    const gcSeconds = metricDelta(before, after, 'nodejs_gc_duration_seconds_sum');
     return {
+      eventLoopDelayMs: { p50: ms('nodejs_eventloop_lag_p50_seconds'), p99: ms('nodejs_eventloop_lag_p99_seconds'), max: ms('nodejs_eventloop_lag_max_seconds') },
+      gcPct: gcSeconds === null || window.ms <= 0 ? null : round((100 * gcSeconds) / (window.ms / 1000), 1),
       seconds: round(window.ms / 1000, 2) ?? 0,
       window,
       deliveredFraction: produced > 0 && window.openClients > 0 ? round(window.estimatedEvents / (produced * window.openClients), 4) : null,
@@ -508,6 +522,8 @@ async function runMixed(cleanup: Cleanup, monitor: Monitor, brokers: string[], s
     p.window.drops,
     replayRate,
     `${p.service.cpuPct} (${p.service.systemPct})`,
+    `${p.eventLoopDelayMs.p50} / ${p.eventLoopDelayMs.p99} / ${p.eventLoopDelayMs.max}`,
+    p.gcPct,
     p.service.rssPeakMiB,
     p.kafka.cpuPct,
     `${p.generatorLive.cpuPct} (${p.window.usage.elu})`,
@@ -520,7 +536,7 @@ async function runMixed(cleanup: Cleanup, monitor: Monitor, brokers: string[], s
     `Live latency = receipt − produce time on every ${LIVE_SAMPLE_EVERY}th live client. Phase 2 lasts until every replay has its last event. CPU % is of one core; ` +
     `generators: CPU % and event-loop utilisation (near 1: the generator was the limit); *other load* = CPU used meanwhile by processes not part of the run.\n\n` +
     table(
-      ['phase', 'seconds', 'live clients', 'live p50 ms', 'live p99 ms', 'live max ms', 'live delivered', 'live drops', 'replays ev/s (all)', 'service CPU % (sys)', 'service RSS peak MiB', 'Kafka CPU %', 'live generator CPU % (ELU)', 'replay generator CPU % (ELU)', 'other load %'],
+      ['phase', 'seconds', 'live clients', 'live p50 ms', 'live p99 ms', 'live max ms', 'live delivered', 'live drops', 'replays ev/s (all)', 'service CPU % (sys)', 'service loop delay p50/p99/max ms', 'service GC %', 'service RSS peak MiB', 'Kafka CPU %', 'live generator CPU % (ELU)', 'replay generator CPU % (ELU)', 'other load %'],
       [row('1: live alone', alone, null, null), row(`2: live + ${replays} replays`, together, aggregate, replayWindow.usage.elu)],
     ) +
     `\n\n**Phase 2 / phase 1: p50 ${ratios.p50 ?? '–'}x, p99 ${ratios.p99 ?? '–'}x** (target p99 ≤ ${TARGET_MIXED_P99_RATIO}x: ${pass ? 'PASS' : 'FAIL'}), max ${ratios.max ?? '–'}x, service CPU ${ratios.serviceCpu ?? '–'}x. ` +

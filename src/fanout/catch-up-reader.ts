@@ -2,19 +2,26 @@ import { FrameArena } from '../event/frame.ts';
 import type { PreparedEvent } from '../event/prepared-event.ts';
 import type { Fetcher, FetchResult } from '../kafka/fetch.ts';
 import { runReadLoop } from '../kafka/read-loop.ts';
+import { CatchUpPacer } from './catch-up-pacer.ts';
 import type { PartitionCursor } from './cursor.ts';
 import type { PartitionFeed } from './partition-feed.ts';
 import type { ReaderContext } from './tail-reader.ts';
 
 /**
- * Bytes of events handed to the clients in one go: a fetch (up to `fanout.catch_up_fetch_bytes`)
- * is delivered in slices of this size, the clients' room checked and the event loop let go between
- * two, so a replay neither overruns a client's budget nor holds up live clients for a whole fetch.
+ * Bytes of events handed to one client in one go: a fetch (up to `fanout.catch_up_fetch_bytes`) is
+ * delivered in slices of at most this size, each when the pacer gives the reader a turn and its
+ * clients have room, so a replay neither overruns a client's budget nor holds up live clients for
+ * a whole fetch. A reader with many clients takes smaller slices: one slice times its clients is at
+ * most `SLICE_ALL_CLIENTS_BYTES` (a few milliseconds of work).
  */
 export const CATCH_UP_SLICE_BYTES = 256 * 1024;
-
-/** Lets the event loop run what is waiting (I/O, timers) before going on. */
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const SLICE_ALL_CLIENTS_BYTES = 1024 * 1024;
+const MIN_SLICE_BYTES = 16 * 1024;
+/**
+ * Milliseconds all catch-up readers together work per turn of the event loop (`CatchUpPacer`):
+ * what a live event waits for them at most, beyond one slice.
+ */
+export const CATCH_UP_TURN_MS = 1;
 
 /**
  * Reads one partition from an offset older than its feed's cache, for one or more clients, until
@@ -33,17 +40,20 @@ export class CatchUpReader {
   #done = false;
 
   readonly #handOff: (cursor: PartitionCursor) => void;
+  readonly #pacer: CatchUpPacer;
 
   /**
    * `handOff` takes each cursor on to the feed once this reader reaches what the feed's cache holds;
-   * `fetchBytes`: the most one fetch returns (`fanout.catch_up_fetch_bytes`).
+   * `fetchBytes`: the most one fetch returns (`fanout.catch_up_fetch_bytes`); `pacer`: shared by
+   * the process's catch-up readers (by default one of its own).
    */
-  constructor(feed: PartitionFeed, from: number, context: ReaderContext, handOff: (cursor: PartitionCursor) => void, fetchBytes?: number) {
+  constructor(feed: PartitionFeed, from: number, context: ReaderContext, handOff: (cursor: PartitionCursor) => void, options: { fetchBytes?: number; pacer?: CatchUpPacer } = {}) {
     this.#handOff = handOff;
     this.feed = feed;
     this.position = from;
     this.#context = context;
-    this.#fetcher = context.gateway.fetcher(fetchBytes);
+    this.#fetcher = context.gateway.fetcher(options.fetchBytes);
+    this.#pacer = options.pacer ?? new CatchUpPacer(CATCH_UP_TURN_MS);
   }
 
   get done(): boolean {
@@ -97,32 +107,40 @@ export class CatchUpReader {
     return Promise.all([...this.#cursors].map((c) => c.sink.writable())).then(() => undefined);
   }
 
-  /** Hands a fetch's events to the clients, slice by slice (`CATCH_UP_SLICE_BYTES`). */
+  /** Hands a fetch's events to the clients, slice by slice, as the pacer and the clients allow. */
   async #deliver(result: FetchResult): Promise<void> {
     const { messages } = result;
-    const { metrics, prepare } = this.#context;
-    metrics.kafkaMessages.inc({ kind: 'catch_up' }, messages.length);
+    this.#context.metrics.kafkaMessages.inc({ kind: 'catch_up' }, messages.length);
     let from = 0;
     while (from < messages.length) {
-      let to = from;
-      let bytes = 0;
-      while (to < messages.length && bytes < CATCH_UP_SLICE_BYTES) bytes += messages[to++]!.value?.length ?? 0;
-      const events: PreparedEvent[] = [];
-      for (let i = from; i < to; i++) events.push(prepare(messages[i]!, this.#arena.alloc));
-      for (const cursor of this.#cursors) for (const event of events) cursor.offer(event);
-      // Clients joining from here on need nothing delivered so far.
-      this.position = Math.max(this.position, messages[to - 1]!.offset + 1);
-      from = to;
+      await this.#pacer.turn();
+      try {
+        for (const cursor of this.#cursors) if (cursor.sink.ended) this.remove(cursor);
+        if (this.#done || this.#cursors.size === 0) return;
+        const sliceBytes = Math.min(CATCH_UP_SLICE_BYTES, Math.max(MIN_SLICE_BYTES, Math.floor(SLICE_ALL_CLIENTS_BYTES / this.#cursors.size)));
+        let to = from;
+        let bytes = 0;
+        while (to < messages.length && bytes < sliceBytes) bytes += messages[to++]!.value?.length ?? 0;
+        this.#offer(messages, from, to);
+        // Clients joining from here on need nothing delivered so far.
+        this.position = Math.max(this.position, messages[to - 1]!.offset + 1);
+        from = to;
+      } finally {
+        this.#pacer.done();
+      }
       this.#handOffIfCaughtUp();
       if (from >= messages.length || this.#done) break;
-      await nextTurn();
       await this.#ready();
-      if (this.#done) return;
-      for (const cursor of this.#cursors) if (cursor.sink.ended) this.remove(cursor);
-      if (this.#cursors.size === 0) return;
     }
     this.position = Math.max(this.position, result.next.values().next().value ?? this.position);
     this.#handOffIfCaughtUp();
+  }
+
+  #offer(messages: FetchResult['messages'], from: number, to: number): void {
+    const prepare = this.#context.prepare;
+    const events: PreparedEvent[] = [];
+    for (let i = from; i < to; i++) events.push(prepare(messages[i]!, this.#arena.alloc));
+    for (const cursor of this.#cursors) for (const event of events) cursor.offer(event);
   }
 
   #handOffIfCaughtUp(): void {

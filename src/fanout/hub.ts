@@ -4,7 +4,8 @@ import type { KafkaClient } from '../kafka/gateway.ts';
 import type { OffsetLookup } from '../kafka/start-positions.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { partitionKey } from '../protocol/position.ts';
-import { CatchUpReader } from './catch-up-reader.ts';
+import { CATCH_UP_TURN_MS, CatchUpReader } from './catch-up-reader.ts';
+import { CatchUpPacer } from './catch-up-pacer.ts';
 import { FeedOffsets } from './feed-offsets.ts';
 import type { PartitionCursor } from './cursor.ts';
 import { PartitionFeed } from './partition-feed.ts';
@@ -30,6 +31,8 @@ export class FanoutHub implements EventSource {
   readonly #catchUps = new Map<string, Set<CatchUpReader>>();
   readonly #readerOf = new WeakMap<PartitionCursor, CatchUpReader>();
   readonly #sweeper: NodeJS.Timeout;
+  /** All catch-up readers together work at most a few milliseconds per turn of the event loop. */
+  readonly #pacer = new CatchUpPacer(CATCH_UP_TURN_MS);
 
   constructor(gateway: KafkaClient, config: ServiceConfig, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
     this.#config = config;
@@ -118,7 +121,7 @@ export class FanoutHub implements EventSource {
         return;
       }
     }
-    const reader = new CatchUpReader(feed, from, this.#context, (c) => this.#follow(feed, c), this.#config.fanout.catchUpFetchBytes);
+    const reader = new CatchUpReader(feed, from, this.#context, (c) => this.#follow(feed, c), { fetchBytes: this.#config.fanout.catchUpFetchBytes, pacer: this.#pacer });
     readers.add(reader);
     reader.add(cursor);
     this.#readerOf.set(cursor, reader);

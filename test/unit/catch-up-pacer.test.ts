@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { CatchUpPacer } from '../../src/fanout/catch-up-pacer.ts';
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Readers each working `slices` slices of `ms` (on a fake clock); returns per turn of the event loop which slices ran. */
+async function run(budgetMs: number, readers: { slices: number; ms: number }[]): Promise<string[][]> {
+  let clock = 0;
+  const pacer = new CatchUpPacer(budgetMs, () => clock);
+  const turns: string[][] = [[]];
+  let turnsRunning = true;
+  void (async () => {
+    while (turnsRunning) {
+      await nextTurn();
+      turns.push([]);
+    }
+  })();
+  await Promise.all(
+    readers.map(async ({ slices, ms }, r) => {
+      for (let s = 0; s < slices; s++) {
+        await pacer.turn();
+        turns.at(-1)!.push(`${r}.${s}`);
+        clock += ms;
+        pacer.done();
+      }
+    }),
+  );
+  turnsRunning = false;
+  return turns.filter((t) => t.length > 0);
+}
+
+describe('CatchUpPacer', () => {
+  it('lets all readers together work about its budget per turn of the event loop, in the order they asked', async () => {
+    const turns = await run(10, [
+      { slices: 3, ms: 4 },
+      { slices: 3, ms: 4 },
+    ]);
+    // 4 + 4 < 10: a third slice goes; after it the turn is over.
+    expect(turns.every((t) => t.length <= 3)).toBe(true);
+    expect(turns.flat().sort()).toEqual(['0.0', '0.1', '0.2', '1.0', '1.1', '1.2']);
+    expect(turns.length).toBeGreaterThanOrEqual(2);
+    expect(turns[0]).toEqual(['0.0', '1.0', '0.1']);
+  });
+
+  it('always lets one slice through per turn, however long', async () => {
+    expect(await run(1, [{ slices: 4, ms: 50 }])).toEqual([['0.0'], ['0.1'], ['0.2'], ['0.3']]);
+  });
+
+  it('goes on with the next reader when one gives its turn up', async () => {
+    const pacer = new CatchUpPacer(100);
+    await pacer.turn();
+    const second = pacer.turn().then(() => 'second');
+    pacer.done();
+    expect(await second).toBe('second');
+    pacer.done();
+  });
+
+  it('runs a lone reader within its budget without waiting for a turn', async () => {
+    expect(await run(10, [{ slices: 5, ms: 1 }])).toEqual([['0.0', '0.1', '0.2', '0.3', '0.4']]);
+  });
+});
