@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 
 /**
  * What this module uses of Node's HTTP parser (`node:_http_common`'s HTTPParser), which Node's
@@ -9,7 +10,14 @@ interface NodeHttpParser {
   unconsume?: () => void;
   remove?: () => void;
   close?: () => void;
+  /** Callbacks Node's server binds to this connection (request, socket, server), by name and by index. */
+  [callback: string | number]: unknown;
 }
+
+/** The indexed callbacks of a parser (`HTTPParser.kOnExecute`...), as Node's `cleanParser` clears them. */
+const CALLBACK_SLOTS = ['kOnMessageBegin', 'kOnExecute', 'kOnTimeout'];
+/** Node's server wraps these socket methods to take the socket back from the parser (`socketListenerWrap`). */
+const WRAPPED_SOCKET_METHODS = ['on', 'addListener', 'prependListener'] as const;
 
 type ParsedSocket = IncomingMessage['socket'] & { parser?: NodeHttpParser | null };
 
@@ -46,6 +54,27 @@ export function releaseRequestParser(request: IncomingMessage): boolean {
     parser.remove!();
     socket.parser = null;
     parser.close!();
+    clean(parser, socket);
   });
   return true;
+}
+
+/**
+ * What Node's `freeParser` and `socketListenerWrap` would drop next: the closed parser's callbacks
+ * bound to this connection (~260 bytes), and the socket's three wrapped listener methods, which
+ * Node puts back to `net.Socket`'s own once the socket has no parser (~300 bytes).
+ */
+function clean(parser: NodeHttpParser, socket: ParsedSocket): void {
+  const slots = (parser.constructor ?? {}) as unknown as Record<string, unknown>;
+  for (const name of CALLBACK_SLOTS) {
+    const slot = slots[name];
+    if (typeof slot === 'number') parser[slot] = null;
+  }
+  parser.onIncoming = null;
+  parser.incoming = null;
+  parser.socket = null;
+  const own = socket as unknown as Record<string, unknown>;
+  for (const method of WRAPPED_SOCKET_METHODS) {
+    if (Object.hasOwn(own, method)) own[method] = Socket.prototype[method];
+  }
 }
