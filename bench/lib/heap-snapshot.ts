@@ -244,17 +244,35 @@ export function readSnapshot(file: string): Graph {
 }
 
 /**
- * What each instance of `className` holds: per outgoing edge, the bytes it retains when the
- * instance dominates the target (shared targets count 0), averaged over the instances.
+ * What each instance of `owner` holds: per outgoing edge, the bytes it retains when the instance
+ * dominates the target (shared targets count 0), averaged over the instances. `owner` is a class
+ * name, optionally followed by edge names: `ServerResponse._events` looks at what each response's
+ * `_events` object holds.
  */
-export function ownership(file: string, className: string): { instances: number; retainedBytes: number; edges: { edge: string; target: string; bytes: number }[] } {
+export function ownership(file: string, owner: string): { instances: number; retainedBytes: number; edges: { edge: string; target: string; bytes: number }[] } {
   const g = readSnapshot(file);
   const { idom, retained } = dominators(g);
+  const [className, ...path] = owner.split('.');
+  const follow = (v: number): number | undefined => {
+    let at = v;
+    for (const name of path) {
+      let next: number | undefined;
+      for (let k = g.firstEdge[at]!; k < g.firstEdge[at + 1]! && next === undefined; k++) {
+        const label = g.edgeLabel(k);
+        if (label === `.${name}` || label === `[${name}]`) next = g.edgeTo[k]!;
+      }
+      if (next === undefined) return undefined;
+      at = next;
+    }
+    return at;
+  };
   const totals = new Map<string, { target: string; bytes: number }>();
   let instances = 0;
   let retainedBytes = 0;
-  for (let v = 0; v < g.n; v++) {
-    if (g.className(v) !== className || idom[v]! < 0) continue;
+  for (let u = 0; u < g.n; u++) {
+    if (g.className(u) !== className || idom[u]! < 0) continue;
+    const v = follow(u);
+    if (v === undefined) continue;
     instances++;
     retainedBytes += retained[v]!;
     for (let k = g.firstEdge[v]!; k < g.firstEdge[v + 1]!; k++) {
