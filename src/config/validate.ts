@@ -7,7 +7,7 @@ import { configSchema } from './schema.ts';
 import type { RawConfig } from './types.ts';
 
 // useDefaults fills the schema's `default`s into the document. The compiled validator (and its Ajv
-// instance, ~0.5 MiB of heap) is needed at start and on SIGHUP only: held weakly, so a running
+// instance, ~0.36 MiB of heap) is needed at start and on SIGHUP only: held weakly, so a running
 // service does not keep it, while loads close together (tests) compile it once.
 let compiled: WeakRef<ValidateFunction<RawConfig>> | undefined;
 

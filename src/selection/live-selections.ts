@@ -20,12 +20,12 @@ interface Entry {
 
 /** One per open stream: a small object rather than a closure and its context (bench/results/memory.md). */
 class Lease implements SelectionLease {
-  readonly #owner: LiveSelections;
+  readonly #drop: (entry: Entry) => void;
   readonly #entry: Entry;
   #released = false;
 
-  constructor(owner: LiveSelections, entry: Entry) {
-    this.#owner = owner;
+  constructor(drop: (entry: Entry) => void, entry: Entry) {
+    this.#drop = drop;
     this.#entry = entry;
   }
 
@@ -36,7 +36,7 @@ class Lease implements SelectionLease {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#owner.drop(this.#entry);
+    this.#drop(this.#entry);
   }
 }
 
@@ -87,16 +87,16 @@ export class LiveSelections {
     }
     entry.leases++;
     this.#changed();
-    return { ok: true, lease: new Lease(this, entry) };
+    return { ok: true, lease: new Lease(this.#drop, entry) };
   }
 
-  /** A lease of `entry` was released (once per lease): the last one drops it and gives its cost back. */
-  drop(entry: Entry): void {
+  /** A lease of `entry` was released (once per lease): the last one drops it and gives its cost back. One for all leases. */
+  readonly #drop = (entry: Entry): void => {
     if (--entry.leases > 0) return;
     this.#entries.delete(entry.key);
     this.#spent -= entry.cost;
     this.#changed();
-  }
+  };
 
   #changed(): void {
     this.#observer?.changed(this.#entries.size, this.#spent);
