@@ -7,6 +7,7 @@
  *
  *   node bench/lib/heap-snapshot.ts <file> [--top 30]
  *   node bench/lib/heap-snapshot.ts <file> --base <file> [--per 1000] [--top 30]
+ *   node bench/lib/heap-snapshot.ts <file> --owner StreamSession [--owner ServerResponse ...]
  *
  * `summarizeHeap` and `diffHeaps` are used by bench/memory.ts.
  */
@@ -242,6 +243,50 @@ export function readSnapshot(file: string): Graph {
   return new Graph(JSON.parse(readFileSync(file, 'utf8')) as RawSnapshot);
 }
 
+/**
+ * What each instance of `owner` holds: per outgoing edge, the bytes it retains when the instance
+ * dominates the target (shared targets count 0), averaged over the instances. `owner` is a class
+ * name, optionally followed by edge names: `ServerResponse._events` looks at what each response's
+ * `_events` object holds.
+ */
+export function ownership(file: string, owner: string): { instances: number; retainedBytes: number; edges: { edge: string; target: string; bytes: number }[] } {
+  const g = readSnapshot(file);
+  const { idom, retained } = dominators(g);
+  const [className, ...path] = owner.split('.');
+  const follow = (v: number): number | undefined => {
+    let at = v;
+    for (const name of path) {
+      let next: number | undefined;
+      for (let k = g.firstEdge[at]!; k < g.firstEdge[at + 1]! && next === undefined; k++) {
+        const label = g.edgeLabel(k);
+        if (label === `.${name}` || label === `[${name}]`) next = g.edgeTo[k]!;
+      }
+      if (next === undefined) return undefined;
+      at = next;
+    }
+    return at;
+  };
+  const totals = new Map<string, { target: string; bytes: number }>();
+  let instances = 0;
+  let retainedBytes = 0;
+  for (let u = 0; u < g.n; u++) {
+    if (g.className(u) !== className || idom[u]! < 0) continue;
+    const v = follow(u);
+    if (v === undefined) continue;
+    instances++;
+    retainedBytes += retained[v]!;
+    for (let k = g.firstEdge[v]!; k < g.firstEdge[v + 1]!; k++) {
+      const w = g.edgeTo[k]!;
+      const label = g.edgeLabel(k);
+      const row = totals.get(label) ?? { target: g.className(w), bytes: 0 };
+      if (idom[w] === v) row.bytes += retained[w]!;
+      totals.set(label, row);
+    }
+  }
+  const edges = [...totals].map(([edge, r]) => ({ edge, target: r.target, bytes: instances === 0 ? 0 : Math.round(r.bytes / instances) })).sort((a, b) => b.bytes - a.bytes);
+  return { instances, retainedBytes: instances === 0 ? 0 : Math.round(retainedBytes / instances), edges };
+}
+
 export function summarizeHeap(file: string, top = 30): HeapSummary {
   const g = readSnapshot(file);
   const { idom, retained, order } = dominators(g);
@@ -339,13 +384,21 @@ export function diffHeaps(base: HeapSummary, after: HeapSummary): ClassDiff[] {
 const kib = (b: number): string => (b / 1024).toFixed(1);
 
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { base: { type: 'string' }, per: { type: 'string' }, top: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { base: { type: 'string' }, per: { type: 'string' }, top: { type: 'string' }, owner: { type: 'string', multiple: true } } });
   const file = positionals[0];
   if (file === undefined) {
     process.stdout.write('usage: node bench/lib/heap-snapshot.ts <file> [--base <file> --per N] [--top 30]\n');
     process.exit(2);
   }
   const top = Number(values.top ?? 30);
+  if (values.owner !== undefined) {
+    for (const name of values.owner) {
+      const o = ownership(file, name);
+      process.stdout.write(`${name}: ${o.instances} instances, ${o.retainedBytes} bytes retained each; by edge (bytes it alone retains, per instance):\n`);
+      for (const e of o.edges.slice(0, top)) process.stdout.write(`  ${e.edge.padEnd(40)} ${e.target.slice(0, 40).padEnd(40)} ${String(e.bytes).padStart(8)}\n`);
+    }
+    process.exit(0);
+  }
   const s = summarizeHeap(file, top);
   process.stdout.write(`${file}: ${s.nodes} nodes, ${kib(s.totalBytes)} KiB\n\nself KiB by node type:\n`);
   for (const [t, bytes] of Object.entries(s.byType).sort((p, q) => q[1] - p[1])) process.stdout.write(`  ${t.padEnd(22)} ${kib(bytes).padStart(10)}\n`);

@@ -1,4 +1,4 @@
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import ipaddr from 'ipaddr.js';
 import type { EnvOverride } from './env.ts';
 import { ConfigError } from './errors.ts';
@@ -6,9 +6,19 @@ import { isObject, type RawObject } from './raw.ts';
 import { configSchema } from './schema.ts';
 import type { RawConfig } from './types.ts';
 
-// Compiled once per process; useDefaults fills the schema's `default`s into the document.
-const ajv = new Ajv2020({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: true });
-const validateSchema = ajv.compile<RawConfig>(configSchema);
+// useDefaults fills the schema's `default`s into the document. The compiled validator (and its Ajv
+// instance, ~0.36 MiB of heap) is needed at start and on SIGHUP only: held weakly, so a running
+// service does not keep it, while loads close together (tests) compile it once.
+let compiled: WeakRef<ValidateFunction<RawConfig>> | undefined;
+
+function schemaValidator(): ValidateFunction<RawConfig> {
+  let validate = compiled?.deref();
+  if (validate === undefined) {
+    validate = new Ajv2020({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: true }).compile<RawConfig>(configSchema);
+    compiled = new WeakRef(validate);
+  }
+  return validate;
+}
 
 const TOP_LEVEL_KEYS = new Set(Object.keys(configSchema.properties));
 const KAFKA_KEYS = new Set(Object.keys(configSchema.properties.kafka.properties));
@@ -19,6 +29,7 @@ const KAFKA_KEYS = new Set(Object.keys(configSchema.properties.kafka.properties)
  * names the key, or the environment variable that set it.
  */
 export function validateConfig(conf: RawObject, file: string, envOverrides: EnvOverride[], warnings: string[]): RawConfig {
+  const validateSchema = schemaValidator();
   if (!validateSchema(conf)) {
     throw toConfigError(validateSchema.errors ?? [], file, envOverrides);
   }

@@ -44,10 +44,15 @@ export class FanoutHub implements EventSource {
   }
 
   subscribe(cursors: readonly PartitionCursor[], ends: ReadonlyMap<string, number>): Subscription {
-    const placed = cursors.map((cursor) => this.#place(cursor, ends.get(partitionKey(cursor.topic, cursor.partition)) ?? cursor.next));
+    const feeds = cursors.map((cursor) => this.#place(cursor, ends.get(partitionKey(cursor.topic, cursor.partition)) ?? cursor.next));
+    // One closure per stream (not one per cursor): it is held for the stream's whole life.
     return {
       close: () => {
-        for (const leave of placed) leave();
+        for (let i = 0; i < cursors.length; i++) {
+          const cursor = cursors[i]!;
+          feeds[i]!.leave(cursor);
+          this.#readerOf.get(cursor)?.remove(cursor);
+        }
       },
     };
   }
@@ -57,17 +62,14 @@ export class FanoutHub implements EventSource {
     await this.#tail.stop();
   }
 
-  /** Puts a cursor on its feed (through the cache or a catch-up reader); returns how to take it off again. */
-  #place(cursor: PartitionCursor, end: number): () => void {
+  /** Puts a cursor on its feed (through the cache or a catch-up reader); returns the feed, which it leaves again. */
+  #place(cursor: PartitionCursor, end: number): PartitionFeed {
     const key = partitionKey(cursor.topic, cursor.partition);
     const feed = this.#feed(key, cursor, end);
     const resuming = cursor.next < feed.tail;
     const placed = this.#follow(feed, cursor);
     if (resuming) this.#context.metrics.cacheLookups.inc({ result: placed === 'uncached' ? 'miss' : 'hit' });
-    return () => {
-      feed.leave(cursor);
-      this.#readerOf.get(cursor)?.remove(cursor);
-    };
+    return feed;
   }
 
   /**

@@ -12,9 +12,32 @@ export interface SelectionLease {
 export type Acquired = { ok: true; lease: SelectionLease } | { ok: false; cost: number; spent: number; limit: number };
 
 interface Entry {
+  key: string;
   selection: EventSelection;
   cost: number;
   leases: number;
+}
+
+/** One per open stream: a small object rather than a closure and its context (bench/results/memory.md). */
+class Lease implements SelectionLease {
+  readonly #drop: (entry: Entry) => void;
+  readonly #entry: Entry;
+  #released = false;
+
+  constructor(drop: (entry: Entry) => void, entry: Entry) {
+    this.#drop = drop;
+    this.#entry = entry;
+  }
+
+  get selection(): EventSelection {
+    return this.#entry.selection;
+  }
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#drop(this.#entry);
+  }
 }
 
 /** Where the counts go (metrics), every time they change. */
@@ -58,29 +81,22 @@ export class LiveSelections {
     let entry = this.#entries.get(key);
     if (entry === undefined) {
       if (!admits(this.#spent, candidate.cost, this.#limit)) return { ok: false, cost: candidate.cost, spent: this.#spent, limit: this.#limit };
-      entry = { selection: candidate.create(), cost: candidate.cost, leases: 0 };
+      entry = { key, selection: candidate.create(), cost: candidate.cost, leases: 0 };
       this.#entries.set(key, entry);
       this.#spent += entry.cost;
     }
     entry.leases++;
     this.#changed();
-    const held = entry;
-    let released = false;
-    return {
-      ok: true,
-      lease: {
-        selection: held.selection,
-        release: () => {
-          if (released) return;
-          released = true;
-          if (--held.leases > 0) return;
-          this.#entries.delete(key);
-          this.#spent -= held.cost;
-          this.#changed();
-        },
-      },
-    };
+    return { ok: true, lease: new Lease(this.#drop, entry) };
   }
+
+  /** A lease of `entry` was released (once per lease): the last one drops it and gives its cost back. One for all leases. */
+  readonly #drop = (entry: Entry): void => {
+    if (--entry.leases > 0) return;
+    this.#entries.delete(entry.key);
+    this.#spent -= entry.cost;
+    this.#changed();
+  };
 
   #changed(): void {
     this.#observer?.changed(this.#entries.size, this.#spent);

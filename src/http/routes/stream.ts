@@ -24,6 +24,7 @@ import { framingFor } from '../../stream/framing.ts';
 import { StreamSession } from '../../stream/session.ts';
 import { clientIp, clientIpLogField, limiterKey, type ClientIpPolicy } from '../client-ip.ts';
 import { sendProblem } from '../problem.ts';
+import { releaseRequestParser } from '../request-parser.ts';
 import type { ProblemAnswer } from '../problems.ts';
 import { refusalStatus, RETRY_AFTER_SECONDS, sendRetryLater } from '../retry-later.ts';
 
@@ -220,11 +221,13 @@ function openStream(
   res.writeHead(200, {
     ...preset,
     ...bodyHeaders(contentType, coding, preset.vary),
-    connection: 'keep-alive',
+    // The connection ends with the stream: it carries no other request, so its parser can go.
+    connection: 'close',
     'x-accel-buffering': 'no',
     [START_POSITIONS_HEADER]: startPositionsHeader(assignment.starts),
   });
   res.flushHeaders();
+  releaseRequestParser(request.raw);
 
   const { connections, fanout } = deps.config;
   const filteredByTopic = new Map(streams.flatMap((s) => s.topics.map((topic) => [topic, deps.metrics.eventsFiltered.labels(s.name)] as const)));
