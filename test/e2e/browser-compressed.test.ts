@@ -16,7 +16,7 @@ import type { RunningService } from '../../src/service.ts';
 import { launchBrowser, type Browser } from '../support/browser.ts';
 import { rcEvent } from '../support/events.ts';
 import { keepProducing, uniqueTopic, type ProducedSeq } from '../support/kafka.ts';
-import { startTestService } from '../support/service.ts';
+import { cutAllConnections, startTestService } from '../support/service.ts';
 
 type Received = ProducedSeq;
 
@@ -143,7 +143,7 @@ describe.each(CASES)('browser EventSource over $coding', ({ coding, codings }) =
 
         // Every connection cut by the server, mid-body: no trailer, no retry advice.
         const requestsBeforeCut = requests.length;
-        service.server.server.closeAllConnections();
+        cutAllConnections(service);
         await until(() => requests.length > requestsBeforeCut && requests.at(-1)!.status === 200, 'the reconnect after the cut');
         before = await received();
         await until(async () => (await received()) > before + 8, 'events after the cut');

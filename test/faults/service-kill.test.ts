@@ -17,7 +17,7 @@ import { recordFigures } from '../support/fault-figures.ts';
 import { exited, freePortPair, startMain, type MainProcess } from '../support/main-process.ts';
 import { metric } from '../support/metrics.ts';
 import { produceRetrying, startOwnBroker, type OwnBroker } from '../support/own-broker.ts';
-import { startEventSource, startRequestsSse, waitFor, type ClientOptions, type ReconnectingClient } from '../support/sse-clients.ts';
+import { CUT_BODY_ENDS, startEventSource, startRequestsSse, waitFor, type ClientOptions, type ReconnectingClient } from '../support/sse-clients.ts';
 import { checkDelivered, partitionEnds } from './delivery.ts';
 
 const TOPIC = 'eqiad.service-kill';
@@ -45,14 +45,6 @@ const EVENTSOURCE_CODINGS: { coding: string; options: ClientOptions }[] = [
 const REQUESTS_SSE_CODINGS: { coding: string; options: ClientOptions }[] = [
   { coding: 'gzip', options: {} },
   { coding: 'deflate', options: { acceptEncoding: 'deflate' } },
-];
-
-/** How a body read ends when the service is killed under it (the socket closed mid-body), per client library. */
-const CUT = [
-  // undici: the socket closed before the chunked body's end.
-  /^TypeError: terminated <- SocketError \[UND_ERR_SOCKET\]: other side closed$/,
-  // urllib3, through requests.
-  /^ChunkedEncodingError: /,
 ];
 
 let broker: OwnBroker;
@@ -123,7 +115,7 @@ describe('service killed mid-stream and restarted', () => {
         const answered = attempts.filter((a) => a.status === 200);
         expect(answered.map((a) => a.contentEncoding), name).toEqual(answered.map(() => coding));
         const cutBodies = answered.slice(0, -1).map((a) => a.ended);
-        expect(cutBodies.filter((e) => !CUT.some((cut) => cut.test(e ?? ''))), name).toEqual([]);
+        expect(cutBodies.filter((e) => !CUT_BODY_ENDS.some((cut) => cut.test(e ?? ''))), name).toEqual([]);
         expect(answered.at(-1)?.ended, name).toBeUndefined();
       }
       const errors = main.output().split('\n').filter((line) => /"level":(50|60)/.test(line));

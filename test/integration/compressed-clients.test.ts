@@ -12,8 +12,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningService } from '../../src/service.ts';
 import { rcEvent } from '../support/events.ts';
 import { keepProducing, uniqueTopic, type ProducedSeq } from '../support/kafka.ts';
-import { startTestService } from '../support/service.ts';
-import { startEventSource, startRequestsSse, waitFor, type ReconnectingClient } from '../support/sse-clients.ts';
+import { cutAllConnections, startTestService } from '../support/service.ts';
+import { CUT_BODY_ENDS, startEventSource, startRequestsSse, waitFor, type ReconnectingClient } from '../support/sse-clients.ts';
 
 const PARTITIONS = 2;
 
@@ -36,9 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.stop();
 });
-
-/** How a body read ends when its connection is cut, per client library (see test/faults/service-kill.test.ts). */
-const CUT = [/^TypeError: terminated <- SocketError \[UND_ERR_SOCKET\]: other side closed$/, /^ChunkedEncodingError: /];
 
 it('npm eventsource and requests-sse decode gzip, deflate and zstd bodies to their end and resume exactly', async () => {
   // From the topic's start: a stream that ends before its first event gives its client no id to
@@ -63,7 +60,7 @@ it('npm eventsource and requests-sse decode gzip, deflate and zstd bodies to the
       await sleep(500);
       // Every connection cut by the server, mid-body.
       const before = clients.map((c) => c.client.attempts().length);
-      service.server.server.closeAllConnections();
+      cutAllConnections(service);
       await waitFor(() => clients.every((c, i) => c.client.attempts().length > before[i]!), 'the reconnects after the cut', 20_000);
       await sleep(1000);
     } finally {
@@ -87,7 +84,7 @@ it('npm eventsource and requests-sse decode gzip, deflate and zstd bodies to the
       // cut. Only the last may still be being read (or its stream just ended at its maximum duration).
       expect(attempts.slice(0, -1).map((a) => a.ended ?? 'still open'), name).not.toContain('still open');
       const ends = attempts.flatMap((a) => (a.ended === undefined ? [] : [a.ended]));
-      expect(ends.filter((e) => e !== 'end' && !CUT.some((cut) => cut.test(e))), name).toEqual([]);
+      expect(ends.filter((e) => e !== 'end' && !CUT_BODY_ENDS.some((cut) => cut.test(e))), name).toEqual([]);
       expect(ends.filter((e) => e === 'end').length, name).toBeGreaterThanOrEqual(1);
       expect(ends.filter((e) => e !== 'end').length, name).toBe(1);
     }

@@ -10,7 +10,7 @@ import type { ContentCoding } from '../../src/protocol/content-coding.ts';
 import type { RunningService } from '../../src/service.ts';
 import { rcEvent } from '../support/events.ts';
 import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
-import { startTestService } from '../support/service.ts';
+import { cutAllConnections, startTestService } from '../support/service.ts';
 import { waitFor } from '../support/sse-clients.ts';
 
 const CODINGS: ContentCoding[] = ['identity', 'gzip', 'deflate', 'zstd'];
@@ -118,7 +118,7 @@ describe('compressed streams', () => {
       await waitFor(() => quads.every((quad, i) => messages(quad[0]!.decoded(false)).length >= 25 * (round + 1 - i)), 'the live events');
     }
     for (const [i, quad] of quads.entries()) await waitFor(() => quad.every((b) => messages(b.decoded(false)).length === 25 * (3 - i)), `round ${i}'s clients`);
-    endless.server.server.closeAllConnections();
+    cutAllConnections(endless);
     await Promise.all(quads.flat().map((b) => b.ended));
     for (const [identity, ...compressed] of quads) {
       const plain = identity!.decoded(false);

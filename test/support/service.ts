@@ -1,6 +1,7 @@
 /** Starts the real service in-process against the test broker, with inline streams. */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { stringify } from 'yaml';
@@ -33,5 +34,23 @@ export async function startTestService(streams: Record<string, TestStream>, sett
     stringify({ port: 0, listen_address: '127.0.0.1', log_level: 'silent', kafka: settings.kafka ?? { brokers: testBrokers() }, client_ip_connection_limit: 0, streams, ...settings, fanout }),
   );
   const { config } = await loadConfig({ argv: ['--config', file], env: {} });
-  return startService(config, logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  const service = await startService(config, logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  const sockets = new Set<Socket>();
+  service.server.server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  openSockets.set(service, sockets);
+  return service;
+}
+
+const openSockets = new WeakMap<RunningService, Set<Socket>>();
+
+/**
+ * Cuts every connection of a test service, as a crash or a network cut would (no clean end, no
+ * trailer). Node's `closeAllConnections` does not reach streams: each frees its HTTP parser, which
+ * takes it off the server's connection list (src/http/request-parser.ts).
+ */
+export function cutAllConnections(service: RunningService): void {
+  for (const socket of openSockets.get(service) ?? []) socket.destroy();
 }

@@ -135,3 +135,15 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/**
+ * How a body read ends when its connection is cut mid-body (the service killed, the network cut),
+ * per client library. Streams are sent with `Connection: close`, so undici may see the cut as an
+ * end of the connection inside the chunked body rather than as the other side closing.
+ */
+export const CUT_BODY_ENDS = [
+  /^TypeError: terminated <- SocketError \[UND_ERR_SOCKET\]: other side closed$/,
+  /^TypeError: terminated <- HTTPParserError: Response does not match the HTTP\/1\.1 protocol \(Invalid EOF state\)$/,
+  // urllib3, through requests.
+  /^ChunkedEncodingError: /,
+];
