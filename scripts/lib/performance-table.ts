@@ -88,6 +88,27 @@ const SOURCES: { file: string; rows: (json: Loose) => Row[] }[] = [
     },
   },
   {
+    file: 'memory.json',
+    rows: (j) => {
+      const variants = (at(j, 'results') as Json[] | undefined) ?? [];
+      const perClient = (variant: string) => {
+        const points = (at(variants.find((v) => v.variant === variant), 'perClient') as Json[] | undefined) ?? [];
+        return points.reduce<Json | undefined>((most, p) => (most === undefined || (p.clients as number) > (most.clients as number) ? p : most), undefined);
+      };
+      const service = perClient('default');
+      const bare = perClient('bare');
+      const idle = ((at(variants.find((v) => v.variant === 'default'), 'rows') as Json[] | undefined) ?? []).find((r) => r.phase === '0 clients' && r.gc === true);
+      if (service === undefined) return [];
+      return [
+        {
+          benchmark: `memory, ${n(service.clients)} idle clients`,
+          result: `${n((service.rssBytes as number) / 1000, 1)} KB of RSS per client (target 20 KB); ${n(idle?.rssMiB, 1)} MiB RSS with none; bare Node ${n((bare?.rssBytes as number) / 1000, 1)} KB per connection`,
+          ratio: `${n((service.rssBytes as number) / (bare?.rssBytes as number), 2)}× bare Node's RSS per connection`,
+        },
+      ];
+    },
+  },
+  {
     file: 'reconnect-storm.json',
     rows: (j) => [
       {
