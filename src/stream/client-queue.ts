@@ -28,6 +28,8 @@ const unrefTimer: Schedule = (ms, run) => {
 export interface Outlet {
   /** Bytes handed to the socket that it has not sent yet. */
   readonly buffered: number;
+  /** At least `buffered`, and cheap to read (checked per event). */
+  readonly bufferedAtMost: number;
   /** Makes the owner flush and `release` again on the socket's next drain. */
   awaitDrain(): void;
 }
@@ -154,7 +156,8 @@ export class ClientQueue implements Sheddable {
    * False when this client is gone.
    */
   keepWithinBudget(): boolean {
-    if (this.backlog > this.#options.backlogBytes) {
+    const limit = this.#options.backlogBytes;
+    if (this.#pendingBytes + this.#outlet.bufferedAtMost > limit && this.backlog > limit) {
       this.#options.evict('slow_client');
       return false;
     }

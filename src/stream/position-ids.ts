@@ -17,14 +17,56 @@ interface Slot {
 let serials = 0;
 
 /**
+ * The states of one group of connections (same streams, filter and format), interned by what
+ * they say: connections that started apart converge on one state as soon as their ids agree (once
+ * each partition has delivered an event to both), so from then on they share the state, its id
+ * text, its heads and the batches built between two states. Held weakly: a state lives as long as
+ * some connection is in it.
+ */
+class StateFamily {
+  readonly group: string;
+  readonly #states = new Map<string, WeakRef<PositionState>>();
+  readonly #registry: StateRegistry;
+
+  constructor(group: string, registry: StateRegistry) {
+    this.group = group;
+    this.#registry = registry;
+  }
+
+  get size(): number {
+    return this.#states.size;
+  }
+
+  /** The family's state equal to `state`, which becomes it when there is none. */
+  intern(state: PositionState): PositionState {
+    const key = state.key;
+    const held = this.#states.get(key)?.deref();
+    if (held !== undefined) return held;
+    this.#states.set(key, new WeakRef(state));
+    this.#registry.register(state, { family: this, key });
+    return state;
+  }
+
+  /** A state was collected: forget it unless an equal one took its place. */
+  forget(key: string): boolean {
+    if (this.#states.get(key)?.deref() === undefined) this.#states.delete(key);
+    return this.#states.size === 0;
+  }
+}
+
+type StateRegistry = FinalizationRegistry<{ family: StateFamily; key: string }>;
+
+/**
  * One position of a connection's partitions, immutable. Connections in the same position that
  * consume the same event move to the same next state (the first one builds it, the others find
- * it memoised), so connections in step share their states, their id text and the heads built from
- * it: per event, a connection only follows a pointer. States are compared by identity (`serial`).
+ * it memoised, or interned by their family), so connections in step share their states, their id
+ * text and the heads built from it: per event, a connection only follows a pointer. States are
+ * compared by identity (`serial`).
  */
 export class PositionState {
   readonly serial = ++serials;
   readonly #slots: readonly Slot[];
+  readonly #family: StateFamily | undefined;
   #text: string | undefined;
   #head: string | undefined;
   // The one transition taken from here so far: connections in step all take the same one. Held
@@ -36,8 +78,16 @@ export class PositionState {
   #nextRun = -1;
   #next: WeakRef<PositionState> | undefined;
 
-  constructor(slots: readonly Slot[]) {
+  constructor(slots: readonly Slot[], family?: StateFamily) {
     this.#slots = slots;
+    this.#family = family;
+  }
+
+  /** What makes two states equal: the id, and which partitions answer in offsets (their future ids). */
+  get key(): string {
+    let offsets = '';
+    for (const slot of this.#slots) offsets += slot.offsets ? '1' : '0';
+    return `${offsets}${this.toString()}`;
   }
 
   /** The state after consuming up to the message at `offset` in `slot` (see `PositionIds.advance`). */
@@ -52,7 +102,8 @@ export class PositionState {
     // The run reaching back over everything consumed since the last event continues the count.
     const tsSeen = timestamp === slot.lastTimestamp && run >= consumed ? slot.tsSeen + consumed : Math.min(run, consumed);
     slots[index] = { prefix: slot.prefix, offsets: slot.offsets, lastOffset: offset, lastTimestamp: timestamp, tsSeen, element: undefined };
-    const next = new PositionState(slots);
+    const built = new PositionState(slots, this.#family);
+    const next = this.#family?.intern(built) ?? built;
     this.#nextSlot = index;
     this.#nextOffset = offset;
     this.#nextTimestamp = timestamp;
@@ -92,25 +143,31 @@ export class PositionState {
 }
 
 /**
- * The first states of connections, by group (same streams, filter and format) and position, so
- * connections that start alike share their states from the start. Holds them weakly: a state
- * lives as long as some connection is in it.
+ * The states of connections, by group (same streams, filter and format): connections that start
+ * alike share their states from the start, and connections that started apart share them once
+ * their ids agree. Holds them weakly: a state lives as long as some connection is in it, and a
+ * group's family as long as any of its states.
  */
 export class PositionStates {
-  readonly #roots = new Map<string, WeakRef<PositionState>>();
-  readonly #forget = new FinalizationRegistry<string>((key) => {
-    if (this.#roots.get(key)?.deref() === undefined) this.#roots.delete(key);
+  readonly #families = new Map<string, StateFamily>();
+  readonly #registry: StateRegistry = new FinalizationRegistry(({ family, key }) => {
+    if (family.forget(key) && this.#families.get(family.group) === family) this.#families.delete(family.group);
   });
 
   root(group: string, starts: readonly StartPosition[]): PositionState {
-    const slots = starts.map(startSlot);
-    const key = `${group}\u0001${JSON.stringify(slots)}`;
-    const held = this.#roots.get(key)?.deref();
-    if (held !== undefined) return held;
-    const state = new PositionState(slots);
-    this.#roots.set(key, new WeakRef(state));
-    this.#forget.register(state, key);
-    return state;
+    let family = this.#families.get(group);
+    if (family === undefined) {
+      family = new StateFamily(group, this.#registry);
+      this.#families.set(group, family);
+    }
+    return family.intern(new PositionState(starts.map(startSlot), family));
+  }
+
+  /** Groups with states alive, and their states (tests, metrics). */
+  get size(): { groups: number; states: number } {
+    let states = 0;
+    for (const family of this.#families.values()) states += family.size;
+    return { groups: this.#families.size, states };
   }
 }
 

@@ -72,6 +72,8 @@ export class StreamSession implements EventSink {
   readonly #writer: SocketWriter;
   readonly #queue: ClientQueue;
   #eventsSent = 0;
+  /** Marked in the flush queue for this turn (a Set insert per event is a hash per client per event). */
+  #marked = false;
   #endReason: EndReason = 'client_closed';
   readonly #countSent = (slot: number, events: number): void => {
     this.#eventsSent += events;
@@ -147,11 +149,15 @@ export class StreamSession implements EventSink {
     // A large fetch must not count against a client that reads fine: write as soon as a chunk is
     // ready, so only a congested socket makes the backlog grow.
     if (this.#queue.push(slot, frame)) this.flush();
-    if (this.#queue.keepWithinBudget()) this.#options.flush.mark(this);
+    if (this.#queue.keepWithinBudget() && !this.#marked) {
+      this.#marked = true;
+      this.#options.flush.mark(this);
+    }
   }
 
   /** Writes what is queued, unless the socket is still full (then on its next drain). */
   flush(): void {
+    this.#marked = false;
     if (this.ended || this.#queue.empty) return;
     if (this.#writer.full) {
       this.#writer.awaitDrain();

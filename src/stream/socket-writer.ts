@@ -40,6 +40,8 @@ export class SocketWriter {
   readonly #hooks: SocketWriterHooks;
   readonly #encoder: BodyEncoder;
   #waitingDrain = false;
+  /** The socket's buffer when last read, plus everything written since: it only shrinks in between. */
+  #bufferedBound = 0;
 
   constructor(res: StreamResponse, encoder: BodyEncoder, hooks: SocketWriterHooks) {
     this.#res = res;
@@ -61,9 +63,18 @@ export class SocketWriter {
     return this.#res.writableLength;
   }
 
+  /**
+   * At least `buffered`, without asking the socket: per event, asking costs more than the rest of
+   * a client's work (a chain of getters through the response and the socket).
+   */
+  get bufferedAtMost(): number {
+    return this.#bufferedBound;
+  }
+
   /** Writing more now would only grow the socket's buffer: wait for its drain. */
   get full(): boolean {
-    return this.#res.writableLength >= SOCKET_HIGH_WATER;
+    this.#bufferedBound = this.#res.writableLength;
+    return this.#bufferedBound >= SOCKET_HIGH_WATER;
   }
 
   /** Bytes of this connection only. */
@@ -80,6 +91,7 @@ export class SocketWriter {
     const bytes = toBytes(out);
     this.lastWriteAt = Date.now();
     this.bytesWritten += bytes;
+    this.#bufferedBound += bytes;
     this.#hooks.countBytes(bytes);
     this.#res.write(out);
   }

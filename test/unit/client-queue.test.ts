@@ -19,6 +19,9 @@ const event = (offset: number, timestamp = 1000 + offset, size = 0): PreparedEve
 /** The socket as the queue sees it: bytes not yet sent, and how often a drain was awaited. */
 class FakeOutlet {
   buffered = 0;
+  get bufferedAtMost(): number {
+    return this.buffered;
+  }
   drainsAwaited = 0;
   awaitDrain(): void {
     this.drainsAwaited++;
@@ -174,6 +177,28 @@ describe('ClientQueue ids and batches', () => {
       return queue.take(() => undefined);
     });
     expect(a).toBe(b);
+  });
+
+  it('shares states and batches with clients that started elsewhere once their ids agree', () => {
+    const batches = new FlushQueue();
+    const early = harness({ batches }).queue;
+    const late = harness({ batches, starts: [{ topic: 't', partition: 0, offset: 1 }] }).queue;
+    queueAndTake(early, [event(0), event(1)]);
+    queueAndTake(late, [event(1)]);
+    expect(late.writtenId).toBe(early.writtenId);
+    const [a, b] = [early, late].map((queue) => {
+      queue.advance(0, event(2), 1);
+      queue.push(0, event(2).frame as Buffer);
+      return queue.take(() => undefined);
+    });
+    // One batch, built once for both: the same object, so one compression per coding too.
+    expect(a).toBe(b);
+    expect(a!.bytes.toString()).toBe(`event: message\nid: ${idAfter(1002)}\ndata: {"o":2}\n\n`);
+    // A client answering in offsets says the same id now but not after the next event: not shared.
+    const byOffset = harness({ batches, starts: [{ topic: 't', partition: 0, offset: 0, requested: { topic: 't', partition: 0, offset: 0 } }] }).queue;
+    expect(byOffset.writtenId).toBe(START_ID);
+    const plain = harness({ batches }).queue;
+    expect(queueAndTake(byOffset, [event(0)])).not.toBe(queueAndTake(plain, [event(0)]));
   });
 
   it('writes an id-only block when skipped events moved the id, once', () => {
