@@ -45,7 +45,7 @@ export interface ClientQueueOptions {
   shareKey: string;
   /** Where queues of one share key that start alike get their (shared) first position state. */
   positions: PositionStates;
-  batches: Pick<FlushQueue, 'batch'>;
+  batches: Pick<FlushQueue, 'shared' | 'share'>;
   /** The process-wide account of queued bytes. */
   guard: Pick<LoadGuard, 'queued' | 'queuing' | 'overBudget' | 'enforce'>;
   /** Disconnects the client; the queue decides when, its owner does it. */
@@ -65,7 +65,7 @@ export class ClientQueue implements Sheddable {
   readonly #ids: PositionIds;
   readonly #schedule: Schedule;
   /** Per-client id lines (strings) and shared event frames, in order. */
-  #pending: (string | Buffer)[] = [];
+  readonly #pending: (string | Buffer)[] = [];
   #pendingBytes = 0;
   #pendingEvents = 0;
   /** Of `#pendingEvents`, how many per slot: events sent are counted per topic. */
@@ -171,18 +171,20 @@ export class ClientQueue implements Sheddable {
    */
   take(sent: (slot: number, events: number) => void): SharedChunk {
     const end = this.#queued ?? this.#ids.state;
+    const written = this.#written;
     const pending = this.#pending;
-    const bytes = this.#pendingBytes;
+    const events = this.#pendingEvents;
     // States are shared only within a share key, and the path between two states is one sequence
     // of events: same two states, same bytes, whichever client asks first builds them.
-    const key = `${this.#written.serial}\u0001${end.serial}\u0001${this.#pendingEvents}\u0001${pending.length}`;
-    const written = this.#written;
-    const batch = this.#options.batches.batch(key, () => new SharedChunk(encodeBatch(pending, bytes), written, end));
+    let batch = this.#options.batches.shared(written, end, events, pending.length);
+    if (batch === undefined) {
+      batch = new SharedChunk(encodeBatch(pending, this.#pendingBytes), written, end);
+      this.#options.batches.share(batch, events, pending.length);
+    }
     if (this.#queued !== undefined) this.#idHanded = true;
     this.#written = end;
-    this.#pendingBySlot.forEach((events, slot) => {
-      if (events > 0) sent(slot, events);
-    });
+    const bySlot = this.#pendingBySlot;
+    for (let slot = 0; slot < bySlot.length; slot++) if (bySlot[slot]! > 0) sent(slot, bySlot[slot]!);
     this.drop();
     return batch;
   }
@@ -222,7 +224,8 @@ export class ClientQueue implements Sheddable {
     const guard = this.#options.guard;
     if (this.#pendingBytes > LAGGING_BYTES) guard.queuing(this, false);
     guard.queued(-this.#pendingBytes);
-    this.#pending = [];
+    // Reused: a batch is built from it before it is emptied.
+    this.#pending.length = 0;
     this.#pendingBytes = 0;
     this.#pendingEvents = 0;
     this.#pendingBySlot.fill(0);

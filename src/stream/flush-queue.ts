@@ -5,42 +5,76 @@ export interface Flushable {
   flush(): void;
 }
 
+/** A batch of this turn, and what it holds: chunks with the same ends but other contents are other batches. */
+interface Batch {
+  readonly chunk: SharedChunk;
+  readonly events: number;
+  readonly parts: number;
+}
+
+/** A flush that took less than this is followed by the next one as soon as there is something to write. */
+const COALESCE_ABOVE_MS = 2;
+/** However long flushes take, the next one starts within this. */
+const MAX_COALESCE_MS = 100;
+
 /**
  * Coalesces writes: everything queued for a client while one fetch is fanned out goes to its
  * socket as one write, on the next turn of the event loop. Clients in the same state get the same
- * bytes, so each distinct batch is built (and compressed, per coding) once per turn and shared (`batch`).
+ * bytes, so each distinct batch is built (and compressed, per coding) once per turn and shared (`shared`).
+ *
+ * A flush costs a write per client however few events it carries, so with many clients it paces
+ * itself: after a flush that took `t` ms the next waits until `t` ms have passed, and each carries
+ * the events of that time. Writing then takes at most half of the process's time, events wait at
+ * most about two flushes, and with few clients nothing waits at all.
  */
 export class FlushQueue {
-  readonly #dirty = new Set<Flushable>();
-  readonly #batches = new Map<string, SharedChunk>();
+  // Callers mark a target once per turn (they keep a flag): a list, not a set, per client.
+  #dirty: Flushable[] = [];
+  /** This turn's batches by the state they lead to (an object key: no string built per client). */
+  readonly #batches = new Map<object, Batch[]>();
   #scheduled = false;
+  /** When the last flush ended and how long it took (ms, `performance.now()`). */
+  #lastEnd = 0;
+  #lastTook = 0;
 
   mark(target: Flushable): void {
-    this.#dirty.add(target);
+    this.#dirty.push(target);
     this.#schedule();
   }
 
-  /** The batch built for `key` this turn, or a new one from `build`. */
-  batch(key: string, build: () => SharedChunk): SharedChunk {
-    let chunk = this.#batches.get(key);
-    if (chunk === undefined) {
-      chunk = build();
-      this.#batches.set(key, chunk);
-      this.#schedule();
-    }
-    return chunk;
+  /** The batch built this turn from `from` to `to`, holding `events` events in `parts` parts, if any. */
+  shared(from: object, to: object, events: number, parts: number): SharedChunk | undefined {
+    const batches = this.#batches.get(to);
+    if (batches === undefined) return undefined;
+    for (const batch of batches) if (batch.chunk.from === from && batch.events === events && batch.parts === parts) return batch.chunk;
+    return undefined;
+  }
+
+  /** Shares `chunk` (from `chunk.from` to `chunk.to`) for the rest of this turn. */
+  share(chunk: SharedChunk, events: number, parts: number): void {
+    const to = chunk.to ?? chunk;
+    const batches = this.#batches.get(to);
+    if (batches === undefined) this.#batches.set(to, [{ chunk, events, parts }]);
+    else batches.push({ chunk, events, parts });
+    this.#schedule();
   }
 
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(() => this.#run());
+    const wait = this.#lastTook < COALESCE_ABOVE_MS ? 0 : this.#lastEnd + this.#lastTook - performance.now();
+    if (wait <= 0) setImmediate(() => this.#run());
+    else setTimeout(() => this.#run(), Math.min(wait, MAX_COALESCE_MS));
   }
 
   #run(): void {
+    const start = performance.now();
     this.#scheduled = false;
-    for (const target of this.#dirty) target.flush();
-    this.#dirty.clear();
+    const dirty = this.#dirty;
+    this.#dirty = [];
+    for (const target of dirty) target.flush();
     this.#batches.clear();
+    this.#lastEnd = performance.now();
+    this.#lastTook = this.#lastEnd - start;
   }
 }

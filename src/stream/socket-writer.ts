@@ -73,6 +73,7 @@ export class SocketWriter {
 
   /** Writing more now would only grow the socket's buffer: wait for its drain. */
   get full(): boolean {
+    if (this.#bufferedBound < SOCKET_HIGH_WATER) return false;
     this.#bufferedBound = this.#res.writableLength;
     return this.#bufferedBound >= SOCKET_HIGH_WATER;
   }

@@ -146,27 +146,26 @@ describe('ClientQueue ids and batches', () => {
   });
 
   it('gives clients in the same position state the same batch, built once', () => {
-    const build = new Map<string, number>();
-    const batches = {
-      cache: new Map<string, SharedChunk>(),
-      batch(key: string, make: () => SharedChunk): SharedChunk {
-        build.set(key, (build.get(key) ?? 0) + 1);
-        const made = this.cache.get(key) ?? make();
-        this.cache.set(key, made);
-        return made;
+    const turn = new FlushQueue();
+    const built: SharedChunk[] = [];
+    const batches: Pick<FlushQueue, 'shared' | 'share'> = {
+      shared: (from, to, events, parts) => turn.shared(from, to, events, parts),
+      share: (chunk, events, parts) => {
+        built.push(chunk);
+        turn.share(chunk, events, parts);
       },
     };
     const same = [harness({ batches }), harness({ batches })].map((h) => queueAndTake(h.queue, [event(0), event(1)]));
     expect(same[0]).toBe(same[1]);
-    expect([...build.values()]).toEqual([2]);
+    expect(built).toHaveLength(1);
     // Another share key (other streams or format), another start, other events: other bytes.
     queueAndTake(harness({ batches, shareKey: 'other' }).queue, [event(0), event(1)]);
     queueAndTake(harness({ batches, starts: [{ topic: 't', partition: 0, offset: 1 }] }).queue, [event(1)]);
     queueAndTake(harness({ batches }).queue, [event(0)]);
-    expect(build.size).toBe(4);
+    expect(built).toHaveLength(4);
     // Keyed by the two position states (shared by queues in step) and what lies between them.
-    const [key] = build.keys();
-    expect(key?.split('\u0001').slice(2)).toEqual(['2', '4']);
+    expect(turn.shared(built[0]!.from!, built[0]!.to!, 2, 4)).toBe(built[0]);
+    expect(turn.shared(built[0]!.from!, built[0]!.to!, 1, 2)).toBeUndefined();
   });
 
   it('shares batches through the flush queue within one turn of the event loop', () => {
