@@ -114,7 +114,7 @@ function cycleWithin(graph: FolderGraph, members: Set<string>): string[] {
 }
 
 /**
- * The folders of src/ in data-path order (the README's layout table): each may import only folders
+ * The folders of src/ in data-path order (the layout table of docs/development.md): each may import only folders
  * before it. Top-level files (`main.ts`, `service.ts`, `log.ts`) wire the rest and are not layered.
  */
 export const LAYERS: readonly string[] = ['config', 'protocol', 'kafka', 'metrics', 'catalogue', 'event', 'filter', 'sanitize', 'selection', 'fanout', 'admission', 'compress', 'stream', 'http', 'demo'];

@@ -1,7 +1,7 @@
-/** Rewrites the table of problem types in README.md from src/http/problems.ts. */
+/** Rewrites the table of problem types in docs/api.md from src/http/problems.ts. */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { withProblemTable } from './lib/problem-table.ts';
 
-const readmeFile = new URL('../README.md', import.meta.url);
-writeFileSync(readmeFile, withProblemTable(readFileSync(readmeFile, 'utf8')));
-console.log('README.md: table of problem types updated');
+const page = new URL('../docs/api.md', import.meta.url);
+writeFileSync(page, withProblemTable(readFileSync(page, 'utf8')));
+console.log('docs/api.md: table of problem types updated');

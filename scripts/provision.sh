@@ -65,17 +65,19 @@ java_ok || die "java 17+ still missing"
 echo "$(java -version 2>&1 | head -1)"
 echo "$(mvn -v 2>/dev/null | head -1 | sed 's/\x1b\[[0-9;]*m//g')"
 
-# --- Python SSE client (compatibility tests run requests-sse, the library under pywikibot) -----
-section "Python requests-sse"
+# --- Python SSE clients (compatibility tests and docs/clients.md run requests-sse, the library --
+# under pywikibot, pywikibot itself and sseclient, the one in Wikimedia's own examples) ----------
+section "Python SSE clients"
 PY_TOOLS="$ROOT/.tools/python"
+PY_CLIENTS=(requests-sse==0.5.3 sseclient==0.0.27 pywikibot==11.9.0)
 command -v python3 >/dev/null || apt_install python3 python3-pip
-if ! PYTHONPATH="$PY_TOOLS" python3 -c 'import requests_sse' 2>/dev/null; then
+if ! PYTHONPATH="$PY_TOOLS" python3 -c 'import importlib.util as u, sys; sys.exit(0 if all(u.find_spec(m) for m in ("requests_sse", "sseclient", "pywikibot")) else 1)' 2>/dev/null; then
   python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
-  python3 -m pip install -q --disable-pip-version-check --target "$PY_TOOLS" requests-sse==0.5.3 2>/dev/null ||
-    python3 -m pip install -q --disable-pip-version-check --break-system-packages --target "$PY_TOOLS" requests-sse==0.5.3 ||
-    die "could not install requests-sse for the Python client tests"
+  python3 -m pip install -q --disable-pip-version-check --target "$PY_TOOLS" "${PY_CLIENTS[@]}" 2>/dev/null ||
+    python3 -m pip install -q --disable-pip-version-check --break-system-packages --target "$PY_TOOLS" "${PY_CLIENTS[@]}" ||
+    die "could not install the Python SSE clients (${PY_CLIENTS[*]})"
 fi
-echo "requests-sse in $PY_TOOLS"
+echo "${PY_CLIENTS[*]} in $PY_TOOLS"
 
 # --- Chromium (only for the web UI's browser tests: ./dev test and CI call this) ----------------
 ensure_chromium() {

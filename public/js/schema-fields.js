@@ -3,7 +3,7 @@
 
 /** @typedef {{ path: string, types: string[], format?: string, description?: string }} Field */
 
-// Added by the service to every event (README: data), whatever the schema says.
+// Added by the service to every event (docs/api.md: data), whatever the schema says.
 /** @type {Field[]} */
 const POSITION_FIELDS = [
   { path: 'meta.topic', types: ['string'], description: 'Kafka topic' },

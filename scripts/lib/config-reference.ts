@@ -1,6 +1,6 @@
-/** Renders the README's configuration reference from the config JSON schema, so the two never drift. */
+/** Renders the configuration reference (docs/configuration.md) from the config JSON schema, so the two never drift. */
 import type { JsonSchema } from '../../src/config/from-schema.ts';
-import { cell, readmeBlock, withBlock } from './readme-block.ts';
+import { cell, docBlock, withBlock } from './doc-block.ts';
 
 /** An environment variable and the key it replaces (env.ts). */
 interface EnvVariable {
@@ -8,7 +8,7 @@ interface EnvVariable {
   key: readonly string[];
 }
 
-const BLOCK = readmeBlock('config-reference');
+const BLOCK = docBlock('config-reference');
 export const REFERENCE_START = BLOCK.start;
 export const REFERENCE_END = BLOCK.end;
 
@@ -24,20 +24,20 @@ export function configReference(schema: JsonSchema, env: readonly EnvVariable[])
   walk(schema, '');
   const settings = schema.$defs?.streamSettings;
   if (settings !== undefined) {
-    rows.push('', 'Stream settings (in `streams`, `stream_config_defaults`, `stream_config_overrides` and the fetched catalogue):', '');
+    rows.push('', '## Stream settings', '', 'In `streams`, `stream_config_defaults`, `stream_config_overrides` and the fetched catalogue:', '');
     rows.push('| key | type | meaning |', '|---|---|---|');
     for (const [name, child] of Object.entries(settings.properties ?? {})) {
       rows.push(`| \`${name}\` | ${typeOf(child)} | ${cell(child.description ?? '')} |`);
     }
   }
-  rows.push('', 'Environment variables, each replacing one key:', '', '| variable | key |', '|---|---|');
+  rows.push('', '## Environment variables', '', 'Each replaces one key:', '', '| variable | key |', '|---|---|');
   for (const { variable, key } of env) rows.push(`| \`${variable}\` | \`${key.join('.')}\` |`);
   return rows.join('\n');
 }
 
-/** Replaces the generated block of `readme` with `reference`. */
-export function withReference(readme: string, reference: string): string {
-  return withBlock(readme, BLOCK, reference);
+/** Replaces the generated block of `page` with `reference`. */
+export function withReference(page: string, reference: string): string {
+  return withBlock(page, BLOCK, reference);
 }
 
 function resolveRef(node: JsonSchema, defs: { readonly [name: string]: JsonSchema }): JsonSchema {

@@ -1,14 +1,14 @@
 /**
- * The README's performance table, generated from bench/results/*.json so every figure it quotes
+ * The performance table of docs/performance.md, generated from bench/results/*.json so every figure it quotes
  * is one a benchmark wrote, with the commit it ran at. A benchmark missing from bench/results
  * has no row (never a made-up one).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cell, readmeBlock, withBlock } from './readme-block.ts';
+import { cell, docBlock, withBlock } from './doc-block.ts';
 import { repoRoot } from './repo-root.ts';
 
-export const PERFORMANCE_TABLE = readmeBlock('performance-table');
+export const PERFORMANCE_TABLE = docBlock('performance-table');
 
 interface Machine {
   gitCommit: string | null;
@@ -156,11 +156,11 @@ export function performanceTable(resultsDir = join(repoRoot, 'bench', 'results')
     const json = JSON.parse(readFileSync(file, 'utf8')) as Loose;
     const machine = at(json, 'machine') as Machine | undefined;
     const commit = `${machine?.gitCommit ?? '?'}${machine?.gitDirty === true ? ' (dirty)' : ''}, ${machine?.date.slice(0, 10) ?? '?'}`;
-    for (const row of source.rows(json)) lines.push(`| ${cell(row.benchmark)} | ${cell(row.result)} | ${cell(row.ratio)} | ${commit} ([${source.file.replace('.json', '.md')}](bench/results/${source.file.replace('.json', '.md')})) |`);
+    for (const row of source.rows(json)) lines.push(`| ${cell(row.benchmark)} | ${cell(row.result)} | ${cell(row.ratio)} | ${commit} ([${source.file.replace('.json', '.md')}](../bench/results/${source.file.replace('.json', '.md')})) |`);
   }
   return lines.join('\n');
 }
 
-export function withPerformanceTable(readme: string): string {
-  return withBlock(readme, PERFORMANCE_TABLE, performanceTable());
+export function withPerformanceTable(page: string): string {
+  return withBlock(page, PERFORMANCE_TABLE, performanceTable());
 }

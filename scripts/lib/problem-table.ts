@@ -1,12 +1,12 @@
-/** Renders the README's table of problem types from the catalogue, so the two never drift. */
-import { cell, readmeBlock, withBlock } from './readme-block.ts';
+/** Renders the table of problem types in docs/api.md from the catalogue, so the two never drift. */
+import { cell, docBlock, withBlock } from './doc-block.ts';
 import { problemCases, type ProblemCase } from '../../src/http/problems.ts';
 
-export const PROBLEM_TABLE = readmeBlock('problem-table');
+export const PROBLEM_TABLE = docBlock('problem-table');
 
 /** What "retry later" means, under the table (the prose after it tells the retry stream in full). */
 const RETRY_LATER =
-  '*retry later*: with `Retry-After`; to event-stream clients, a 200 event stream with `retry:` advice instead (below)';
+  '*retry later*: with `Retry-After`; to event-stream clients, a 200 event stream with `retry:` advice instead ([below](#retry-do-not-give-up))';
 
 /** One row per type and status, by status (the framework's `4xx`/`5xx` after the others of their class). */
 export function problemTable(): string {
@@ -16,8 +16,8 @@ export function problemTable(): string {
   return ['| status | `type` | when |', '|---|---|---|', ...rows, '', RETRY_LATER].join('\n');
 }
 
-export function withProblemTable(readme: string): string {
-  return withBlock(readme, PROBLEM_TABLE, problemTable());
+export function withProblemTable(page: string): string {
+  return withBlock(page, PROBLEM_TABLE, problemTable());
 }
 
 function order({ status }: ProblemCase): number {

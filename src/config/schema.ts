@@ -2,7 +2,7 @@ import type { JsonSchema } from './from-schema.ts';
 
 /**
  * The configuration file's JSON Schema: Ajv validates files against it, types.ts derives the
- * configuration's TypeScript types from it and the README's reference is generated from it.
+ * configuration's TypeScript types from it and the reference in docs/configuration.md is generated from it.
  */
 export const configSchema = {
   "$schema": "https://json-schema.org/draft/2020-12/schema",

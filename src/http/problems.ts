@@ -17,7 +17,7 @@ interface SeveralStatuses {
 
 /**
  * Every problem type the service answers with (RFC 9457 `type`), once: its status, when it is
- * sent, and whether it is a "retry later" refusal. Routes, the OpenAPI document and the README's
+ * sent, and whether it is a "retry later" refusal. Routes, the OpenAPI document and docs/api.md's
  * error table all read it, so a type cannot be misspelt, answered with another status or left
  * undocumented. A body's `title` is its status text (`problemTitle`), as in EventStreams' errors.
  */

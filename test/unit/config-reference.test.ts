@@ -4,11 +4,11 @@ import { ENV_RULES } from '../../src/config/env.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { configReference, REFERENCE_END, REFERENCE_START, withReference } from '../../scripts/lib/config-reference.ts';
 
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const page = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
 
-describe('README configuration reference', () => {
+describe('configuration reference (docs/configuration.md)', () => {
   it('is what the config schema generates (run `node scripts/config-reference.ts` after changing the schema)', () => {
-    expect(withReference(readme, configReference(configSchema, ENV_RULES))).toBe(readme);
+    expect(withReference(page, configReference(configSchema, ENV_RULES))).toBe(page);
   });
   it('lists every top-level key, every stream setting and every environment variable', () => {
     const reference = configReference(configSchema, ENV_RULES);
@@ -16,8 +16,8 @@ describe('README configuration reference', () => {
     for (const key of Object.keys(configSchema.$defs.streamSettings.properties)) expect(reference).toContain(`| \`${key}\` |`);
     for (const { variable, key } of ENV_RULES) expect(reference).toContain(`| \`${variable}\` | \`${key.join('.')}\` |`);
   });
-  it('refuses a README without markers', () => {
+  it('refuses a page without markers', () => {
     expect(() => withReference('# nothing', 'x')).toThrow(/markers/);
-    expect(readme.indexOf(REFERENCE_START)).toBeLessThan(readme.indexOf(REFERENCE_END));
+    expect(page.indexOf(REFERENCE_START)).toBeLessThan(page.indexOf(REFERENCE_END));
   });
 });

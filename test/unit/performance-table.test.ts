@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PERFORMANCE_TABLE, performanceTable, withPerformanceTable } from '../../scripts/lib/performance-table.ts';
 
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const page = readFileSync(new URL('../../docs/performance.md', import.meta.url), 'utf8');
 
-describe('README performance table', () => {
+describe('performance table (docs/performance.md)', () => {
   it('is what bench/results generates (run `node scripts/performance-table.ts` after a benchmark)', () => {
-    expect(readme.indexOf(PERFORMANCE_TABLE.start)).toBeGreaterThan(0);
-    expect(withPerformanceTable(readme)).toBe(readme);
+    expect(page.indexOf(PERFORMANCE_TABLE.start)).toBeGreaterThan(0);
+    expect(withPerformanceTable(page)).toBe(page);
   });
 
   it('shows the commit of each figure, and no row for a benchmark without results', () => {
@@ -27,6 +27,6 @@ describe('README performance table', () => {
     const table = performanceTable(dir).split('\n');
     expect(table).toHaveLength(3);
     expect(table[2]).toContain('shared history 14 % of identity');
-    expect(table[2]).toContain('abc1234, 2026-12-03');
+    expect(table[2]).toContain('abc1234, 2026-12-03 ([compression.md](../bench/results/compression.md))');
   });
 });
