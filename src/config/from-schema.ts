@@ -24,6 +24,8 @@ export interface JsonSchema {
   readonly minimum?: number;
   readonly maximum?: number;
   readonly minLength?: number;
+  readonly maxLength?: number;
+  readonly maxItems?: number;
   readonly pattern?: string;
 }
 

@@ -438,6 +438,20 @@ export const configSchema = {
           "type": "integer",
           "minimum": 0,
           "default": 1000
+        },
+        "identity_user_agents": {
+          "description": "`User-Agent` prefixes that always get identity, whatever their `Accept-Encoding` says: clients known to read the body raw. Python's `sseclient` (the client of Wikimedia's own examples) sends the `Accept-Encoding: gzip, deflate` of `requests` but reads the socket itself, so it would get no events at all; `requests-sse` sends the same headers and decodes, and stays uncompressed with it unless it sets a `User-Agent` of its own (pywikibot does). With any prefix set, streams answer `Vary: user-agent` too.",
+          "type": "array",
+          "items": {
+            "description": "A `User-Agent` prefix, compared case-sensitively.",
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 256
+          },
+          "maxItems": 100,
+          "default": [
+            "python-requests/"
+          ]
         }
       }
     },

@@ -17,7 +17,7 @@ import { recordFigures } from '../support/fault-figures.ts';
 import { exited, freePortPair, startMain, type MainProcess } from '../support/main-process.ts';
 import { metric } from '../support/metrics.ts';
 import { produceRetrying, startOwnBroker, type OwnBroker } from '../support/own-broker.ts';
-import { CUT_BODY_ENDS, startEventSource, startRequestsSse, waitFor, type ClientOptions, type ReconnectingClient } from '../support/sse-clients.ts';
+import { CUT_BODY_ENDS, OWN_USER_AGENT, startEventSource, startRequestsSse, waitFor, type ClientOptions, type ReconnectingClient } from '../support/sse-clients.ts';
 import { checkDelivered, partitionEnds } from './delivery.ts';
 
 const TOPIC = 'eqiad.service-kill';
@@ -42,9 +42,10 @@ const EVENTSOURCE_CODINGS: { coding: string; options: ClientOptions }[] = [
   { coding: 'deflate', options: { acceptEncoding: 'deflate' } },
   { coding: 'zstd', options: { acceptEncoding: 'zstd' } },
 ];
+// With a User-Agent of its own, as pywikibot sends (requests' own gets identity: compression.identity_user_agents).
 const REQUESTS_SSE_CODINGS: { coding: string; options: ClientOptions }[] = [
-  { coding: 'gzip', options: {} },
-  { coding: 'deflate', options: { acceptEncoding: 'deflate' } },
+  { coding: 'gzip', options: { userAgent: OWN_USER_AGENT } },
+  { coding: 'deflate', options: { acceptEncoding: 'deflate', userAgent: OWN_USER_AGENT } },
 ];
 
 let broker: OwnBroker;

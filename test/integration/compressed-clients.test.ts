@@ -13,7 +13,7 @@ import type { RunningService } from '../../src/service.ts';
 import { rcEvent } from '../support/events.ts';
 import { keepProducing, uniqueTopic, type ProducedSeq } from '../support/kafka.ts';
 import { cutAllConnections, startTestService } from '../support/service.ts';
-import { CUT_BODY_ENDS, startEventSource, startRequestsSse, waitFor, type ReconnectingClient } from '../support/sse-clients.ts';
+import { CUT_BODY_ENDS, OWN_USER_AGENT, startEventSource, startRequestsSse, waitFor, type ReconnectingClient } from '../support/sse-clients.ts';
 
 const PARTITIONS = 2;
 
@@ -46,9 +46,11 @@ it('npm eventsource and requests-sse decode gzip, deflate and zstd bodies to the
     { name: 'npm eventsource', coding: 'gzip', client: startEventSource(url) },
     { name: 'npm eventsource, deflate', coding: 'deflate', client: startEventSource(url, { acceptEncoding: 'deflate' }) },
     { name: 'npm eventsource, zstd', coding: 'zstd', client: startEventSource(url, { acceptEncoding: 'zstd' }) },
-    // requests' own (gzip, deflate).
-    { name: 'requests-sse', coding: 'gzip', client: startRequestsSse(url) },
-    { name: 'requests-sse, deflate', coding: 'deflate', client: startRequestsSse(url, 0, { acceptEncoding: 'deflate' }) },
+    // requests' own (gzip, deflate), with a User-Agent of its own as pywikibot sends.
+    { name: 'requests-sse', coding: 'gzip', client: startRequestsSse(url, 0, { userAgent: OWN_USER_AGENT }) },
+    { name: 'requests-sse, deflate', coding: 'deflate', client: startRequestsSse(url, 0, { acceptEncoding: 'deflate', userAgent: OWN_USER_AGENT }) },
+    // requests' own User-Agent: identity, as sseclient (which reads the body raw) needs it.
+    { name: 'requests-sse, python-requests User-Agent', coding: 'identity', client: startRequestsSse(url) },
   ];
   let produced: ProducedSeq[] = [];
   try {
@@ -79,7 +81,7 @@ it('npm eventsource and requests-sse decode gzip, deflate and zstd bodies to the
       expect(attempts[0]?.lastEventId, name).toBeNull();
       // The reconnect after the cut came back with the id of the last event received.
       expect(attempts.at(-1)?.lastEventId, name).not.toBeNull();
-      expect(attempts.map((a) => [a.status, a.contentEncoding]), name).toEqual(attempts.map(() => [200, coding]));
+      expect(attempts.map((a) => [a.status, a.contentEncoding ?? 'identity']), name).toEqual(attempts.map(() => [200, coding]));
       // Every body ended complete (its trailer checked) or cut, never failing to decode; one was
       // cut. Only the last may still be being read (or its stream just ended at its maximum duration).
       expect(attempts.slice(0, -1).map((a) => a.ended ?? 'still open'), name).not.toContain('still open');

@@ -115,6 +115,9 @@ async function restartsExactly(run: Run, extraFirst: Record<string, unknown>[] =
   await run.connected();
   await run.produce([change('docs-0'), ...extraFirst, change('docs-1'), change('docs-2')]);
   await first.until((p) => printed(p).length >= 3, 'the first run to print 3 events');
+  // Each bot stores the id after it printed the event: stopped in between, it would rightly print
+  // that event again. Stop it once its stored id has settled.
+  await settled(`${run.dir}last-id`);
   await first.stop();
   expect(printed(first)).toEqual(['docs-0', 'docs-1', 'docs-2']);
   await run.produce([change('docs-3'), change('docs-4')]);
@@ -124,6 +127,19 @@ async function restartsExactly(run: Run, extraFirst: Record<string, unknown>[] =
   await second.until((p) => printed(p).length >= 3, 'the restarted bot to go on live');
   await second.stop();
   expect(printed(second)).toEqual(['docs-3', 'docs-4', 'docs-5']);
+}
+
+/** Resolves once `file` exists and has not changed for 200 ms (the bot wrote its last id). */
+async function settled(file: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  let last: string | undefined;
+  for (;;) {
+    const now = await readFile(file, 'utf8').catch(() => undefined);
+    if (now !== undefined && now !== '' && now === last) return;
+    if (Date.now() > deadline) throw new Error(`${file}: no stored id`);
+    last = now;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /** Makes the stored id name a partition the topic does not have: the bot's notice handler must say so. */

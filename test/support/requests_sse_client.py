@@ -1,11 +1,11 @@
 """A python requests-sse client (the library pywikibot's EventStreams is built on), driven by tests.
 
-Usage: requests_sse_client.py URL COUNT [ACCEPT_ENCODING]
+Usage: requests_sse_client.py URL COUNT [ACCEPT_ENCODING [USER_AGENT]]
 Prints one JSON line per answered connection attempt ({"connect": <Last-Event-Id sent or null>, "status": <HTTP status>,
 "encoding": <its Content-Encoding or null>}), one when that response's body ended ({"ended": "end"} when it was complete,
 else {"ended": "<the error reading it ended with>"}: requests-sse reconnects silently either way) and one per message event
 ({"meta": ..., "id": <its last event id>}); exits after COUNT messages. ACCEPT_ENCODING replaces requests' default
-("gzip, deflate"; urllib3 decodes both).
+("gzip, deflate"; urllib3 decodes both), USER_AGENT requests' own ("python-requests/..."); empty keeps the default.
 """
 import json
 import logging
@@ -17,8 +17,10 @@ from requests_sse import EventSource
 
 url, count = sys.argv[1], int(sys.argv[2])  # 0: until killed
 session = requests.Session()
-if len(sys.argv) > 3:
+if len(sys.argv) > 3 and sys.argv[3]:
     session.headers["Accept-Encoding"] = sys.argv[3]
+if len(sys.argv) > 4 and sys.argv[4]:
+    session.headers["User-Agent"] = sys.argv[4]
 
 
 def emit(line):

@@ -38,7 +38,15 @@ export interface ReconnectingClient {
 export interface ClientOptions {
   /** The `Accept-Encoding` the client sends instead of its library's default. */
   acceptEncoding?: string;
+  /** The `User-Agent` the client sends instead of its library's default (python: `python-requests/…`). */
+  userAgent?: string;
 }
+
+/**
+ * A `User-Agent` of its own, as pywikibot sends: requests' own gets identity from the service
+ * (`compression.identity_user_agents`, for sseclient), whatever its `Accept-Encoding`.
+ */
+export const OWN_USER_AGENT = 'eventstreams-tests/1.0 requests-sse';
 
 /** The error a body read ended with, as a line: name, message, and what caused it (undici wraps socket and decoder errors). */
 function describeError(error: unknown): string {
@@ -107,7 +115,7 @@ export function startRequestsSse(url: string, count = 0, options: ClientOptions 
   const script = fileURLToPath(new URL('requests_sse_client.py', import.meta.url));
   // scripts/provision.sh installs requests-sse there.
   const pythonPath = [fileURLToPath(new URL('../../.tools/python', import.meta.url)), process.env.PYTHONPATH].filter(Boolean).join(':');
-  const args = [script, url, String(count), ...(options.acceptEncoding !== undefined ? [options.acceptEncoding] : [])];
+  const args = [script, url, String(count), options.acceptEncoding ?? '', options.userAgent ?? ''];
   const child = spawn('python3', args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PYTHONPATH: pythonPath } });
   const lines: Record<string, unknown>[] = [];
   let exited = false;

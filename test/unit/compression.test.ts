@@ -5,7 +5,7 @@ import { adler32, adler32Combine, crc32Combine, crc32Shift } from '../../src/com
 import { Compression, type BodyEncoder } from '../../src/compress/encoder.ts';
 import { SharedChunk } from '../../src/compress/shared-chunk.ts';
 import { readRecordedEvents } from '../../bench/lib/recorded-events.ts';
-import { negotiateCoding, type ContentCoding } from '../../src/protocol/content-coding.ts';
+import { negotiateCoding, streamCoding, streamVary, type ContentCoding } from '../../src/protocol/content-coding.ts';
 
 describe('checksums folded per batch', () => {
   it.each([
@@ -43,6 +43,14 @@ describe('content coding negotiation', () => {
   it('offers nothing the configuration leaves out', () => {
     expect(negotiateCoding('gzip, zstd', ['zstd'])).toBe('zstd');
     expect(negotiateCoding('gzip', [])).toBe('identity');
+  });
+  it('sends identity to the user agents that read bodies raw (python sseclient), and says the body varies with the user agent', () => {
+    const policy = { codings: offered, identityUserAgents: ['python-requests/'] };
+    expect(streamCoding('gzip, deflate', 'python-requests/2.32.3', policy)).toBe('identity');
+    expect(streamCoding('gzip, deflate', 'Pywikibot/11.9.0 requests/2.32.3', policy)).toBe('gzip');
+    expect(streamCoding('gzip, deflate', undefined, policy)).toBe('gzip');
+    expect(streamVary(policy)).toBe('accept, accept-encoding, user-agent');
+    expect(streamVary({ codings: offered, identityUserAgents: [] })).toBe('accept, accept-encoding');
   });
 });
 

@@ -9,7 +9,7 @@ import type { Metrics } from '../../metrics/registry.ts';
 import type { Compression } from '../../compress/encoder.ts';
 import type { FlushQueue } from '../../stream/flush-queue.ts';
 import { PositionError, resolveAssignment, type Assignment, type PositionRefusal } from '../../kafka/start-positions.ts';
-import { negotiateCoding, type ContentCoding } from '../../protocol/content-coding.ts';
+import { streamCoding, streamVary, type CodingPolicy, type ContentCoding } from '../../protocol/content-coding.ts';
 import { negotiateFormat } from '../../protocol/content-type.ts';
 import { parseLastEventId } from '../../protocol/last-event-id.ts';
 import { parseSince } from '../../protocol/since.ts';
@@ -66,8 +66,8 @@ export function streamRoute(app: FastifyInstance, deps: StreamRouteDeps): void {
     const selected = await deps.selections.check(parsed.streams, rawQuery(request));
     if (!selected.ok) return sendFilterProblem(request, reply, selected.problem);
     const { contentType } = negotiateFormat(request.headers.accept);
-    const coding = negotiateCoding(request.headers['accept-encoding'], deps.config.compression.codings);
-    return reply.code(200).headers(bodyHeaders(contentType, coding, reply.getHeader('vary'))).send();
+    const coding = codingOf(request, deps.config.compression);
+    return reply.code(200).headers(bodyHeaders(contentType, coding, deps.config.compression, reply.getHeader('vary'))).send();
   });
   app.get('/v2/stream/:streams', async (request: StreamRequest, reply) => {
     if (deps.guard.overloaded()) {
@@ -208,7 +208,7 @@ function openStream(
 ): void {
   const { selection } = lease;
   const { format, contentType } = negotiateFormat(request.headers.accept);
-  const coding = negotiateCoding(request.headers['accept-encoding'], deps.config.compression.codings);
+  const coding = codingOf(request, deps.config.compression);
   const log = request.log;
   const loggedIp = clientIpLogField(ip, deps.config.logClientIp);
   // Client-written: clipped so one header cannot make every log line of the stream large.
@@ -220,7 +220,7 @@ function openStream(
   for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) preset[name] = value;
   res.writeHead(200, {
     ...preset,
-    ...bodyHeaders(contentType, coding, preset.vary),
+    ...bodyHeaders(contentType, coding, deps.config.compression, preset.vary),
     // The connection ends with the stream: it carries no other request, so its parser can go.
     connection: 'close',
     'x-accel-buffering': 'no',
@@ -289,13 +289,18 @@ function openStream(
   if (res.destroyed) close();
 }
 
+function codingOf(request: FastifyRequest, policy: CodingPolicy): ContentCoding {
+  return streamCoding(request.headers['accept-encoding'], request.headers['user-agent'], policy);
+}
+
 /** The head of a stream's body, for GET and HEAD alike; `vary` adds to one already set (CORS). */
-function bodyHeaders(contentType: string, coding: ContentCoding, vary: unknown): Record<string, string> {
+function bodyHeaders(contentType: string, coding: ContentCoding, policy: CodingPolicy, vary: unknown): Record<string, string> {
+  // The body depends on these: a cache in between must not hand one client's variant to another.
+  const depends = streamVary(policy);
   const headers: Record<string, string> = {
     'content-type': contentType,
     'cache-control': 'no-cache',
-    // The body depends on both: a cache in between must not hand one client's variant to another.
-    vary: typeof vary === 'string' && vary !== '' ? `${vary}, accept, accept-encoding` : 'accept, accept-encoding',
+    vary: typeof vary === 'string' && vary !== '' ? `${vary}, ${depends}` : depends,
   };
   if (coding !== 'identity') headers['content-encoding'] = coding;
   return headers;
