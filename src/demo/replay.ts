@@ -163,7 +163,8 @@ export async function startDemoReplay(opts: DemoReplayOptions): Promise<DemoRepl
   for (const stream of opts.streams) {
     const events = groups.get(stream.name);
     if (!events || events.length === 0 || stream.topics.length === 0) continue;
-    lanes.push({ stream, streams: byName, events, rate: streamRate(stream.name, ratePerSecond), next: 0, pass: 0, owed: 0, sent: 0 });
+    // Each lane owes its first event at once, so even the once-a-minute test stream shows one at start.
+    lanes.push({ stream, streams: byName, events, rate: streamRate(stream.name, ratePerSecond), next: 0, pass: 0, owed: 1, sent: 0 });
   }
   const canaryStreams = opts.streams.filter((s) => s.topics.length > 0);
   const examples = new Map(canaryStreams.map((s) => [s.name, schemaExampleFor(s, sources.schemaExamples, opts.streams)]));
