@@ -47,21 +47,20 @@ export function pageChangeFromRecentchange(rc: JsonObject): JsonObject | undefin
   if (kind === 'edit' && parentId !== undefined && parentId > 0) {
     event['prior_state'] = { revision: compact({ rev_id: parentId, rev_size: numberAt(length, 'old') }) };
   }
+  // The page's head revision before a deletion or move: an older one, by someone else.
+  const priorHead = stableInt(`${wikiId}|last-rev|${dbKey(title)}`, 1, SYNTHETIC_REV_MIN);
   if (kind === 'delete') {
-    // The page's last revision is what is deleted: an older one, by someone else.
-    const lastId = stableInt(`${wikiId}|last-rev|${dbKey(title)}`, 1, SYNTHETIC_REV_MIN);
-    const lastDt = toSeconds(new Date(Date.parse(dt) - stableInt(`${lastId}|age`, 3_600, 3 * 365 * 86_400) * 1000).toISOString());
-    revision = revisionOf({ wikiId, namespace, revId: lastId, parentId: undefined, dt: lastDt, size, comment: '', user: undefined, minor: false, mediainfo: false });
+    const headDt = toSeconds(new Date(Date.parse(dt) - stableInt(`${priorHead}|age`, 3_600, 3 * 365 * 86_400) * 1000).toISOString());
+    revision = revisionOf({ wikiId, namespace, revId: priorHead, parentId: undefined, dt: headDt, size, comment: '', user: undefined, minor: false, mediainfo: false });
     event['comment'] = comment;
   }
   if (kind === 'move') {
-    const target = logParam(rc, 'target') ?? title;
-    const targetNs = namespace; // a move within the namespace, the usual case (cross-namespace moves keep this approximate)
-    event['page'] = { ...page, page_title: dbKey(target) };
-    event['prior_state'] = { page: { page_title: dbKey(title), namespace_id: namespace }, revision: { rev_id: stableInt(`${wikiId}|last-rev|${dbKey(title)}`, 1, SYNTHETIC_REV_MIN) } };
-    revision['rev_parent_id'] = stableInt(`${wikiId}|last-rev|${dbKey(title)}`, 1, SYNTHETIC_REV_MIN);
+    // The new title is in the same namespace: the usual move, and all a log entry's target tells.
+    event['page'] = { ...page, page_title: dbKey(logParam(rc, 'target') ?? title) };
+    event['prior_state'] = { page: { page_title: dbKey(title), namespace_id: namespace }, revision: { rev_id: priorHead } };
+    revision['rev_parent_id'] = priorHead;
     if (logParam(rc, 'noredir') === '0') {
-      event['created_redirect_page'] = { page_id: pageIdOf(wikiId, `${title}#redirect-${logId}`), page_title: dbKey(title), namespace_id: targetNs, is_redirect: true };
+      event['created_redirect_page'] = { page_id: pageIdOf(wikiId, `${title}#redirect-${logId}`), page_title: dbKey(title), namespace_id: namespace, is_redirect: true };
     }
     event['comment'] = comment;
   }
