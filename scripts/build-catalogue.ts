@@ -99,29 +99,36 @@ await mkdir(outDir, { recursive: true });
 await writeFile(path.join(outDir, 'stream-config.json'), `${JSON.stringify(document, null, 2)}\n`);
 console.log(`wrote ${path.join(outDir, 'stream-config.json')}: ${entries.length} streams`);
 
-// Schemas: start from an empty directory so removed titles or versions do not linger.
+// Schemas: each title the data set has is copied afresh, so removed versions do not linger. A title
+// it lacks keeps the copy already in the repository (added from elsewhere: config/SOURCES.md).
 const schemasIn = path.join(dataDir, 'schemas');
 const schemasOut = path.join(outDir, 'schemas');
-await rm(schemasOut, { recursive: true, force: true });
 const titles = [...new Set(entries.map((e) => e.schema_title))].sort();
 const missing: string[] = [];
+const kept: string[] = [];
 let copied = 0;
 for (const title of titles) {
-  let files: string[];
-  try {
-    files = (await readdir(path.join(schemasIn, title))).filter((f) => f.endsWith('.json')).sort();
-  } catch {
-    files = [];
-  }
+  const files = await jsonFiles(path.join(schemasIn, title));
   if (files.length === 0) {
-    missing.push(title);
+    if ((await jsonFiles(path.join(schemasOut, title))).length > 0) kept.push(title);
+    else missing.push(title);
     continue;
   }
+  await rm(path.join(schemasOut, title), { recursive: true, force: true });
   await mkdir(path.join(schemasOut, title), { recursive: true });
   for (const file of files) {
     await copyFile(path.join(schemasIn, title, file), path.join(schemasOut, title, file));
     copied++;
   }
 }
-console.log(`copied ${copied} schema files for ${titles.length - missing.length} titles into ${schemasOut}`);
+console.log(`copied ${copied} schema files for ${titles.length - missing.length - kept.length} titles into ${schemasOut}`);
+if (kept.length > 0) console.log(`kept the repository's own copy of: ${kept.join(', ')}`);
 if (missing.length > 0) console.log(`no schema available for: ${missing.join(', ')}`);
+
+async function jsonFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
+  } catch {
+    return [];
+  }
+}

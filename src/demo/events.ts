@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { StreamConfig } from '../catalogue/types.ts';
+import { DERIVED_STREAMS } from './derive/derive.ts';
+import { isJsonObject, type Json, type JsonObject } from './derive/json.ts';
+import { PAGE_CHANGE_STREAM } from './derive/page-change.ts';
+import { RECENTCHANGE_STREAM } from './derive/recentchange.ts';
 
-export type Json = null | boolean | number | string | Json[] | JsonObject;
-export interface JsonObject {
-  [key: string]: Json;
-}
+export { isJsonObject, PAGE_CHANGE_STREAM, RECENTCHANGE_STREAM, type Json, type JsonObject };
 
 /** The shipped recordings (see data/demo/SOURCES.md). */
 export const DEMO_DATA_DIR = new URL('../../data/demo/', import.meta.url);
 
-export const RECENTCHANGE_STREAM = 'mediawiki.recentchange';
-export const PAGE_CHANGE_STREAM = 'mediawiki.page_change.v1';
 
 /** The recorded events as read from disk, before they are assigned to streams. */
 export interface DemoSources {
@@ -44,10 +43,6 @@ const REVISION_ID_KEYS = new Set([
 
 /** Keys that hold the time of the event itself (others, e.g. registration_dt, are history). */
 const EVENT_TIME_KEYS = new Set(['dt', 'rev_dt', 'rev_timestamp']);
-
-export function isJsonObject(value: Json | undefined): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** One JSON object per non-empty line. */
 export function parseNdjson(text: string): JsonObject[] {
@@ -150,8 +145,8 @@ function examplesOf(stream: StreamConfig, examples: readonly JsonObject[], strea
 /**
  * Assigns the recordings to streams: recentchange and page_change recordings to their streams; the
  * schema examples to the matching catalogue stream (with meta.stream set to it), but only where no
- * real recording exists (real beats synthetic). Streams with nothing recorded are absent. Events
- * are in replay order.
+ * real recording exists and nothing is derived from one (real beats synthetic). Streams with
+ * neither are absent. Events are in replay order.
  */
 export function groupByStream(sources: DemoSources, streams: readonly StreamConfig[]): Map<string, JsonObject[]> {
   const groups = new Map<string, JsonObject[]>();
@@ -162,7 +157,7 @@ export function groupByStream(sources: DemoSources, streams: readonly StreamConf
     groups.set(PAGE_CHANGE_STREAM, byTime.map(asProduced));
   }
   for (const stream of streams) {
-    if (groups.has(stream.name)) continue;
+    if (groups.has(stream.name) || DERIVED_STREAMS.includes(stream.name)) continue;
     const usable = examplesOf(stream, sources.schemaExamples, streams).filter(isWellFormedExample);
     const chosen = examplesAtOneVersion(usable, stream);
     // Examples name streams loosely (`medaiwiki.page-delete`, `test.event.example`); clients of a

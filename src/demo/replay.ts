@@ -1,12 +1,15 @@
 import { Producer } from '@platformatic/kafka';
 import type { StreamConfig } from '../catalogue/types.ts';
 import { ensureTopics } from '../kafka/admin.ts';
+import { deriveFromRecentchange, deriveFromRecordedPageChange, type DerivedEvent } from './derive/derive.ts';
 import {
   canaryEvent,
   freshen,
   groupByStream,
   messageKey,
+  PAGE_CHANGE_STREAM,
   readDemoSources,
+  RECENTCHANGE_STREAM,
   schemaExampleFor,
   type DemoSources,
   type JsonObject,
@@ -45,25 +48,23 @@ export interface DemoReplay {
 export const DEFAULT_RECENTCHANGE_RATE = 25;
 
 /**
- * Events per second at the default recentchange rate of 25/s, i.e. the live firehose scaled down
- * (the recording shows ~40 recentchange/s on 2026-08-04). Proportions follow the recording: 47 %
- * of recentchange events are edits (-> revision-create, page_change), 0.7 % deletions, 0.3 %
- * moves; the links/properties/tags streams are busier in production than their few synthetic
- * examples deserve, so they are kept modest. The test stream emits ~1/minute, as in production.
+ * Events per second of the replayed recordings at the default recentchange rate of 25/s, i.e. the
+ * live firehose scaled down (the recording shows ~40 recentchange/s on 2026-08-04). The streams
+ * derived from them follow their proportions (about half of recentchange events are edits, each
+ * also a revision-create and a page_change...). The recorded page_change stories (create, edit,
+ * delete, suppress, undelete, visibility change on test.wikidata and commons) add the actions
+ * the recentchange recording lacks, slowly. The test stream emits ~1/minute, as in production.
  */
 export const DEFAULT_RATES: Readonly<Record<string, number>> = {
-  'mediawiki.recentchange': 25,
-  'mediawiki.revision-create': 10,
-  'mediawiki.page_change.v1': 10,
-  'mediawiki.page-links-change': 2,
-  'mediawiki.page-properties-change': 1,
-  'mediawiki.page-create': 0.5,
-  'mediawiki.revision-tags-change': 0.5,
-  'mediawiki.page-delete': 0.2,
-  'mediawiki.page-move': 0.1,
-  'mediawiki.revision-visibility-change': 0.02,
-  'mediawiki.page-undelete': 0.02,
+  [RECENTCHANGE_STREAM]: 25,
+  [PAGE_CHANGE_STREAM]: 0.5,
   'eventgate-main.test.event': 1 / 60,
+};
+
+/** The events that follow from a replayed event of these streams, in the same request. */
+const DERIVATIONS: Readonly<Record<string, (event: JsonObject) => DerivedEvent[]>> = {
+  [RECENTCHANGE_STREAM]: deriveFromRecentchange,
+  [PAGE_CHANGE_STREAM]: deriveFromRecordedPageChange,
 };
 
 /** Rate of a stream missing from DEFAULT_RATES, at the default recentchange rate. */
@@ -96,6 +97,8 @@ export function pickTopic(topics: readonly string[], n: number): string {
 /** One stream being replayed: where it is in its recording and how much it owes. */
 interface Lane {
   stream: StreamConfig;
+  /** The catalogue's streams by name, for the events derived from this lane's. */
+  streams: ReadonlyMap<string, StreamConfig>;
   events: JsonObject[];
   rate: number;
   next: number;
@@ -118,15 +121,25 @@ function toMessage(topic: string, event: JsonObject, nowMs: number): OutMessage 
   return message;
 }
 
-/** Takes the lane's due events (time-proportional, fractional remainder carried to the next tick). */
+/**
+ * Takes the lane's due events (time-proportional, fractional remainder carried to the next tick),
+ * each followed by the events derived from it, which go to the same data centre as their source.
+ */
 function drainLane(lane: Lane, elapsedS: number, now: Date, out: OutMessage[]): void {
   lane.owed += lane.rate * elapsedS;
   const count = Math.floor(lane.owed);
   lane.owed -= count;
+  const derive = DERIVATIONS[lane.stream.name];
   for (let i = 0; i < count; i++) {
     const recorded = lane.events[lane.next];
     if (recorded === undefined) return;
-    out.push(toMessage(pickTopic(lane.stream.topics, lane.sent++), freshen(recorded, now, lane.pass), now.getTime()));
+    const n = lane.sent++;
+    const event = freshen(recorded, now, lane.pass);
+    out.push(toMessage(pickTopic(lane.stream.topics, n), event, now.getTime()));
+    for (const derived of derive?.(event) ?? []) {
+      const target = lane.streams.get(derived.stream);
+      if (target && target.topics.length > 0) out.push(toMessage(pickTopic(target.topics, n), derived.event, now.getTime()));
+    }
     if (++lane.next >= lane.events.length) {
       lane.next = 0;
       lane.pass++;
@@ -145,11 +158,13 @@ export async function startDemoReplay(opts: DemoReplayOptions): Promise<DemoRepl
   const tickMs = opts.tickMs ?? 100;
   const sources = opts.sources ?? readDemoSources();
   const groups = groupByStream(sources, opts.streams);
+  const byName = new Map(opts.streams.map((s) => [s.name, s]));
   const lanes: Lane[] = [];
   for (const stream of opts.streams) {
     const events = groups.get(stream.name);
     if (!events || events.length === 0 || stream.topics.length === 0) continue;
-    lanes.push({ stream, events, rate: streamRate(stream.name, ratePerSecond), next: 0, pass: 0, owed: 0, sent: 0 });
+    // Each lane owes its first event at once, so even the once-a-minute test stream shows one at start.
+    lanes.push({ stream, streams: byName, events, rate: streamRate(stream.name, ratePerSecond), next: 0, pass: 0, owed: 1, sent: 0 });
   }
   const canaryStreams = opts.streams.filter((s) => s.topics.length > 0);
   const examples = new Map(canaryStreams.map((s) => [s.name, schemaExampleFor(s, sources.schemaExamples, opts.streams)]));

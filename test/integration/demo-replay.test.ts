@@ -1,10 +1,20 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Consumer, ListOffsetTimestamps } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import type { StreamConfig } from '../../src/catalogue/types.ts';
+import { asProduced, type JsonObject } from '../../src/demo/events.ts';
 import { startDemoReplay, type DemoReplay } from '../../src/demo/replay.ts';
+import { ensureTopics } from '../../src/kafka/admin.ts';
 import { messagesFromFetch, type KafkaMessage } from '../../src/kafka/records.ts';
+import { shippedCatalogue } from '../support/demo-schemas.ts';
 import { testBrokers, uniqueTopicName } from '../support/kafka.ts';
+import { exited, startMain } from '../support/main-process.ts';
+import { openRaw } from '../support/sse.ts';
 
 /** A real stream name (so the recordings apply) on fresh topics of its own. */
 function fakeStream(name: string, schemaUri: string): StreamConfig {
@@ -132,4 +142,61 @@ describe('startDemoReplay when producing fails', () => {
     expect(warnings.length).toBeGreaterThanOrEqual(1);
     expect(warnings[0]).toMatch(/produce failed/);
   });
+});
+
+describe('the demo through the service', () => {
+  it('every stream of the shipped catalogue serves events, each valid against its schema', async () => {
+    const catalogue = await shippedCatalogue();
+    // The shipped streams, on fresh topics of their own.
+    const streams = catalogue.streams.map((s) => ({ ...s, topics: s.topics.map((t) => uniqueTopicName(t)) }));
+    const dir = await mkdtemp(join(tmpdir(), 'eventstreams-demo-'));
+    const config = join(dir, 'config.yaml');
+    await writeFile(
+      config,
+      stringify({
+        port: 0,
+        listen_address: '127.0.0.1',
+        kafka: { brokers: testBrokers() },
+        schema_base_uris: [fileURLToPath(new URL('../../config/schemas', import.meta.url))],
+        streams: Object.fromEntries(streams.map((s) => [s.name, { topics: s.topics, schema_title: s.schemaTitle }])),
+      }),
+    );
+    await ensureTopics(testBrokers(), streams.flatMap((s) => s.topics.map((name) => ({ name, partitions: 1 }))));
+    const { child, url } = await startMain({}, ['--config', config]);
+    const done = exited(child);
+    let replay: DemoReplay | undefined;
+    try {
+      const expected = catalogue.streams.map((s) => s.name).filter((name) => name !== 'mediawiki.page_html_feature_counts_change.v1');
+      // Live, as a user of the demo sees it: the stream first, then the demo starts producing.
+      const stream = await openRaw(`${url}/v2/stream/${catalogue.streams.map((s) => s.name).join(',')}`);
+      // 40 recentchange events/s go through the 300 recorded in 8 s; the recorded page_change stories loop in 16 s.
+      replay = await startDemoReplay({ brokers: testBrokers(), streams, ratePerSecond: 40, createTopics: false, log: { info: () => {}, warn: () => {} } });
+      // Checked on each chunk, so only the text that is new since the last check is scanned.
+      const seen = new Set<string>();
+      let scanned = 0;
+      await stream
+        .until((s) => {
+          const fresh = s.text().slice(Math.max(0, scanned - 200));
+          scanned = s.text().length;
+          for (const name of expected) if (!seen.has(name) && fresh.includes(`"stream":"${name}"`)) seen.add(name);
+          return seen.size === expected.length;
+        }, 60_000)
+        .catch(() => {});
+      stream.close();
+      expect(expected.filter((name) => !seen.has(name))).toEqual([]);
+      const byName = new Map(catalogue.streams.map((s) => [s.name, s]));
+      const errors: string[] = [];
+      for (const { data } of stream.messages()) {
+        const event = data as JsonObject;
+        const config = byName.get(String((event['meta'] as JsonObject)['stream']));
+        if (config) errors.push(...(await catalogue.errors(config, asProduced(event))));
+        else errors.push(`unexpected stream in ${JSON.stringify(event['meta'])}`);
+      }
+      expect([...new Set(errors)]).toEqual([]);
+    } finally {
+      await replay?.stop();
+      child.kill('SIGTERM');
+      await done;
+    }
+  }, 120_000);
 });

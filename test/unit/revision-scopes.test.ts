@@ -70,8 +70,18 @@ describe('every catalogue stream whose schema names a revision is covered (confi
     return event;
   }
 
+  /** Schemas that name a revision but give the sanitizer nothing to go on, and why. */
+  const NOT_COVERED: Record<string, string> = {
+    'mediawiki/wikibase/entity/rdf_change': 'names a revision but no wiki, editor, comment or content field; its RDF data is not sanitized',
+  };
+
   const covered: string[] = [];
   for (const { name, schemaTitle: title } of streams) {
+    const notCovered = NOT_COVERED[title ?? ''];
+    if (notCovered !== undefined) {
+      it.skip(`${name} (${title ?? ''}): ${notCovered}`, () => {});
+      continue;
+    }
     it(`${name} (${title ?? 'no schema'})`, async () => {
       const found = await store.get(title === undefined ? {} : { schemaTitle: title });
       const fields = found === undefined ? undefined : schemaFields(found.schema).fields;

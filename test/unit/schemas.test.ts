@@ -192,6 +192,7 @@ describe('the shipped schemas', () => {
     expect((await store.latest('mediawiki/recentchange'))?.uri).toBe('/mediawiki/recentchange/1.0.1');
     expect((await store.latest('mediawiki/page/change'))?.uri).toBe('/mediawiki/page/change/1.3.0');
     expect((await store.get({ schemaTitle: 'mediawiki/revision/create' }))?.uri).toBe('/mediawiki/revision/create/2.0.0');
-    expect(await store.latest('mediawiki/page/prediction_classification_change')).toBeUndefined();
+    expect((await store.latest('mediawiki/page/prediction_classification_change'))?.uri).toBe('/mediawiki/page/prediction_classification_change/1.2.0');
+    expect(await store.latest('mediawiki/page/rendering_feature_counts_change')).toBeUndefined();
   });
 });
