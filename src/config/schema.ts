@@ -323,7 +323,7 @@ export const configSchema = {
           "default": 4194304
         },
         "total_backlog_bytes": {
-          "description": "Bytes that may queue for all clients together. Past this, clients that are behind are disconnected first (they resume with their id), and new streams are refused with 503 and `Retry-After` from 75 % of it: an overloaded process keeps serving the clients it has instead of running out of memory.",
+          "description": "Bytes that may queue for all clients together, counting what each queues beyond 64 KiB (below that a queue holds the events of the current write, frames shared by every client in step). Past this, clients that are behind are disconnected first (they resume with their id), and new streams are refused with 503 and `Retry-After` from 75 % of it: an overloaded process keeps serving the clients it has instead of running out of memory.",
           "type": "integer",
           "minimum": 1048576,
           "default": 268435456

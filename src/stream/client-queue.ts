@@ -8,7 +8,12 @@ import { PositionIds, type PositionState, type PositionStates } from './position
 
 /** Queued bytes that are written at once instead of waiting for the end of the fan-out turn. */
 export const WRITE_CHUNK = 16 * 1024;
-/** Clients queueing more than this are candidates for shedding when the process is over budget. */
+/**
+ * Clients queueing more than this are behind: what they queue beyond it counts against the
+ * process-wide budget, and they are candidates for shedding when the process is over it. Below it
+ * a queue holds the events of the current flush, references to frames shared with every client
+ * in step (counting them per client would count one event ten thousand times at 10,000 clients).
+ */
 export const LAGGING_BYTES = 64 * 1024;
 
 /** Why a client is disconnected while the server still serves: it fell behind, or the process sheds load. */
@@ -67,6 +72,8 @@ export class ClientQueue implements Sheddable {
   /** Per-client id lines (strings) and shared event frames, in order. */
   readonly #pending: (string | Buffer)[] = [];
   #pendingBytes = 0;
+  /** Of `#pendingBytes`, what counts against the process-wide budget: what lies beyond `LAGGING_BYTES`. */
+  #countedBytes = 0;
   #pendingEvents = 0;
   /** Of `#pendingEvents`, how many per slot: events sent are counted per topic. */
   readonly #pendingBySlot: Uint32Array;
@@ -223,7 +230,8 @@ export class ClientQueue implements Sheddable {
   drop(): void {
     const guard = this.#options.guard;
     if (this.#pendingBytes > LAGGING_BYTES) guard.queuing(this, false);
-    guard.queued(-this.#pendingBytes);
+    if (this.#countedBytes > 0) guard.queued(-this.#countedBytes);
+    this.#countedBytes = 0;
     // Reused: a batch is built from it before it is emptied.
     this.#pending.length = 0;
     this.#pendingBytes = 0;
@@ -274,12 +282,15 @@ export class ClientQueue implements Sheddable {
   }
 
   #add(chunk: string | Buffer): void {
-    const guard = this.#options.guard;
     this.#pending.push(chunk);
     // Queued strings are id lines: ASCII, one byte per character.
     this.#pendingBytes += chunk.length;
-    guard.queued(chunk.length);
-    if (this.#pendingBytes > LAGGING_BYTES && this.#pendingBytes - chunk.length <= LAGGING_BYTES) guard.queuing(this, true);
+    if (this.#pendingBytes <= LAGGING_BYTES) return;
+    const guard = this.#options.guard;
+    const counted = this.#pendingBytes - LAGGING_BYTES;
+    guard.queued(counted - this.#countedBytes);
+    if (this.#countedBytes === 0) guard.queuing(this, true);
+    this.#countedBytes = counted;
   }
 }
 
