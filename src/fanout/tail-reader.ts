@@ -43,7 +43,8 @@ export class TailReader {
   }
 
   remove(feed: PartitionFeed): void {
-    this.#feeds.delete(partitionKey(feed.topic, feed.partition));
+    if (!this.#feeds.delete(partitionKey(feed.topic, feed.partition))) return;
+    this.#fetcher.untrack(feed.topic);
     this.#context.metrics.sharedReaderLag.remove({ topic: feed.topic, partition: String(feed.partition) });
   }
 
@@ -106,6 +107,7 @@ export class TailReader {
       this.#context.log.error({ topic: feed.topic }, 'topic no longer exists: ending its streams');
       feed.fail('TopicDeleted', `Topic ${feed.topic} no longer exists in Kafka`);
       this.#feeds.delete(key);
+      this.#fetcher.untrack(feed.topic);
     }
   }
 }

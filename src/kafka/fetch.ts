@@ -25,8 +25,13 @@ export interface FetchResult {
  * broker, so readers do not share one (`KafkaClient.fetcher`).
  */
 export interface Fetcher {
-  /** Keeps these topics' metadata. */
+  /** Keeps these topics' metadata (counted: once per `track`, until as many `untrack`s). */
   track(...topics: string[]): void;
+  /**
+   * Stops keeping a topic's metadata. A deleted topic still tracked fails every later fetch of the
+   * reader (its metadata request names it), so readers untrack what they no longer read.
+   */
+  untrack(...topics: string[]): void;
   fetch(positions: readonly FetchPosition[]): Promise<FetchResult>;
   /** Forgets cached metadata: a failed fetch may mean a partition leader moved. */
   clearMetadata(): void;

@@ -104,6 +104,9 @@ export class KafkaGateway implements KafkaClient {
       track: (...topics) => {
         consumer.topics.trackAll(...topics);
       },
+      untrack: (...topics) => {
+        consumer.topics.untrackAll(...topics);
+      },
       fetch: (positions) => fetchOnce(consumer, config, positions, this.observer),
       clearMetadata: () => consumer.clearMetadata(),
       close: () => consumer.close(true),

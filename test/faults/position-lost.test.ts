@@ -153,6 +153,46 @@ describe('position lost while streaming', () => {
     }
   });
 
+  it('a topic deleted after its readers stopped does not stall the reading of others', async () => {
+    // Feeds stop as soon as nobody follows them: the deleted topic's reader is gone before the deletion.
+    const quick = await startTestService(
+      { gone: { topics: ['eqiad.deleted-idle'] }, kept: { topics: ['eqiad.kept-live'] } },
+      { kafka: { brokers: broker.brokers, request_timeout_ms: 2000 }, heartbeat_interval: 1000, fanout: { idle_reader_ttl_ms: 100 } },
+    );
+    await ensureTopics(broker.brokers, [
+      { name: 'eqiad.deleted-idle', partitions: 1 },
+      { name: 'eqiad.kept-live', partitions: 1 },
+    ]);
+    const kept = await openRaw(`${quick.url}/v2/stream/kept`);
+    try {
+      const gone = await openRaw(`${quick.url}/v2/stream/gone`);
+      await gone.until((s) => s.text().startsWith(':ok'));
+      gone.close();
+      const deadline = Date.now() + 30_000;
+      while ((await metric(quick.url, 'eventstreams_shared_readers')) !== 1) {
+        if (Date.now() > deadline) throw new Error('the idle reader did not stop');
+        await sleep(100);
+      }
+      await deleteTopics(broker.brokers, ['eqiad.deleted-idle']);
+      await produceJson(broker.brokers, 'eqiad.kept-live', [{ value: rcEvent(1, { seq: 'after the deletion' }) }]);
+      await kept.until((s) => s.messages().length >= 1, 30_000);
+      expect(kept.messages().map((m) => m.data.seq)).toEqual(['after the deletion']);
+      // A stream opened after the deletion is read too.
+      const late = await openRaw(`${quick.url}/v2/stream/kept`);
+      try {
+        await late.until((s) => s.text().startsWith(':ok'));
+        await produceJson(broker.brokers, 'eqiad.kept-live', [{ value: rcEvent(2, { seq: 'later still' }) }]);
+        await late.until((s) => s.messages().length >= 1, 30_000);
+        expect(late.messages().map((m) => m.data.seq)).toEqual(['later still']);
+      } finally {
+        late.close();
+      }
+    } finally {
+      kept.close();
+      await quick.stop();
+    }
+  });
+
   it('fresh partition counts, which decide which streams end, see a deletion at once', async () => {
     const topic = 'eqiad.deleted-again';
     await ensureTopics(broker.brokers, [{ name: topic, partitions: 1 }]);

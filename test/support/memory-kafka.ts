@@ -88,6 +88,7 @@ export class MemoryKafka implements KafkaClient {
     let closed = false;
     return {
       track: () => undefined,
+      untrack: () => undefined,
       fetch: async (positions) => {
         if (closed) throw new Error('fetcher closed');
         const first = this.#read(positions);
