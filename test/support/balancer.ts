@@ -32,8 +32,11 @@ export interface Balancer {
   stop(): Promise<void>;
 }
 
-/** The configuration: `backends` are `host:port` of the instances. */
-export function haproxyConfig(listenPort: number, backends: readonly string[]): string {
+/**
+ * The configuration: `backends` are `host:port` of the instances; `backups` (another data centre's)
+ * get streams only while none of `backends` is up.
+ */
+export function haproxyConfig(listenPort: number, backends: readonly string[], backups: readonly string[] = []): string {
   // No global maxconn: HAProxy derives it from the open-files limit, each stream holding two.
   return `defaults
   mode http
@@ -63,14 +66,15 @@ backend eventstreams
   http-check expect status 200
   default-server check inter 500ms fall 2 rise 2 source ${BALANCER_SOURCE}
 ${backends.map((b, i) => `  server es${i + 1} ${b}`).join('\n')}
+${backups.map((b, i) => `  server backup${i + 1} ${b} backup`).join('\n')}
 `;
 }
 
-export async function startBalancer(backends: readonly string[]): Promise<Balancer> {
+export async function startBalancer(backends: readonly string[], backups: readonly string[] = []): Promise<Balancer> {
   const dir = await mkdtemp(join(tmpdir(), 'eventstreams-haproxy-'));
   const port = await freePortPair();
   const file = join(dir, 'haproxy.cfg');
-  await writeFile(file, haproxyConfig(port, backends));
+  await writeFile(file, haproxyConfig(port, backends, backups));
   let output = '';
   const check = spawn(HAPROXY, ['-c', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   check.stdout.on('data', (d: Buffer) => (output += d.toString()));

@@ -8,6 +8,8 @@ export interface EventMeta {
   topic: string;
   partition: number;
   offset: number;
+  /** The event's own id (the same in every data centre's copy). */
+  id?: string;
 }
 
 /** One answered connection attempt of a client. */
