@@ -199,12 +199,13 @@ runMain('capacity', 60 * 60_000, async (cleanup) => {
   const rate = num(opts.rate, 'rate');
   const seconds = num(opts.seconds, 'seconds');
   const kafkaPort = num(opts['kafka-port'], 'kafka-port');
+  // Which code is measured: read before, not after the run.
+  const machine = machineInfo();
   const kafka = await startBenchKafka(cleanup, kafkaPort, true);
   const points: Point[] = [];
   for (const m of partitions) for (const n of instances) points.push(...(await measure(cleanup, kafka.brokers, kafkaPort, 'shared', n, m, clientCounts, rate, seconds)));
   if (perConnection.length > 0) points.push(...(await measure(cleanup, kafka.brokers, kafkaPort, 'per_connection', 1, Math.max(...partitions), perConnection, rate, seconds)));
   const capacity = fanoutCapacity();
-  const machine = machineInfo();
 
   const rows: Cell[][] = points.map((p) => [
     p.mode,
