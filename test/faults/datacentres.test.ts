@@ -42,7 +42,6 @@ const AFTER = 8;
  */
 const HISTORY = { eqiad: [3, 20, 0, 7], codfw: [11, 2, 9, 20] };
 const HISTORY_LENGTH = 20;
-const historyTimestamp = (j: number) => base - 3_600_000 + j;
 const TIMEOUT_MS = 120_000;
 
 interface Dc {
@@ -55,7 +54,9 @@ const slots = TOPICS.flatMap((topic) => Array.from({ length: PARTITIONS }, (_, p
 const slotKey = (topic: string, partition: number) => `${topic}/${partition}`;
 /** The shared events' ids of each partition, in order, as produced. */
 const shared = new Map<string, string[]>(slots.map((s) => [slotKey(s.topic, s.partition), []]));
+/** The shared events' first millisecond; the history is an hour older. */
 const base = Date.now() - 60_000;
+const historyTimestamp = (j: number) => base - 3_600_000 + j;
 let dcs: Dc[] = [];
 let balancer: Balancer;
 let clients: { name: string; client: ReconnectingClient }[] = [];
