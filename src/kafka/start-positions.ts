@@ -114,9 +114,14 @@ export async function resolveAssignment(request: AssignmentRequest, lookup: Offs
     for (const [key, bound] of await lookup.bounds(beyond.map(([, w]) => w.tp), true)) bounds.set(key, bound);
   }
   // Starts at the end also get their place in time (StartPosition.after): the newest timestamp before it.
-  const atEnd = [...wanted].filter(([key, w]) => startsAtEnd(w.want) && w.notice === undefined && (bounds.get(key)?.latest ?? 0) > (bounds.get(key)?.earliest ?? 0));
-  const newest = atEnd.length > 0 ? await lookup.maxTimestamps(atEnd.map(([, w]) => w.tp)) : new Map<string, { offset: number; timestamp: number }>();
-  const byTimestamp = await lookupTimestamps([...wanted.values()], lookup, [...newest].map(([key, n]) => ({ tp: wanted.get(key)!.tp, timestamp: n.timestamp })));
+  const atEnd = new Map([...wanted].filter(([key, w]) => startsAtEnd(w.want) && w.notice === undefined && (bounds.get(key)?.latest ?? 0) > (bounds.get(key)?.earliest ?? 0)).map(([key, w]) => [key, w.tp]));
+  // A broker without MAX_TIMESTAMP (before Kafka 3.0) leaves those starts in offsets, as before.
+  const newest = atEnd.size > 0 ? await lookup.maxTimestamps([...atEnd.values()]).catch(() => new Map<string, { offset: number; timestamp: number }>()) : new Map<string, { offset: number; timestamp: number }>();
+  const anchors = [...newest].flatMap(([key, n]) => {
+    const tp = atEnd.get(key);
+    return tp === undefined ? [] : [{ tp, timestamp: n.timestamp }];
+  });
+  const byTimestamp = await lookupTimestamps([...wanted.values()], lookup, anchors);
 
   const starts: StartPosition[] = [];
   const ends = new Map<string, number>();

@@ -76,6 +76,15 @@ describe('resolveAssignment', () => {
     }
   });
 
+  it('keeps starts at the end in offsets when the broker cannot tell the newest timestamp (before Kafka 3.0)', async () => {
+    const old: OffsetLookup = { ...rc, maxTimestamps: () => Promise.reject(new Error('UNSUPPORTED_VERSION')) };
+    const { starts } = await resolveAssignment({ topics: ['eqiad.rc'], allowedTopics: ['eqiad.rc'], positions: [], now }, old);
+    expect(starts).toEqual([
+      { topic: 'eqiad.rc', partition: 0, offset: 5 },
+      { topic: 'eqiad.rc', partition: 1, offset: 5 },
+    ]);
+  });
+
   it('keeps the offset of a start at the end when a client named a partition by offset, or none was placed in time', async () => {
     const { starts } = await resolveAssignment(
       { topics: allowed, allowedTopics: allowed, positions: [{ topic: 'eqiad.rc', partition: 0, offset: 99 }, { topic: 'eqiad.rc', partition: 1, offset: -1 }], now },
