@@ -1,14 +1,16 @@
 /**
- * Local single-node Kafka for development and the demo.
+ * Local Kafka for development, the demo and the fault tests: one node, or a cluster.
  *
- *   node scripts/kafka.ts start [--port N] [--data-dir DIR] [--fresh] [--verbose]
+ *   node scripts/kafka.ts start [--port N] [--brokers N] [--data-dir DIR] [--fresh] [--verbose]
  *   node scripts/kafka.ts stop [--port N] [--data-dir DIR]
  *   node scripts/kafka.ts status [--port N] [--data-dir DIR]
  *   node scripts/kafka.ts fetch      (only download the broker jars into .kafka/lib)
  *
  * Port: --port, else KAFKA_PORT, else 9092. Data lives in --data-dir, else .kafka/<port>; the
- * broker keeps running after `start` returns, until `stop`. `stop` only ever signals the pid
- * recorded in the data directory, and only if it is that directory's broker.
+ * broker keeps running after `start` returns, until `stop`. `stop` only ever signals the pids
+ * recorded in the data directory (a cluster's in its node-<id>/ directories), and only if each is
+ * that directory's broker. `--brokers 3`: three combined broker+controller nodes on ports N to
+ * N+5 (client, controller for each), replication factor 3, `min.insync.replicas` 2.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,13 +23,14 @@ import {
   stopLocalKafka,
 } from './lib/local-kafka.ts';
 
-const USAGE = 'usage: node scripts/kafka.ts start|stop|status|fetch [--port N] [--data-dir DIR] [--fresh] [--verbose]';
+const USAGE = 'usage: node scripts/kafka.ts start|stop|status|fetch [--port N] [--brokers N] [--data-dir DIR] [--fresh] [--verbose]';
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
       port: { type: 'string' },
+      brokers: { type: 'string', default: '1' },
       'data-dir': { type: 'string' },
       fresh: { type: 'boolean', default: false },
       verbose: { type: 'boolean', short: 'v', default: false },
@@ -46,9 +49,9 @@ async function main(): Promise<number> {
   switch (command) {
     case 'start': {
       const started = Date.now();
-      const kafka = await startLocalKafka({ port, dataDir, fresh: values.fresh, ...(log ? { log } : {}) });
+      const kafka = await startLocalKafka({ port, dataDir, nodes: Number(values.brokers), fresh: values.fresh, ...(log ? { log } : {}) });
       const secs = ((Date.now() - started) / 1000).toFixed(1);
-      console.log(`kafka running at ${kafka.brokers.join(',')} (pid ${kafka.pid}, ${secs} s, data ${kafka.dataDir})`);
+      console.log(`kafka running at ${kafka.brokers.join(',')} (pid ${kafka.nodes.map((n) => n.pid).join(', ')}, ${secs} s, data ${kafka.dataDir})`);
       return 0;
     }
     case 'stop': {

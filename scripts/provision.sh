@@ -1,7 +1,7 @@
 # Provisioning shared by ./dev and .ci/run: source it from the repository root with ROOT set.
 # Installs only what is missing: Node 24 under .tools when the machine's node is older than
 # @platformatic/kafka needs, Java 17+ and Maven (apt) for the local Kafka broker.
-# Defines: section, die, apt_install, node_ok, java_ok, ensure_chromium; and puts a usable node first on PATH.
+# Defines: section, die, apt_install, node_ok, java_ok, ensure_chromium, ensure_haproxy; and puts a usable node first on PATH.
 
 T0=${T0:-$SECONDS}
 section() { printf '\n==== %s (+%ss) ====\n' "$*" "$((SECONDS - T0))"; }
@@ -89,4 +89,16 @@ ensure_chromium() {
   fi
   [ -x "$path" ] || die "chromium still missing at $path"
   echo "chromium: $path"
+}
+
+# --- HAProxy (only for the fault tests' load balancer in front of several instances) ------------
+ensure_haproxy() {
+  local path="${HAPROXY_PATH:-/usr/sbin/haproxy}"
+  if [ ! -x "$path" ]; then
+    [ -z "${HAPROXY_PATH:-}" ] || die "HAPROXY_PATH=$HAPROXY_PATH is not an executable"
+    echo "installing: haproxy"
+    apt_install haproxy
+  fi
+  [ -x "$path" ] || die "haproxy still missing at $path"
+  echo "haproxy: $path ($("$path" -v | head -1 | cut -d' ' -f3))"
 }

@@ -70,14 +70,15 @@ export interface RateProducerStats {
 }
 
 /**
- * Produces `rate` events/s in 10 ms ticks, alternating over `topics` (partition 0), with global
- * sequence numbers. One batch in flight at a time; events due meanwhile go in the next batch,
+ * Produces `rate` events/s in 10 ms ticks, alternating over `topics` and then over their first
+ * `partitions` partitions (default: partition 0 only), with global sequence numbers. One batch in flight at a time; events due meanwhile go in the next batch,
  * so `sent_ms` is always the time the batch left.
  */
 export class RateProducer {
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>;
   readonly #templates: readonly string[];
   readonly #topics: readonly string[];
+  readonly #partitions: number;
   #rate = 0;
   #acc = 0;
   #last = Date.now();
@@ -85,9 +86,10 @@ export class RateProducer {
   readonly #timer: NodeJS.Timeout;
   readonly stats: RateProducerStats = { produced: 0, nextSeq: 0, failedBatches: 0, uncertainSeqs: [], lastError: null, maxAckMs: 0 };
 
-  constructor(brokers: string[], topics: readonly string[], templates: readonly string[]) {
+  constructor(brokers: string[], topics: readonly string[], templates: readonly string[], partitions = 1) {
     this.#producer = newProducer(brokers);
     this.#topics = topics;
+    this.#partitions = partitions;
     this.#templates = templates;
     this.#timer = setInterval(() => this.#tick(), 10);
   }
@@ -111,7 +113,8 @@ export class RateProducer {
     const messages = [];
     for (let i = 0; i < count; i++) {
       const seq = first + i;
-      messages.push({ topic: this.#topics[seq % this.#topics.length]!, partition: 0, timestamp: BigInt(now), value: benchValue(this.#templates, seq, now) });
+      const partition = Math.floor(seq / this.#topics.length) % this.#partitions;
+      messages.push({ topic: this.#topics[seq % this.#topics.length]!, partition, timestamp: BigInt(now), value: benchValue(this.#templates, seq, now) });
     }
     this.#inFlight = this.#producer.send({ messages }).then(
       () => {

@@ -1,8 +1,11 @@
 /**
- * Starts and stops a real single-node Apache Kafka (KRaft, combined broker+controller, 127.0.0.1)
- * for tests and the demo. The broker jars come from Maven Central through
- * scripts/kafka/pom.xml and are cached in .kafka/lib; each broker has its own data directory
- * (default .kafka/<port>) holding server.properties, kafka.pid, logs/ and data/.
+ * Starts and stops a real Apache Kafka (KRaft, 127.0.0.1) for tests and the demo: one node, or a
+ * cluster of several on consecutive ports. Every node is a combined broker+controller, so N nodes
+ * are N JVMs and a controller quorum of N (separate controllers would double the JVMs on a small
+ * machine for nothing a local cluster needs). The broker jars come from Maven Central through
+ * scripts/kafka/pom.xml and are cached in .kafka/lib; each node has its own data directory
+ * (default .kafka/<port>, a cluster's nodes in its node-<id>/ subdirectories) holding
+ * server.properties, kafka.pid, logs/ and data/.
  *
  * The JVM runs detached (its own process group), so a Ctrl-C in the terminal does not kill it
  * behind the parent's back: the parent stops it deliberately with stop()/stopLocalKafka().
@@ -19,10 +22,15 @@ import { Admin } from '@platformatic/kafka';
 import { repoRoot } from './repo-root.ts';
 
 export interface LocalKafkaOptions {
-  /** Client (PLAINTEXT) port. Default: KAFKA_PORT env, else 9092. */
+  /** Client (PLAINTEXT) port (of the first node). Default: KAFKA_PORT env, else 9092. */
   port?: number;
-  /** Controller port. Default: port + 1. */
+  /** Controller port of a single node. Default: port + 1. */
   controllerPort?: number;
+  /**
+   * Nodes (default 1). Node i (1-based) listens on port + 2(i-1) and its controller on the next
+   * port; topics get replication factor N and `min.insync.replicas` a majority of N.
+   */
+  nodes?: number;
   /** Data directory. Default: <repo>/.kafka/<port>. */
   dataDir?: string;
   /** Stop any broker of dataDir and wipe dataDir before starting. */
@@ -35,10 +43,21 @@ export interface LocalKafkaOptions {
   overrides?: Record<string, string | number | boolean>;
 }
 
-export interface LocalKafka {
-  brokers: string[];
+export interface LocalKafkaNode {
+  /** KRaft node id, 1-based. */
+  id: number;
+  port: number;
   pid: number;
   dataDir: string;
+}
+
+export interface LocalKafka {
+  brokers: string[];
+  /** The first node's pid. */
+  pid: number;
+  dataDir: string;
+  nodes: LocalKafkaNode[];
+  /** Stops every node (together, so each broker's controlled shutdown still finds a quorum). */
   stop(): Promise<void>;
 }
 
@@ -194,11 +213,31 @@ async function terminate(pid: number, log: (msg: string) => void): Promise<void>
 }
 
 /**
- * Stops the broker recorded in dataDir's pid file (SIGTERM, SIGKILL after 30 s) and removes the
- * pid file. Returns true when a running broker was stopped, false when none was running.
+ * Stops the broker recorded in dataDir's pid file, and those of its cluster nodes' directories
+ * (SIGTERM, SIGKILL after 30 s), and removes the pid files. Returns true when a running broker
+ * was stopped, false when none was running.
  */
 export async function stopLocalKafka(dataDir: string, log: (msg: string) => void = () => {}): Promise<boolean> {
-  const dir = resolve(dataDir);
+  const dirs = [resolve(dataDir), ...(await nodeDirs(dataDir))];
+  const stopped = await Promise.all(dirs.map((dir) => stopNode(dir, log)));
+  return stopped.some(Boolean);
+}
+
+/** The node-<id>/ directories of a cluster's data directory, by id. */
+async function nodeDirs(dataDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dataDir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => /^node-\d+$/.test(n))
+    .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)))
+    .map((n) => join(resolve(dataDir), n));
+}
+
+async function stopNode(dir: string, log: (msg: string) => void): Promise<boolean> {
   const { pidFile } = paths(dir);
   const pid = await readPid(dir);
   if (pid === null) {
@@ -410,6 +449,7 @@ async function waitUntilServing(
   timeoutMs: number,
   exited: () => { code: number | null; signal: NodeJS.Signals | null } | null,
   marks?: LogMarks,
+  minBrokers = 1,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -418,7 +458,8 @@ async function waitUntilServing(
       const how = gone === null ? '' : gone.signal ? ` (signal ${gone.signal})` : ` (exit code ${gone.code})`;
       throw new LocalKafkaError('EXITED_EARLY', `local kafka: the broker JVM (pid ${pid}) exited during startup${how}.\n${await logTail(dataDir, marks)}`);
     }
-    if ((await probe(port, 2_000)) !== null) return;
+    // A cluster node answers metadata once it has joined; serving means every node registered.
+    if (((await probe(port, 2_000)) ?? 0) >= minBrokers) return;
     if (Date.now() >= deadline) {
       throw new LocalKafkaError(
         'START_TIMEOUT',
@@ -433,19 +474,35 @@ async function waitUntilServing(
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
-function serverProperties(
-  port: number,
-  controllerPort: number,
-  dataDir: string,
-  overrides: Record<string, string | number | boolean>,
-): string {
-  const { logDirs } = paths(dataDir);
+/** One node of a local cluster (a single broker is a cluster of one, in dataDir itself). */
+interface NodeSpec {
+  id: number;
+  port: number;
+  controllerPort: number;
+  dataDir: string;
+}
+
+function nodeSpecs(port: number, controllerPort: number, dataDir: string, count: number): NodeSpec[] {
+  if (count === 1) return [{ id: NODE_ID, port, controllerPort, dataDir }];
+  return Array.from({ length: count }, (_, i) => ({
+    id: i + 1,
+    port: port + 2 * i,
+    controllerPort: port + 2 * i + 1,
+    dataDir: join(dataDir, `node-${i + 1}`),
+  }));
+}
+
+function serverProperties(node: NodeSpec, nodes: readonly NodeSpec[], overrides: Record<string, string | number | boolean>): string {
+  const { logDirs } = paths(node.dataDir);
+  const replicas = nodes.length;
+  // A majority of the replicas must have a write: one node may be down without refusing producers.
+  const minIsr = Math.floor(replicas / 2) + 1;
   const settings: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
-    'node.id': NODE_ID,
-    'controller.quorum.voters': `${NODE_ID}@${HOST}:${controllerPort}`,
-    listeners: `PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://${HOST}:${port}`,
+    'node.id': node.id,
+    'controller.quorum.voters': nodes.map((n) => `${n.id}@${HOST}:${n.controllerPort}`).join(','),
+    listeners: `PLAINTEXT://${HOST}:${node.port},CONTROLLER://${HOST}:${node.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://${HOST}:${node.port}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
     'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
@@ -453,15 +510,15 @@ function serverProperties(
     // Topics are created explicitly (ensureTopics); a typo must not create a topic.
     'auto.create.topics.enable': false,
     'num.partitions': 1,
-    'default.replication.factor': 1,
-    'min.insync.replicas': 1,
-    'offsets.topic.replication.factor': 1,
+    'default.replication.factor': replicas,
+    'min.insync.replicas': minIsr,
+    'offsets.topic.replication.factor': replicas,
     'offsets.topic.num.partitions': 1,
-    'transaction.state.log.replication.factor': 1,
-    'transaction.state.log.min.isr': 1,
+    'transaction.state.log.replication.factor': replicas,
+    'transaction.state.log.min.isr': minIsr,
     'transaction.state.log.num.partitions': 1,
-    'share.coordinator.state.topic.replication.factor': 1,
-    'share.coordinator.state.topic.min.isr': 1,
+    'share.coordinator.state.topic.replication.factor': replicas,
+    'share.coordinator.state.topic.min.isr': minIsr,
     'share.coordinator.state.topic.num.partitions': 1,
     'group.initial.rebalance.delay.ms': 0,
     'num.network.threads': 2,
@@ -496,6 +553,19 @@ function newClusterId(): string {
   }
 }
 
+/** The cluster id some node was formatted with (a wiped node must rejoin the same cluster). */
+async function formattedClusterId(nodes: readonly NodeSpec[]): Promise<string | undefined> {
+  for (const node of nodes) {
+    try {
+      const m = /^cluster\.id=(.+)$/m.exec(await readFile(paths(node.dataDir).metaProps, 'utf8'));
+      if (m?.[1] !== undefined) return m[1].trim();
+    } catch {
+      // not formatted
+    }
+  }
+  return undefined;
+}
+
 function jvmArgs(java: string, dataDir: string, mainArgs: string[], heap: string[]): { cmd: string; args: string[] } {
   return {
     cmd: java,
@@ -518,104 +588,162 @@ function jvmArgs(java: string, dataDir: string, mainArgs: string[], heap: string
 export async function getLocalKafkaStatus(opts: { port?: number; dataDir?: string } = {}): Promise<LocalKafkaStatus> {
   const wantedPort = opts.port ?? defaultKafkaPort();
   const dataDir = resolve(opts.dataDir ?? defaultDataDir(wantedPort));
-  const pid = await readPid(dataDir);
-  const port = (await recordedPort(dataDir)) ?? wantedPort;
-  if (pid === null || !isOurBroker(pid, dataDir)) {
-    return { running: false, starting: false, pid: null, port, brokers: [], dataDir };
+  const clusterDirs = await nodeDirs(dataDir);
+  const dirs = clusterDirs.length > 0 ? clusterDirs : [dataDir];
+  const nodes = await Promise.all(
+    dirs.map(async (dir) => {
+      const pid = await readPid(dir);
+      const port = (await recordedPort(dir)) ?? wantedPort;
+      const alive = pid !== null && isOurBroker(pid, dir);
+      return { pid: alive ? pid : null, port, serving: alive && (await probe(port, 2_000)) !== null };
+    }),
+  );
+  const first = nodes[0]!;
+  if (nodes.some((n) => n.pid === null)) {
+    return { running: false, starting: false, pid: null, port: first.port, brokers: [], dataDir };
   }
-  const serving = (await probe(port, 2_000)) !== null;
-  return { running: serving, starting: !serving, pid, port, brokers: [`${HOST}:${port}`], dataDir };
+  const serving = nodes.every((n) => n.serving);
+  return { running: serving, starting: !serving, pid: first.pid, port: first.port, brokers: nodes.map((n) => `${HOST}:${n.port}`), dataDir };
 }
 
-function handle(port: number, pid: number, dataDir: string, log: (msg: string) => void): LocalKafka {
+function handle(nodes: readonly NodeSpec[], pids: readonly number[], dataDir: string, log: (msg: string) => void): LocalKafka {
   return {
-    brokers: [`${HOST}:${port}`],
-    pid,
+    brokers: nodes.map((n) => `${HOST}:${n.port}`),
+    pid: pids[0]!,
     dataDir,
+    nodes: nodes.map((n, i) => ({ id: n.id, port: n.port, pid: pids[i]!, dataDir: n.dataDir })),
     stop: async () => {
       await stopLocalKafka(dataDir, log);
     },
   };
 }
 
+/**
+ * Starts the broker, or every node of the cluster, of dataDir and waits until all serve. Nodes
+ * already running from their data directory are kept, so calling it again after a node was
+ * stopped or killed starts just that node again.
+ */
 export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<LocalKafka> {
   const log = opts.log ?? (() => {});
   const port = opts.port !== undefined ? parsePort(opts.port, 'port') : defaultKafkaPort();
   const controllerPort = opts.controllerPort !== undefined ? parsePort(opts.controllerPort, 'controllerPort') : port + 1;
   if (controllerPort === port) throw new Error('local kafka: controllerPort must differ from port');
+  const count = opts.nodes ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > 9) throw new Error('local kafka: nodes must be an integer from 1 to 9');
+  if (count > 1) parsePort(port + 2 * count - 1, 'the last node\'s controller port');
   const dataDir = resolve(opts.dataDir ?? defaultDataDir(port));
   const timeoutMs = opts.startTimeoutMs ?? 90_000;
-  const p = paths(dataDir);
+  const nodes = nodeSpecs(port, controllerPort, dataDir, count);
 
   if (opts.fresh) {
-    if (await stopLocalKafka(dataDir, log)) log(`local kafka: stopped the previous broker of ${dataDir}`);
+    if (await stopLocalKafka(dataDir, log)) log(`local kafka: stopped the previous brokers of ${dataDir}`);
     await rm(dataDir, { recursive: true, force: true });
-  } else {
-    // Reuse a broker already running from this data directory.
-    const pid = await readPid(dataDir);
-    if (pid !== null && isOurBroker(pid, dataDir)) {
-      const runningPort = await recordedPort(dataDir);
-      if (runningPort !== null && runningPort !== port) {
-        throw new LocalKafkaError(
-          'PORT_IN_USE',
-          `local kafka: a broker from ${dataDir} is already running on port ${runningPort} (pid ${pid}), ` +
-            `not ${port}; stop it first.`,
-        );
-      }
-      await waitUntilServing(port, pid, dataDir, timeoutMs, () => null, logMarks(dataDir));
-      log(`local kafka: reusing the broker at ${HOST}:${port} (pid ${pid})`);
-      return handle(port, pid, dataDir, log);
-    }
-    await rm(p.pidFile, { force: true });
   }
 
-  for (const [what, n] of [
-    ['port', port],
-    ['controller port', controllerPort],
-  ] as const) {
-    if (!(await portIsFree(n))) {
-      const kafka = what === 'port' && (await probe(n, 1_500)) !== null;
-      throw new LocalKafkaError(
-        'PORT_IN_USE',
-        `local kafka: ${what} ${n} on ${HOST} is already in use by ${
-          kafka ? 'another Kafka broker' : 'another process'
-        } that was not started from ${dataDir}. Stop it, or choose another port (KAFKA_PORT / --port).`,
-      );
+  // Reuse the nodes already running from their data directories.
+  const pids: (number | undefined)[] = [];
+  for (const node of nodes) {
+    const pid = await readPid(node.dataDir);
+    if (pid !== null && isOurBroker(pid, node.dataDir)) {
+      const runningPort = await recordedPort(node.dataDir);
+      if (runningPort !== null && runningPort !== node.port) {
+        throw new LocalKafkaError(
+          'PORT_IN_USE',
+          `local kafka: a broker from ${node.dataDir} is already running on port ${runningPort} (pid ${pid}), ` +
+            `not ${node.port}; stop it first.`,
+        );
+      }
+      pids.push(pid);
+    } else {
+      await rm(paths(node.dataDir).pidFile, { force: true });
+      pids.push(undefined);
+    }
+  }
+  const missing = nodes.filter((_, i) => pids[i] === undefined);
+  if (missing.length === 0) {
+    await Promise.all(nodes.map((n, i) => waitUntilServing(n.port, pids[i]!, n.dataDir, timeoutMs, () => null, logMarks(n.dataDir), count)));
+    log(`local kafka: reusing the broker${count > 1 ? 's' : ''} at ${nodes.map((n) => `${HOST}:${n.port}`).join(',')}`);
+    return handle(nodes, pids as number[], dataDir, log);
+  }
+
+  for (const node of missing) {
+    for (const [what, n] of [
+      ['port', node.port],
+      ['controller port', node.controllerPort],
+    ] as const) {
+      if (!(await portIsFree(n))) {
+        const kafka = what === 'port' && (await probe(n, 1_500)) !== null;
+        throw new LocalKafkaError(
+          'PORT_IN_USE',
+          `local kafka: ${what} ${n} on ${HOST} is already in use by ${
+            kafka ? 'another Kafka broker' : 'another process'
+          } that was not started from ${node.dataDir}. Stop it, or choose another port (KAFKA_PORT / --port).`,
+        );
+      }
     }
   }
 
   const java = checkJava();
   await ensureJars(log);
+  // Every node of a cluster is formatted with the same id, before any starts.
+  const clusterId = (await formattedClusterId(nodes)) ?? newClusterId();
+  await Promise.all(missing.map((node) => prepareNode(java, node, nodes, clusterId, opts.overrides ?? {}, log)));
+
+  // A cluster node serves only once a quorum is up, so all are started before waiting for any.
+  const started = await Promise.all(missing.map((node) => spawnNode(java, node, count > 1, log)));
+  try {
+    await Promise.all(started.map((s) => waitUntilServing(s.node.port, s.pid, s.node.dataDir, timeoutMs, s.exited, s.marks, count)));
+  } catch (err) {
+    await Promise.all(started.map(async (s) => (isAlive(s.pid) ? terminate(s.pid, log).catch(() => {}) : undefined)));
+    await Promise.all(started.map((s) => rm(paths(s.node.dataDir).pidFile, { force: true })));
+    throw err;
+  }
+  for (const s of started) pids[nodes.indexOf(s.node)] = s.pid;
+  log(`local kafka: ready at ${nodes.map((n) => `${HOST}:${n.port}`).join(',')} (pid ${pids.join(', ')})`);
+  return handle(nodes, pids as number[], dataDir, log);
+}
+
+/** Writes a node's server.properties and formats its storage the first time. */
+async function prepareNode(java: string, node: NodeSpec, nodes: readonly NodeSpec[], clusterId: string, overrides: Record<string, string | number | boolean>, log: (msg: string) => void): Promise<void> {
+  const p = paths(node.dataDir);
   await mkdir(p.logsDir, { recursive: true });
   await mkdir(p.logDirs, { recursive: true });
-  await writeFile(p.props, serverProperties(port, controllerPort, dataDir, opts.overrides ?? {}));
-
-  if (!existsSync(p.metaProps)) {
-    log(`local kafka: formatting KRaft storage in ${p.logDirs}`);
-    const clusterId = newClusterId();
-    const fmt = jvmArgs(
-      java,
-      dataDir,
-      ['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', p.props, '--ignore-formatted'],
-      ['-Xmx256m', '-XX:TieredStopAtLevel=1'],
+  await writeFile(p.props, serverProperties(node, nodes, overrides));
+  if (existsSync(p.metaProps)) return;
+  log(`local kafka: formatting KRaft storage in ${p.logDirs}`);
+  const fmt = jvmArgs(
+    java,
+    node.dataDir,
+    ['kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', p.props, '--ignore-formatted'],
+    ['-Xmx256m', '-XX:TieredStopAtLevel=1'],
+  );
+  const fmtMarks = logMarks(node.dataDir);
+  const res = await run(fmt.cmd, fmt.args, node.dataDir);
+  if (res.code !== 0 || !existsSync(p.metaProps)) {
+    throw new LocalKafkaError(
+      'FORMAT_FAILED',
+      `local kafka: formatting the storage failed (exit ${res.code}):\n${tail(res.output, LOG_TAIL_LINES)}\n${await logTail(node.dataDir, fmtMarks)}`,
     );
-    const fmtMarks = logMarks(dataDir);
-    const res = await run(fmt.cmd, fmt.args, dataDir);
-    if (res.code !== 0 || !existsSync(p.metaProps)) {
-      throw new LocalKafkaError(
-        'FORMAT_FAILED',
-        `local kafka: formatting the storage failed (exit ${res.code}):\n${tail(res.output, LOG_TAIL_LINES)}\n${await logTail(dataDir, fmtMarks)}`,
-      );
-    }
   }
+}
 
-  log(`local kafka: starting the broker on ${HOST}:${port}`);
-  const start = jvmArgs(java, dataDir, ['kafka.Kafka', p.props], ['-Xms256m', '-Xmx512m']);
-  const marks = logMarks(dataDir);
+interface SpawnedNode {
+  node: NodeSpec;
+  pid: number;
+  marks: LogMarks;
+  exited: () => { code: number | null; signal: NodeJS.Signals | null } | null;
+}
+
+async function spawnNode(java: string, node: NodeSpec, clustered: boolean, log: (msg: string) => void): Promise<SpawnedNode> {
+  const p = paths(node.dataDir);
+  log(`local kafka: starting the broker on ${HOST}:${node.port}`);
+  // Several JVMs share the machine: a cluster's nodes get a smaller heap.
+  const start = jvmArgs(java, node.dataDir, ['kafka.Kafka', p.props], clustered ? ['-Xms128m', '-Xmx384m'] : ['-Xms256m', '-Xmx512m']);
+  const marks = logMarks(node.dataDir);
   const out = openSync(p.jvmOut, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(start.cmd, start.args, { cwd: dataDir, detached: true, stdio: ['ignore', out, out] });
+    child = spawn(start.cmd, start.args, { cwd: node.dataDir, detached: true, stdio: ['ignore', out, out] });
   } finally {
     closeSync(out);
   }
@@ -631,16 +759,6 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
     exitInfo = { code, signal: sig };
   });
   child.unref();
-  const pid = child.pid;
-  await writeFile(p.pidFile, `${pid}\n`);
-
-  try {
-    await waitUntilServing(port, pid, dataDir, timeoutMs, () => exitInfo, marks);
-  } catch (err) {
-    if (isAlive(pid)) await terminate(pid, log).catch(() => {});
-    await rm(p.pidFile, { force: true });
-    throw err;
-  }
-  log(`local kafka: ready at ${HOST}:${port} (pid ${pid})`);
-  return handle(port, pid, dataDir, log);
+  await writeFile(p.pidFile, `${child.pid}\n`);
+  return { node, pid: child.pid, marks, exited: () => exitInfo };
 }

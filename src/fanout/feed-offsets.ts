@@ -53,4 +53,24 @@ export class FeedOffsets implements OffsetLookup {
     if (ask.length > 0) for (const [key, offset] of await this.#gateway.offsetsForTimestamp(ask, timestamp)) result.set(key, offset);
     return result;
   }
+
+  async maxTimestamps(partitions: readonly TopicPartition[]): Promise<Map<string, { offset: number; timestamp: number }>> {
+    const result = new Map<string, { offset: number; timestamp: number }>();
+    const ask: TopicPartition[] = [];
+    const now = Date.now();
+    for (const tp of partitions) {
+      const key = partitionKey(tp.topic, tp.partition);
+      const feed = this.#feed(key);
+      // The newest cached event has the largest timestamp (they rise along a partition) when the
+      // cache reaches the end these bounds answer with.
+      const newest = feed?.cache.newest();
+      if (feed?.bounds !== undefined && newest !== undefined && now - feed.boundsAt <= this.#maxAgeMs && feed.cache.end >= Math.max(feed.bounds.latest, feed.tail)) {
+        result.set(key, { offset: newest.offset, timestamp: newest.timestamp });
+      } else {
+        ask.push(tp);
+      }
+    }
+    if (ask.length > 0) for (const [key, found] of await this.#gateway.maxTimestamps(ask)) result.set(key, found);
+    return result;
+  }
 }

@@ -80,6 +80,11 @@ export class RecentEvents {
     return undefined;
   }
 
+  /** The newest held event. */
+  newest(): PreparedEvent | undefined {
+    return this.#head < this.#events.length ? this.#events[this.#events.length - 1] : undefined;
+  }
+
   /** Forgets everything and continues at `offset` (the tail's position was lost). */
   reset(offset: number): void {
     this.#events = [];

@@ -97,6 +97,25 @@ export class KafkaGateway implements KafkaClient {
     return result;
   }
 
+  async maxTimestamps(partitions: readonly TopicPartition[]): Promise<Map<string, { offset: number; timestamp: number }>> {
+    const byTopic: Record<string, number[]> = {};
+    for (const { topic, partition } of partitions) (byTopic[topic] ??= []).push(partition);
+    const topics = Object.keys(byTopic);
+    const result = new Map<string, { offset: number; timestamp: number }>();
+    if (topics.length === 0) return result;
+    const found = await this.observer.timed(
+      'list_offsets',
+      this.#consumer.listOffsetsWithTimestamps({ topics, partitions: byTopic, timestamp: ListOffsetTimestamps.MAX }),
+    );
+    for (const [topic, byPartition] of found) {
+      for (const [partition, { offset, timestamp }] of byPartition) {
+        // An empty partition answers offset -1.
+        if (offset >= 0n && timestamp >= 0n) result.set(partitionKey(topic, partition), { offset: Number(offset), timestamp: Number(timestamp) });
+      }
+    }
+    return result;
+  }
+
   fetcher(maxBytesPerPartition?: number): Fetcher {
     const consumer = createGrouplessConsumer(this.config);
     const config = maxBytesPerPartition === undefined ? this.config : { ...this.config, fetchMaxBytesPerPartition: maxBytesPerPartition };

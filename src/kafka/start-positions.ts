@@ -19,6 +19,8 @@ export interface OffsetLookup {
   bounds(partitions: readonly TopicPartition[], fresh?: boolean): Promise<Map<string, LogBounds>>;
   /** First offset whose timestamp is >= `timestamp`, or undefined when there is none yet. */
   offsetsForTimestamp(partitions: readonly TopicPartition[], timestamp: number): Promise<Map<string, number | undefined>>;
+  /** The largest timestamp of each partition's events and the offset of the event with it; absent when empty. */
+  maxTimestamps(partitions: readonly TopicPartition[]): Promise<Map<string, { offset: number; timestamp: number }>>;
 }
 
 export interface AssignmentRequest {
@@ -111,7 +113,15 @@ export async function resolveAssignment(request: AssignmentRequest, lookup: Offs
   if (beyond.length > 0) {
     for (const [key, bound] of await lookup.bounds(beyond.map(([, w]) => w.tp), true)) bounds.set(key, bound);
   }
-  const byTimestamp = await lookupTimestamps([...wanted.values()], lookup);
+  // Starts at the end also get their place in time (StartPosition.after): the newest timestamp before it.
+  const atEnd = new Map([...wanted].filter(([key, w]) => startsAtEnd(w.want) && w.notice === undefined && (bounds.get(key)?.latest ?? 0) > (bounds.get(key)?.earliest ?? 0)).map(([key, w]) => [key, w.tp]));
+  // A broker without MAX_TIMESTAMP (before Kafka 3.0) leaves those starts in offsets, as before.
+  const newest = atEnd.size > 0 ? await lookup.maxTimestamps([...atEnd.values()]).catch(() => new Map<string, { offset: number; timestamp: number }>()) : new Map<string, { offset: number; timestamp: number }>();
+  const anchors = [...newest].flatMap(([key, n]) => {
+    const tp = atEnd.get(key);
+    return tp === undefined ? [] : [{ tp, timestamp: n.timestamp }];
+  });
+  const byTimestamp = await lookupTimestamps([...wanted.values()], lookup, anchors);
 
   const starts: StartPosition[] = [];
   const ends = new Map<string, number>();
@@ -124,14 +134,25 @@ export async function resolveAssignment(request: AssignmentRequest, lookup: Offs
     if (want !== 'latest') start.requested = want;
     const finalNotice = notice ?? resolved.notice;
     if (finalNotice !== undefined) start.notice = finalNotice;
+    const last = newest.get(key);
+    const runStart = last === undefined ? undefined : byTimestamp.get(last.timestamp)?.get(key);
+    // The newest event is before the start (nothing newer was written in between) and its run is found.
+    if (last !== undefined && runStart !== undefined && last.offset < start.offset && runStart <= last.offset) {
+      start.after = { timestamp: last.timestamp + 1, tsSeen: start.offset - runStart };
+    }
     starts.push(start);
   }
   return { starts, dropped, missingTopics, ends };
 }
 
+function startsAtEnd(want: Wanted): boolean {
+  return want === 'latest' || (typeof want === 'object' && 'offset' in want && want.offset === -1);
+}
+
 async function lookupTimestamps(
   wanted: { tp: TopicPartition; want: Wanted }[],
   lookup: OffsetLookup,
+  more: { tp: TopicPartition; timestamp: number }[],
 ): Promise<Map<number, Map<string, number | undefined>>> {
   const byStamp = new Map<number, TopicPartition[]>();
   const add = (ts: number, tp: TopicPartition) => {
@@ -147,6 +168,7 @@ async function lookupTimestamps(
       if (want.tsSeen !== undefined && want.tsSeen > 0 && want.timestamp > 0) add(want.timestamp - 1, tp);
     }
   }
+  for (const { tp, timestamp } of more) add(timestamp, tp);
   const results = await Promise.all(
     [...byStamp].map(async ([ts, tps]) => [ts, await lookup.offsetsForTimestamp(tps, ts)] as const),
   );

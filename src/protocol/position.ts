@@ -36,6 +36,13 @@ export interface StartPosition extends TopicPartition {
   requested?: PartitionPosition | { since: number } | 'latest';
   /** Set when the request could not be honoured exactly. */
   notice?: PositionNoticeReason;
+  /**
+   * A start at the end of the partition, in time rather than offset: after the first `tsSeen`
+   * events from the first one with timestamp `timestamp - 1` on, the timestamp being the largest of
+   * the events before the start. It names the same place in another data centre's copy of the
+   * topic, whose offsets differ, so an id of a partition that delivered nothing resumes there too.
+   */
+  after?: { timestamp: number; tsSeen: number };
 }
 
 export function partitionKey(topic: string, partition: number): string {

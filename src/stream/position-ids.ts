@@ -174,7 +174,8 @@ export class PositionStates {
 /**
  * The `id` of a connection: one element per assigned partition. A partition that has delivered
  * something carries `timestamp + 1` (valid across data centres) or, when the client resumed by
- * offset, the next offset; one that has not carries its concrete starting position, never `-1`.
+ * offset, the next offset; one that has not carries its starting position, never `-1`: in time
+ * when it started at a time or at the end (`StartPosition.after`), else its concrete offset.
  */
 export class PositionIds {
   #state: PositionState;
@@ -215,15 +216,19 @@ export class PositionIds {
 function startSlot(start: StartPosition): Slot {
   const requested = start.requested;
   const offsets = typeof requested === 'object' && 'offset' in requested && requested.offset !== undefined && requested.offset >= 0;
-  // Resuming inside a millisecond: later events of that millisecond extend the client's count.
-  const within = start.notice === undefined && typeof requested === 'object' && 'tsSeen' in requested && requested.tsSeen !== undefined && requested.timestamp !== undefined;
+  // Resuming inside a millisecond (or starting at the end after part of one): later events of that
+  // millisecond extend the client's count.
+  const within =
+    start.notice === undefined && typeof requested === 'object' && 'tsSeen' in requested && requested.tsSeen !== undefined && requested.timestamp !== undefined
+      ? { timestamp: requested.timestamp, tsSeen: requested.tsSeen }
+      : start.after;
   return {
     element: undeliveredElement(start),
     prefix: `{"topic":${JSON.stringify(start.topic)},"partition":${start.partition},`,
     offsets,
     lastOffset: -1,
-    lastTimestamp: within ? (requested.timestamp ?? 0) - 1 : -1,
-    tsSeen: within ? (requested.tsSeen ?? 0) : 0,
+    lastTimestamp: within !== undefined ? within.timestamp - 1 : -1,
+    tsSeen: within?.tsSeen ?? 0,
   };
 }
 
@@ -238,5 +243,7 @@ function undeliveredElement(start: StartPosition): string {
       return JSON.stringify(element);
     }
   }
+  // A start at the end, in time, so the id also works in the other data centre.
+  if (start.after !== undefined) return JSON.stringify({ topic, partition, timestamp: start.after.timestamp, ts_seen: start.after.tsSeen });
   return JSON.stringify({ topic, partition, offset: start.offset });
 }

@@ -1,5 +1,8 @@
 import type { StreamSession } from './session.ts';
 
+/** What the registry does with a stream. */
+type RegisteredStream = Pick<StreamSession, 'tick' | 'close'>;
+
 const DRAIN_STEP_MS = 100;
 
 /**
@@ -7,7 +10,7 @@ const DRAIN_STEP_MS = 100;
  * shutdown ends them gradually so their clients do not all reconnect at once.
  */
 export class SessionRegistry {
-  readonly #sessions = new Set<StreamSession>();
+  readonly #sessions = new Set<RegisteredStream>();
   readonly #ticker: NodeJS.Timeout;
 
   constructor(tickMs: number) {
@@ -21,11 +24,11 @@ export class SessionRegistry {
     return this.#sessions.size;
   }
 
-  add(session: StreamSession): void {
+  add(session: RegisteredStream): void {
     this.#sessions.add(session);
   }
 
-  delete(session: StreamSession): void {
+  delete(session: RegisteredStream): void {
     this.#sessions.delete(session);
   }
 
@@ -41,6 +44,10 @@ export class SessionRegistry {
       const until = Math.floor(((step + 1) * sessions.length) / steps);
       for (; next < until; next++) sessions[next]?.close(retryMs, 'shutdown');
     }
+    // Streams opened meanwhile (a balancer sends some until its health check sees the instance
+    // unready) end too, or they would hold the shutdown open with no heartbeat.
+    const drained = new Set(sessions);
+    for (const session of this.#sessions) if (!drained.has(session)) session.close(retryMs, 'shutdown');
     this.#sessions.clear();
   }
 

@@ -14,12 +14,24 @@ function canListen(port: number): Promise<boolean> {
 }
 
 /** A free port whose successor is free too (the local Kafka's controller uses port + 1). */
-export async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 30000);
-    if ((await canListen(port)) && (await canListen(port + 1))) return port;
+export function freePortPair(): Promise<number> {
+  return freePorts(2);
+}
+
+/**
+ * The first of `count` consecutive free ports (a local Kafka cluster's nodes use two each), at
+ * random in 20000-49999, or in TEST_PORT_RANGE (`first-last`) when set, so test runs sharing a
+ * machine can keep apart.
+ */
+export async function freePorts(count: number): Promise<number> {
+  const [low, high] = (process.env.TEST_PORT_RANGE ?? '20000-49999').split('-').map(Number) as [number, number];
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low + 2 - count));
+    let free = true;
+    for (let i = 0; i < count && free; i++) free = await canListen(port + i);
+    if (free) return port;
   }
-  throw new Error('no free port pair');
+  throw new Error(`no ${count} consecutive free ports`);
 }
 
 export interface MainProcess {

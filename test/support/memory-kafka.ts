@@ -83,6 +83,19 @@ export class MemoryKafka implements KafkaClient {
     return result;
   }
 
+  async maxTimestamps(partitions: readonly TopicPartition[]): Promise<Map<string, { offset: number; timestamp: number }>> {
+    const result = new Map<string, { offset: number; timestamp: number }>();
+    for (const { topic, partition } of partitions) {
+      const key = partitionKey(topic, partition);
+      const log = this.#logs.get(key);
+      // Kafka's MAX_TIMESTAMP: the first event with the largest timestamp.
+      for (const m of log?.messages ?? []) {
+        if (m.offset >= (log?.earliest ?? 0) && m.timestamp > (result.get(key)?.timestamp ?? -1)) result.set(key, { offset: m.offset, timestamp: m.timestamp });
+      }
+    }
+    return result;
+  }
+
   fetcher(): Fetcher {
     this.fetchers++;
     let closed = false;

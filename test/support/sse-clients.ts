@@ -8,6 +8,8 @@ export interface EventMeta {
   topic: string;
   partition: number;
   offset: number;
+  /** The event's own id (the same in every data centre's copy). */
+  id?: string;
 }
 
 /** One answered connection attempt of a client. */
@@ -136,9 +138,9 @@ export function startRequestsSse(url: string, count = 0, options: ClientOptions 
   };
 }
 
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+export async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -109,6 +109,18 @@ describe('PositionIds', () => {
     ids.advance(0, 5, 99);
     expect(JSON.parse(ids.toString())).toEqual([{ topic: 'b', partition: 0, timestamp: 100, ts_seen: 3 }]);
   });
+  it('gives a start at the end its place in time, valid in the other data centre, and counts on within its millisecond', () => {
+    const ids = new PositionIds([
+      { topic: 'a', partition: 0, offset: 5, after: { timestamp: 100, tsSeen: 2 } },
+      { topic: 'b', partition: 0, offset: 0 },
+    ]);
+    expect(JSON.parse(ids.toString())).toEqual([
+      { topic: 'a', partition: 0, timestamp: 100, ts_seen: 2 },
+      { topic: 'b', partition: 0, offset: 0 },
+    ]);
+    ids.advance(0, 5, 99);
+    expect(JSON.parse(ids.toString())[0]).toEqual({ topic: 'a', partition: 0, timestamp: 100, ts_seen: 3 });
+  });
   it('ignores slots it does not have and can be reset after a lost position', () => {
     const ids = new PositionIds(starts);
     ids.advance(7, 1, 1);

@@ -26,6 +26,14 @@ function logs(topics: Record<string, { start?: number; timestamps: number[] }[]>
         return [partitionKey(tp.topic, tp.partition), i < 0 ? undefined : start + i];
       }));
     },
+    async maxTimestamps(tps) {
+      return new Map(tps.flatMap((tp) => {
+        const { start, timestamps } = get(tp);
+        if (timestamps.length === 0) return [];
+        const timestamp = Math.max(...timestamps);
+        return [[partitionKey(tp.topic, tp.partition), { offset: start + timestamps.indexOf(timestamp), timestamp }] as const];
+      }));
+    },
   };
 }
 
@@ -40,12 +48,53 @@ describe('resolveAssignment', () => {
   it('starts every partition of every allowed topic at the end when nothing is asked', async () => {
     const { starts, dropped, missingTopics } = await resolveAssignment({ topics: allowed, allowedTopics: allowed, positions: [], now }, rc);
     expect(starts).toEqual([
-      { topic: 'eqiad.rc', partition: 0, offset: 5 },
-      { topic: 'eqiad.rc', partition: 1, offset: 5 },
+      // In time too: after the newest event (300, at offset 4), 1 event from the first of 300 on.
+      { topic: 'eqiad.rc', partition: 0, offset: 5, after: { timestamp: 301, tsSeen: 1 } },
+      { topic: 'eqiad.rc', partition: 1, offset: 5, after: { timestamp: 251, tsSeen: 1 } },
+      // An empty partition has no event to place the start after.
       { topic: 'codfw.rc', partition: 0, offset: 0 },
     ]);
     expect(dropped).toEqual([]);
     expect(missingTopics).toEqual([]);
+  });
+
+  it('places a start at the end in time so that it resumes at the same event in another data centre, whatever its offsets', async () => {
+    // The same events (timestamps, in order) after different histories; runs share a millisecond,
+    // and in the last log the newest timestamp is not the last event's.
+    const shared = [[500, 600, 600, 600], [500, 600, 600], [500, 700, 650, 650]];
+    for (const events of shared) {
+      const here = logs({ t: [{ start: 7, timestamps: [100, 200, ...events] }] });
+      const there = logs({ t: [{ start: 40, timestamps: [50, 60, 70, 80, 90, ...events, 900, 950] }] });
+      const { starts } = await resolveAssignment({ topics: ['t'], allowedTopics: ['t'], positions: [], now }, here);
+      const after = starts[0]?.after;
+      expect(after, JSON.stringify(events)).toBeDefined();
+      // The id of a partition that delivered nothing, sent to the other data centre.
+      const resumed = await resolveAssignment({ topics: ['t'], allowedTopics: ['t'], positions: [{ topic: 't', partition: 0, timestamp: after!.timestamp, tsSeen: after!.tsSeen }], now }, there);
+      // There, the next event is 900, at offset 40 + 5 + the shared events.
+      expect(resumed.starts[0]?.offset, JSON.stringify(events)).toBe(45 + events.length);
+      expect(resumed.starts[0]?.notice).toBeUndefined();
+    }
+  });
+
+  it('keeps starts at the end in offsets when the broker cannot tell the newest timestamp (before Kafka 3.0)', async () => {
+    const old: OffsetLookup = { ...rc, maxTimestamps: () => Promise.reject(new Error('UNSUPPORTED_VERSION')) };
+    const { starts } = await resolveAssignment({ topics: ['eqiad.rc'], allowedTopics: ['eqiad.rc'], positions: [], now }, old);
+    expect(starts).toEqual([
+      { topic: 'eqiad.rc', partition: 0, offset: 5 },
+      { topic: 'eqiad.rc', partition: 1, offset: 5 },
+    ]);
+  });
+
+  it('keeps the offset of a start at the end when a client named a partition by offset, or none was placed in time', async () => {
+    const { starts } = await resolveAssignment(
+      { topics: allowed, allowedTopics: allowed, positions: [{ topic: 'eqiad.rc', partition: 0, offset: 99 }, { topic: 'eqiad.rc', partition: 1, offset: -1 }], now },
+      rc,
+    );
+    // Beyond the end: a notice, and no place in time for a position the client did not ask for.
+    expect(starts[0]).toMatchObject({ offset: 5, notice: 'offset_beyond_end' });
+    expect(starts[0]?.after).toBeUndefined();
+    // -1, the end, is placed in time like no position at all.
+    expect(starts[1]).toMatchObject({ offset: 5, after: { timestamp: 251, tsSeen: 1 } });
   });
 
   it('resolves since to the first event at or after it in every partition', async () => {
