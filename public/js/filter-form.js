@@ -75,7 +75,7 @@ export class FilterForm {
     this.#presets.hidden = usable.length === 0;
     this.#presets.replaceChildren(
       ...usable.map((preset) => {
-        const button = el('button', { type: 'button', class: 'preset', 'aria-label': `Add filter: ${preset.path} is ${preset.value}` }, preset.label);
+        const button = el('button', { type: 'button', class: 'preset', title: `${preset.path} = ${preset.value}` }, preset.label);
         button.addEventListener('click', () => this.#applyPreset(preset.path, preset.value));
         return button;
       }),

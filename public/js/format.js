@@ -60,8 +60,8 @@ function indexPhp(/** @type {unknown} */ data) {
   const server = serverOf(data);
   if (!server) return undefined;
   const scriptPath = valueAt(data, 'server_script_path');
-  const path = typeof scriptPath === 'string' && /^\/[\w./-]*$/.test(scriptPath) ? scriptPath : '/w';
-  return httpUrl(`${path.replace(/\/$/, '')}/index.php`, server.href);
+  const path = typeof scriptPath === 'string' && /^(\/[\w.-]+)+$/.test(scriptPath) ? scriptPath : '/w';
+  return httpUrl(`${path}/index.php`, server.href);
 }
 
 /**

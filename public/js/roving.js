@@ -10,6 +10,8 @@ export class RovingFocus {
   #rowOf;
   /** @type {HTMLElement | undefined} */
   #current;
+  /** Whether the current item was chosen (focused); until then the first item is the tab stop. */
+  #chosen = false;
 
   /**
    * @param {HTMLElement} container
@@ -23,22 +25,27 @@ export class RovingFocus {
     this.#rowOf = row;
     container.addEventListener('keydown', (e) => this.#key(e));
     container.addEventListener('focusin', (e) => {
-      if (e.target instanceof HTMLElement && e.target.matches(items)) this.#take(e.target);
+      if (e.target instanceof HTMLElement && e.target.matches(items)) this.moveTo(e.target);
     });
   }
 
-  /** After items were added, removed or hidden: keeps exactly one reachable item at tabindex 0. */
+  /**
+   * After items were added, removed or hidden: keeps exactly one reachable item at tabindex 0, the
+   * chosen one while it is there, else the first (the newest event).
+   */
   refresh() {
     const current = this.#current;
-    if (current && current.isConnected && visible(current)) return;
-    this.#current = undefined;
-    const first = this.#visibleItems()[0];
-    if (first) this.#take(first);
+    if (this.#chosen && current && current.isConnected && visible(current)) return;
+    this.#chosen = false;
+    const first = this.#container.querySelector(this.#items);
+    const start = first instanceof HTMLElement && visible(first) ? first : this.#visibleItems()[0];
+    if (start) this.#take(start);
   }
 
   /** Makes `item` the tab stop, and focuses it when asked. */
   moveTo(/** @type {HTMLElement} */ item, focus = false) {
     this.#take(item);
+    this.#chosen = true;
     if (focus) item.focus();
   }
 
