@@ -2,6 +2,7 @@
 // time feeds the store, the list and the health panel.
 import { StreamConnection } from './connection.js';
 import { DetailPanel } from './detail.js';
+import { Charts } from './charts.js';
 import { byId, copyText, el } from './dom.js';
 import { EventStore } from './event-store.js';
 import { EventTable } from './event-table.js';
@@ -30,6 +31,9 @@ const capSelect = select('cap');
 const store = new EventStore(Number(capSelect.value));
 const health = new HealthPanel();
 const detail = new DetailPanel();
+const charts = new Charts();
+// Once a second is plenty for charts, and cheap: they redraw only when events arrived.
+setInterval(() => charts.update(store.all), 1000);
 const table = new EventTable(/** @type {HTMLTableElement} */ (byId('event-table')), showDetail);
 const picker = new StreamPicker(byId('stream-list'), input('stream-search'), byId('selected-streams'), streamsChanged);
 const filters = new FilterForm(

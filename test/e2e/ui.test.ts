@@ -20,7 +20,7 @@ import { startTestService, type TestStream } from '../support/service.ts';
 // One stream (and topic) per scenario, so each sees only its own events.
 const SCENARIOS = [
   'pick', 'second', 'filter', 'pause', 'time', 'ago', 'resume', 'cap', 'download', 'snippet', 'xss', 'keys', 'notice', 'deleted',
-  'wide', 'links', 'phone', 'builder', 'tree', 'replay', 'held',
+  'wide', 'links', 'phone', 'builder', 'tree', 'replay', 'held', 'charts',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const topics = {} as Record<Scenario, string>;
@@ -388,7 +388,7 @@ describe('web UI', { timeout: 90_000 }, () => {
     expect(await text(page, '#event-rows td.wide')).toBe(comment);
     expect(await text(page, '#detail-json')).toContain(JSON.stringify(title).slice(1, -1));
     const injected = await page.evaluate(() => ({
-      elements: document.querySelectorAll('main img, main script, main b, main svg:not(#sparkline)').length,
+      elements: document.querySelectorAll('main img, main script, main b, main svg:not(#sparkline, #rate-chart)').length,
       pwned: (window as unknown as { __pwned?: number }).__pwned,
     }));
     expect(injected).toEqual({ elements: 0, pwned: undefined });
@@ -783,6 +783,32 @@ describe('web UI v2', { timeout: 120_000 }, () => {
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.waitForSelector('#replay[data-state="live"]', { timeout: 20_000 });
     expect(await text(page, '#replay-text')).toMatch(/^Caught up: live since .+, 130 events so far$/);
+    await page.close();
+  });
+
+  it('charts events/s and the top values of a chosen field from the events received', async () => {
+    const now = Date.now();
+    const wikis = ['enwiki', 'enwiki', 'dewiki', 'enwiki', 'frwiki', 'dewiki', 'enwiki', 'dewiki', 'enwiki', 'frwiki', 'dewiki', 'enwiki'];
+    const types = ['edit', 'new', 'edit', 'log', 'edit', 'new', 'edit', 'edit', 'new', 'log', 'edit', 'edit'];
+    await produce('charts', wikis.map((wiki, i) => eventAt('charts', i, now - 60_000 + i * 5000, { wiki, type: types[i] })));
+    const page = await openPage(`#/?streams=${streamName('charts')}&ago=3600000`);
+    await waitRows(page, 12);
+    const top = () =>
+      page.locator('#top-rows tr').evaluateAll((rows) => rows.map((r) => [r.querySelector('th')?.textContent, r.querySelector('td.count')?.textContent]));
+    const bars = () =>
+      page.locator('#rate-chart rect').evaluateAll((rects) => {
+        const sums: Record<string, number> = {};
+        for (const r of rects) sums[r.getAttribute('data-key') ?? ''] = (sums[r.getAttribute('data-key') ?? ''] ?? 0) + Number(r.getAttribute('data-count'));
+        return sums;
+      });
+    await page.waitForFunction(() => document.querySelectorAll('#top-rows tr').length === 3);
+    expect(await top()).toEqual([['enwiki', '6'], ['dewiki', '4'], ['frwiki', '2']]);
+    expect(await bars()).toEqual({ enwiki: 6, dewiki: 4, frwiki: 2 });
+    expect(await text(page, '#chart-legend')).toBe('enwikidewikifrwiki(other)');
+    await page.getByLabel('Split by').selectOption('type');
+    expect(await top()).toEqual([['edit', '7'], ['new', '3'], ['log', '2']]);
+    expect(await bars()).toEqual({ edit: 7, new: 3, log: 2 });
+    await screenshot(page, 'charts', '#charts');
     await page.close();
   });
 

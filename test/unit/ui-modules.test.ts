@@ -12,6 +12,7 @@ import { fromHash, streamPath, toHash, type ViewState } from '../../public/js/vi
 import { eventLinks, eventTimeText, formatAgo, httpUrl, parseAgo, plainComment } from '../../public/js/format.js';
 import { readableUrl } from '../../public/js/snippets.js';
 import { ReplayProgress } from '../../public/js/replay-progress.js';
+import { OTHER, timeSeries, topValues } from '../../public/js/chart-data.js';
 
 describe('filter clauses', () => {
   it.each<[Clause, string]>([
@@ -266,5 +267,31 @@ describe('replay progress', () => {
     progress.event(1_000_000);
     expect(progress.idle()).toBe(true);
     expect(progress.idle()).toBe(false);
+  });
+});
+
+describe('chart data', () => {
+  const events = [
+    { ms: 1_000, data: { wiki: 'a', bot: false } },
+    { ms: 1_500, data: { wiki: 'b', bot: true } },
+    { ms: 2_100, data: { wiki_id: 'a' } },
+    { ms: 9_000, data: { wiki: 'c' } },
+    { ms: Number.NaN, data: { wiki: 'a' } },
+  ];
+
+  it('counts the most common values, from the first path an event has', () => {
+    expect(topValues(events.map((e) => e.data), ['wiki', 'wiki_id'])).toEqual([['a', 3], ['b', 1], ['c', 1]]);
+    expect(topValues(events.map((e) => e.data), ['bot'], 2)).toEqual([['(none)', 3], ['false', 1]]);
+  });
+
+  it('buckets event times, splitting by the given values and counting the rest as other', () => {
+    const series = timeSeries(events, ['wiki', 'wiki_id'], ['a']);
+    expect(series?.start).toBe(1000);
+    expect(series?.width).toBe(1000);
+    expect(series?.buckets.map((b) => Object.fromEntries(b))).toEqual([{ a: 1, [OTHER]: 1 }, { a: 1 }, {}, {}, {}, {}, {}, {}, { [OTHER]: 1 }]);
+    // A long span takes wider buckets, at most 40 of them.
+    const long = timeSeries([{ ms: 0, data: {} }, { ms: 3_600_000, data: {} }], ['wiki'], []);
+    expect([long?.width, long?.buckets.length]).toEqual([300_000, 13]);
+    expect(timeSeries([{ ms: Number.NaN, data: {} }], ['wiki'], [])).toBeUndefined();
   });
 });
