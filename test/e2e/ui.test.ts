@@ -5,6 +5,7 @@
  * or tool developer does with it, checked on the page and against what the server sends.
  */
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -20,7 +21,7 @@ import { startTestService, type TestStream } from '../support/service.ts';
 // One stream (and topic) per scenario, so each sees only its own events.
 const SCENARIOS = [
   'pick', 'second', 'filter', 'pause', 'time', 'ago', 'resume', 'cap', 'download', 'snippet', 'xss', 'keys', 'notice', 'deleted',
-  'wide', 'links', 'phone', 'builder', 'tree', 'replay', 'held', 'charts',
+  'wide', 'links', 'phone', 'builder', 'tree', 'replay', 'held', 'charts', 'axe',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const topics = {} as Record<Scenario, string>;
@@ -706,7 +707,7 @@ describe('web UI v2', { timeout: 120_000 }, () => {
     const since = Number(/since=(\d+)/.exec(await text(page, '#stream-url'))?.[1]);
     expect(Math.abs(Date.now() - 600_000 - since)).toBeLessThan(10_000);
     expect(decodeURIComponent(new URL(page.url()).hash)).toContain('ago=600000');
-    await page.getByRole('button', { name: 'From 1 day ago' }).click();
+    await page.getByRole('group', { name: 'Quick durations' }).getByRole('button', { name: '1d' }).click();
     expect(await page.getByLabel('How long ago').inputValue()).toBe('1d');
     await page.getByLabel('How long ago').fill('soon');
     expect(await page.getByRole('button', { name: /^(Start|Restart)$/ }).isDisabled()).toBe(true);
@@ -809,6 +810,34 @@ describe('web UI v2', { timeout: 120_000 }, () => {
     expect(await top()).toEqual([['edit', '7'], ['new', '3'], ['log', '2']]);
     expect(await bars()).toEqual({ edit: 7, new: 3, log: 2 });
     await screenshot(page, 'charts', '#charts');
+    await page.close();
+  });
+
+  it('has no serious or critical accessibility violations (axe-core), light and dark, desktop and phone', async () => {
+    const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    await produce('axe', events('axe', 0, 5));
+    /** Runs axe in the page (injected through the devtools protocol: the page's CSP allows no inline script). */
+    const serious = async (page: Page) => {
+      await page.evaluate(axeSource);
+      return page.evaluate(async () => {
+        const axe = (window as unknown as { axe: { run(context: Document): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe;
+        const result = await axe.run(document);
+        return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      });
+    };
+    const page = await browser.context.newPage();
+    for (const [width, height, scheme] of [[1366, 900, 'light'], [390, 844, 'dark']] as const) {
+      await page.setViewportSize({ width, height });
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.goto(`${service.url}/v2/ui#/?streams=${streamName('axe')}&ago=3600000`);
+      await waitRows(page, 5);
+      await page.locator('#event-rows button').first().click();
+      await page.waitForFunction(() => document.querySelectorAll('#top-rows tr').length > 0);
+      expect(await serious(page)).toEqual([]);
+      await page.goto(`${service.url}/v2/ui/schema.html?path=/mediawiki/recentchange/1.0.0`);
+      await page.waitForSelector('#schema-fields tbody tr');
+      expect(await serious(page)).toEqual([]);
+    }
     await page.close();
   });
 
