@@ -98,7 +98,7 @@ export function eventLinks(/** @type {unknown} */ data) {
  */
 export function plainComment(/** @type {string} */ comment) {
   return comment
-    .replace(/\/\*\s*(.*?)\s*\*\/\s*/g, (m, section, at, all) => (at + m.length < all.length ? `→${section}: ` : `→${section}`))
+    .replace(/\/\*\s*(.*?)\s*\*\/\s*/g, (m, section, at, all) => (section === '' ? '' : at + m.length < all.length ? `→${section}: ` : `→${section}`))
     .replace(/\[\[:?([^\]|]*)\|([^\]]*)\]\]/g, '$2')
     .replace(/\[\[:?([^\]|]*)\]\]/g, '$1')
     .replace(/\[(?:https?:)?\/\/[^\s\]]+\s+([^\]]+)\]/g, '$1')

@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UI_CONTENT_SECURITY_POLICY } from '../../src/http/app.ts';
 import type { RunningService } from '../../src/service.ts';
-import { launchBrowser, screenshot, type Browser } from '../support/browser.ts';
+import { launchBrowser, screenshot, SCREENSHOT_DIR, type Browser } from '../support/browser.ts';
 import { rcEvent } from '../support/events.ts';
 import { deleteTopics } from '../../src/kafka/admin.ts';
 import { produceJson, testBrokers, uniqueTopic } from '../support/kafka.ts';
@@ -556,7 +556,11 @@ describe('web UI v2', { timeout: 120_000 }, () => {
       expect(detail.x).toBeGreaterThanOrEqual(list.x + list.width);
       expect(detail.y).toBeLessThan(list.y + list.height);
       expect(detail.y + 100).toBeLessThan(900);
-      if (width === 1366) await screenshot(page, 'desktop-1366');
+      if (width === 1366) {
+        await screenshot(page, 'desktop-1366');
+        // What a screen shows (docs/ui.png is taken from it).
+        await page.screenshot({ path: new URL('desktop-1366-screen.png', SCREENSHOT_DIR).pathname });
+      }
     }
     // One stream: no stream column.
     await page.goto(`${service.url}/v2/ui#/?streams=${streamName('wide')}&ago=3600000`);

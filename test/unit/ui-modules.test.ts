@@ -219,6 +219,7 @@ describe('event formatting', () => {
   it('removes wikitext noise from comments and leaves other text alone', () => {
     expect(plainComment("/* History */ fix [[Foo bar|foo]] and [[Baz]], see [https://example.org the ''source'']")).toBe('→History: fix foo and Baz, see the source');
     expect(plainComment('/* Section */')).toBe('→Section');
+    expect(plainComment('/* */ MOS:LINK')).toBe('MOS:LINK');
     expect(plainComment('[[:Category:X]] <b>kept</b> a: b')).toBe('Category:X <b>kept</b> a: b');
   });
 
