@@ -2,7 +2,7 @@
 // common values, and the top values of that field. Plain SVG and <meter>, no library.
 import { CHART_FIELDS, OTHER, timeSeries, topValues } from './chart-data.js';
 import { byId, el, svg } from './dom.js';
-import { stringAt } from './format.js';
+import { eventTime } from './format.js';
 
 /** @typedef {import('./chart-data.js').ChartField} ChartField */
 /** @typedef {import('./event-store.js').Received} Received */
@@ -45,7 +45,7 @@ export class Charts {
     this.#note.textContent = `From the ${events.length.toLocaleString()} events received so far, by event time.`;
     this.#drawTop(top);
     const keys = top.slice(0, SERIES).map(([value]) => value);
-    const timed = events.map((e) => ({ ms: Date.parse(stringAt(e.data, ['meta.dt', 'dt']) ?? ''), data: e.data }));
+    const timed = events.map((e) => ({ ms: eventTime(e.data), data: e.data }));
     this.#drawRate(timeSeries(timed, paths, keys), [...keys, OTHER], name);
   }
 

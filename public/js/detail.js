@@ -104,7 +104,7 @@ export class DetailPanel {
 }
 
 /** The event's `$schema` when it is a plain schema path. */
-export function schemaPath(/** @type {unknown} */ data) {
+function schemaPath(/** @type {unknown} */ data) {
   const schema = data !== null && typeof data === 'object' ? /** @type {Record<string, unknown>} */ (data).$schema : undefined;
   return typeof schema === 'string' && /^\/[\w.\/-]+$/.test(schema) ? schema : undefined;
 }

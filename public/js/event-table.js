@@ -3,14 +3,13 @@
 // page_change and revision events all fill it. Titles, users and diffs link to the wiki; the
 // whole table is one tab stop, with arrow keys inside it.
 import { el } from './dom.js';
-import { eventLinks, eventTimeText, plainComment, valueAt } from './format.js';
+import { eventLinks, eventTime, eventTimeText, plainComment, valueAt } from './format.js';
 import { RovingFocus } from './roving.js';
 
 /** @typedef {import('./event-store.js').Received} Received */
 
 /** Column paths in order of preference (the table header in index.html has the same columns). */
 const PATHS = {
-  time: ['meta.dt', 'dt'],
   stream: ['meta.stream'],
   wiki: ['wiki', 'wiki_id', 'database', 'meta.domain'],
   type: ['type', 'page_change_kind', 'log_type', 'meta.stream'],
@@ -43,7 +42,7 @@ export class EventTable {
 
   /**
    * @param {HTMLTableElement} table its tbody receives the rows
-   * @param {(seq: number, how: 'click' | 'key') => void} onSelect an event's time was activated
+   * @param {(seq: number) => void} onSelect an event's time was activated
    */
   constructor(table, onSelect) {
     this.#table = table;
@@ -52,8 +51,7 @@ export class EventTable {
     this.#roving = new RovingFocus(this.#body, 'button[data-seq], a', 'tr');
     this.#body.addEventListener('click', (e) => {
       const button = e.target instanceof Element ? e.target.closest('button[data-seq]') : null;
-      // A click's detail counts presses; Enter and Space on a button give 0.
-      if (button instanceof HTMLElement) this.#onSelect(Number(button.dataset.seq), e.detail === 0 ? 'key' : 'click');
+      if (button instanceof HTMLElement) this.#onSelect(Number(button.dataset.seq));
     });
   }
 
@@ -93,12 +91,11 @@ export class EventTable {
 
   #row(/** @type {Received} */ event, /** @type {number} */ now) {
     const { data } = event;
-    const dt = cellText(data, PATHS.time);
-    const ms = Date.parse(dt);
+    const ms = eventTime(data);
     const button = el(
       'button',
-      { type: 'button', class: 'link', 'data-seq': String(event.seq), tabindex: '-1', title: dt },
-      Number.isNaN(ms) ? dt || `#${event.seq}` : el('time', { datetime: new Date(ms).toISOString() }, eventTimeText(ms, now)),
+      { type: 'button', class: 'link', 'data-seq': String(event.seq), tabindex: '-1' },
+      Number.isNaN(ms) ? `#${event.seq}` : el('time', { datetime: new Date(ms).toISOString() }, eventTimeText(ms, now)),
     );
     const links = eventLinks(data);
     const title = cellText(data, PATHS.title);

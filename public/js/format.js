@@ -14,12 +14,17 @@ export function valueAt(/** @type {unknown} */ data, /** @type {string} */ path)
 }
 
 /** The first string at one of the paths. */
-export function stringAt(/** @type {unknown} */ data, /** @type {string[]} */ paths) {
+function stringAt(/** @type {unknown} */ data, /** @type {string[]} */ paths) {
   for (const path of paths) {
     const value = valueAt(data, path);
     if (typeof value === 'string' && value !== '') return value;
   }
   return undefined;
+}
+
+/** An event's time (`meta.dt`, or `dt` of older schemas) in epoch ms; NaN when it has none. */
+export function eventTime(/** @type {unknown} */ data) {
+  return Date.parse(stringAt(data, ['meta.dt', 'dt']) ?? '');
 }
 
 const sameDay = (/** @type {Date} */ a, /** @type {Date} */ b) =>

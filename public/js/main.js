@@ -1,5 +1,5 @@
 // Wires the page: the form is the view state, the hash mirrors it, and one StreamConnection at a
-// time feeds the store, the list and the health panel.
+// time feeds the store, the list, the replay progress, the charts and the health panel.
 import { StreamConnection } from './connection.js';
 import { DetailPanel } from './detail.js';
 import { Charts } from './charts.js';
@@ -7,7 +7,7 @@ import { byId, copyText, el } from './dom.js';
 import { EventStore } from './event-store.js';
 import { EventTable } from './event-table.js';
 import { FilterForm } from './filter-form.js';
-import { formatAgo, parseAgo, stringAt } from './format.js';
+import { eventTime, formatAgo, parseAgo } from './format.js';
 import { HealthPanel } from './health.js';
 import { ReplayProgress } from './replay-progress.js';
 import { mergeFields } from './schema-fields.js';
@@ -106,11 +106,12 @@ function refresh() {
   const state = viewState();
   const error = viewError(state);
   const url = `${location.origin}${streamPath(state)}`;
-  const agoInvalid = state.start.mode === 'ago' && error !== undefined && state.streams.length > 0;
+  const agoInvalid = state.start.mode === 'ago' && !Number.isFinite(state.start.ms);
   input('ago').setAttribute('aria-invalid', String(agoInvalid));
   byId('ago-hint').classList.toggle('invalid', agoInvalid);
   byId('stream-url').textContent = error ?? readableUrl(url);
-  if (error === undefined) history.replaceState(null, '', toHash(state));
+  // A duration being typed is not written to the hash until it reads as one.
+  if (!agoInvalid) history.replaceState(null, '', toHash(state));
   /** @type {HTMLButtonElement} */ (byId('connect')).disabled = error !== undefined;
   renderSnippets(url, startEventId(state));
   summarize(state);
@@ -255,7 +256,7 @@ function open(/** @type {string} */ url, /** @type {string | undefined} */ lastE
 function received(/** @type {string} */ data, /** @type {string | undefined} */ id) {
   const shown = store.add(data, id);
   health.countEvent();
-  if (replay) replayed(replay.event(Date.parse(stringAt(store.all.at(-1)?.data, ['meta.dt', 'dt']) ?? '')));
+  if (replay) replayed(replay.event(eventTime(store.all.at(-1)?.data)));
   if (shown) table.add([shown]);
   health.setReceived(store.all.length);
   showHeld();
@@ -381,7 +382,7 @@ byId('resume-here').addEventListener('click', () => {
   input('start-resume').checked = true;
   refresh();
   const state = viewState();
-  const at = Date.parse(stringAt(event.data, ['meta.dt', 'dt']) ?? '');
+  const at = eventTime(event.data);
   startReplay(new ReplayProgress(Number.isNaN(at) ? undefined : at, Date.now()));
   table.showStreams(state.streams.length > 1);
   open(`${location.origin}${streamPath(state)}`, event.id);
