@@ -146,6 +146,12 @@ describe('web UI', { timeout: 90_000 }, () => {
     const script = await fetch(`${service.url}/v2/ui/js/main.js`);
     expect(script.headers.get('content-security-policy')).toBe(UI_CONTENT_SECURITY_POLICY);
     expect((await fetch(service.url, { redirect: 'manual' })).headers.get('location')).toBe('/v2/ui');
+    // The YAML view's library: the yaml package's browser build, under the same policy, and nothing beside it.
+    const yaml = await fetch(`${service.url}/v2/ui/vendor/yaml/index.js`);
+    expect([yaml.status, yaml.headers.get('content-type'), yaml.headers.get('content-security-policy')]).toEqual([200, expect.stringMatching(/javascript/), UI_CONTENT_SECURITY_POLICY]);
+    for (const outside of ['..%2F..%2F..%2F..%2Fpackage.json', '%2e%2e/%2e%2e/%2e%2e/%2e%2e/package.json', '..%2Fpackage.json']) {
+      expect((await fetch(`${service.url}/v2/ui/vendor/yaml/${outside}`)).status).toBeGreaterThanOrEqual(400);
+    }
   });
 
   it('picks several streams from the catalogue, shows their URL and streams both', async () => {
