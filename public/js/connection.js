@@ -12,6 +12,7 @@ import { SseParser } from './sse-parser.js';
  * @property {(state: ConnState, reason: string) => void} onState
  * @property {(problem: Problem) => void} onProblem the server refused the request for good
  * @property {() => void} onActivity any bytes: events or heartbeats
+ * @property {() => void} onIdle a heartbeat or an id-only block: the server had nothing to send
  */
 
 const MAX_BACKOFF_MS = 30_000;
@@ -104,7 +105,10 @@ export class StreamConnection {
     onOpen();
     this.#handlers.onState('open', '');
     const parser = new SseParser({
-      onComment: () => {},
+      // `:ok` opens the stream; empty comments are heartbeats, written only on silence.
+      onComment: (text) => {
+        if (text === '' && !this.#stopped) this.#handlers.onIdle();
+      },
       onEvent: (e) => {
         // The rest of a chunk read before stop() is dropped, so a stopped view stays as it was.
         if (this.#stopped) return;
@@ -113,6 +117,7 @@ export class StreamConnection {
         if (e.id !== undefined) this.#lastEventId = e.id;
         if (e.event === 'message') this.#handlers.onMessage(e.data, e.id);
         else if (e.event !== 'none') this.#handlers.onControl(e.event, e.data);
+        else if (e.retry === undefined) this.#handlers.onIdle();
       },
     });
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();

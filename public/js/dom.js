@@ -37,3 +37,18 @@ export async function copyText(/** @type {string} */ text, /** @type {(message: 
     announce('Copying is not allowed here: select the text and copy it by hand.');
   }
 }
+
+/**
+ * An SVG element, built like `el` (attributes and text only).
+ * @template {keyof SVGElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, string>} [attrs]
+ * @param {...(Node | string)} children
+ * @returns {SVGElementTagNameMap[K]}
+ */
+export function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  for (const child of children) node.append(typeof child === 'string' ? document.createTextNode(child) : child);
+  return node;
+}

@@ -61,6 +61,16 @@ export class EventStore {
     return held;
   }
 
+  /**
+   * Forgets what arrived after event `seq` (held or shown) and ends a pause: the view reads on
+   * right after that event.
+   */
+  keepUpTo(/** @type {number} */ seq) {
+    this.all = this.all.filter((e) => e.seq <= seq);
+    this.held = [];
+    this.paused = false;
+  }
+
   clear() {
     this.all = [];
     this.held = [];

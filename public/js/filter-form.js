@@ -1,5 +1,6 @@
 // Filter clauses and field projection, edited with pickers built from the selected streams'
-// schemas: each field with its type, and only the operators that make sense for that type.
+// schemas: each field with its type, description and allowed values, only the operators that make
+// sense for that type, and one-click presets for the filters people use most.
 import { el } from './dom.js';
 import { OP_LABELS, opsForTypes } from './filters.js';
 import { typeLabel } from './schema-fields.js';
@@ -7,19 +8,40 @@ import { typeLabel } from './schema-fields.js';
 /** @typedef {import('./filters.js').Clause} Clause */
 /** @typedef {import('./filters.js').Op} Op */
 /** @typedef {import('./schema-fields.js').Field} Field */
+/** @typedef {{ label: string, name: string, paths: string[], value: string }} Preset */
+
+/** Common filters; each applies to the first of its paths the selected streams' schemas have. */
+/** @type {Preset[]} */
+const PRESETS = [
+  { label: 'enwiki only', name: 'wiki', paths: ['wiki', 'wiki_id', 'database'], value: 'enwiki' },
+  { label: 'No bots', name: 'bot', paths: ['bot', 'performer.user_is_bot'], value: 'false' },
+  { label: 'Edits only', name: 'type', paths: ['type', 'page_change_kind'], value: 'edit' },
+  { label: 'Articles only', name: 'namespace', paths: ['namespace', 'page.namespace_id', 'page_namespace'], value: '0' },
+];
+
+/** Description and allowed values of a field, as one sentence for hints. */
+export function fieldHelp(/** @type {Field | undefined} */ field) {
+  if (!field) return '';
+  const parts = [];
+  if (field.description) parts.push(field.description);
+  if (field.values) parts.push(`Allowed values: ${field.values.join(', ')}.`);
+  else if (field.types.includes('boolean')) parts.push('Allowed values: true, false.');
+  return parts.join(' ');
+}
 
 export class FilterForm {
   #clauseList;
   #fieldList;
   #fieldSearch;
   #count;
+  #presets;
   #onChange;
   /** @type {Field[]} */
   #fields = [];
   #nextId = 0;
 
   /**
-   * @param {{ clauses: HTMLElement, fieldList: HTMLElement, fieldSearch: HTMLInputElement, count: HTMLElement }} nodes
+   * @param {{ clauses: HTMLElement, fieldList: HTMLElement, fieldSearch: HTMLInputElement, count: HTMLElement, presets: HTMLElement }} nodes
    * @param {() => void} onChange
    */
   constructor(nodes, onChange) {
@@ -27,6 +49,7 @@ export class FilterForm {
     this.#fieldList = nodes.fieldList;
     this.#fieldSearch = nodes.fieldSearch;
     this.#count = nodes.count;
+    this.#presets = nodes.presets;
     this.#onChange = onChange;
     this.#clauseList.addEventListener('input', (e) => this.#edited(e));
     this.#clauseList.addEventListener('change', (e) => this.#edited(e));
@@ -40,6 +63,40 @@ export class FilterForm {
     const projection = this.projection();
     this.#fields = fields;
     this.load(clauses, projection);
+    this.#renderPresets();
+  }
+
+  #renderPresets() {
+    const paths = new Set(this.#fields.map((f) => f.path));
+    const usable = PRESETS.flatMap((preset) => {
+      const path = preset.paths.find((p) => paths.has(p));
+      return path === undefined ? [] : [{ ...preset, path }];
+    });
+    this.#presets.hidden = usable.length === 0;
+    this.#presets.replaceChildren(
+      ...usable.map((preset) => {
+        const button = el('button', { type: 'button', class: 'preset', title: `${preset.path} = ${preset.value}` }, preset.label);
+        button.addEventListener('click', () => this.#applyPreset(preset.path, preset.value));
+        return button;
+      }),
+    );
+  }
+
+  /** Sets the clause on `path` to `= value` (adding one if needed) and focuses its value to edit. */
+  #applyPreset(/** @type {string} */ path, /** @type {string} */ value) {
+    const rows = [...this.#clauseList.querySelectorAll('li.clause')];
+    const row = rows.find((r) => /** @type {HTMLSelectElement} */ (r.querySelector('.clause-field')).value === path);
+    if (row) {
+      /** @type {HTMLSelectElement} */ (row.querySelector('.clause-op')).value = '=';
+      const input = /** @type {HTMLInputElement} */ (row.querySelector('.clause-value'));
+      input.value = value;
+      this.#fitOps(row, '=');
+      input.focus();
+    } else {
+      this.addClause({ path, op: '=', value });
+      /** @type {HTMLInputElement} */ (this.#clauseList.lastElementChild?.querySelector('.clause-value')).focus();
+    }
+    this.#changed();
   }
 
   /** Restores a saved view. */
@@ -54,12 +111,21 @@ export class FilterForm {
     const n = this.#nextId++;
     const fieldSelect = el('select', { id: `clause-field-${n}`, class: 'clause-field' }, el('option', { value: '' }, 'Choose a field'));
     const paths = this.#fields.map((f) => f.path);
-    for (const field of this.#fields) fieldSelect.append(el('option', { value: field.path }, `${field.path} (${typeLabel(field)})`));
+    for (const field of this.#fields) fieldSelect.append(el('option', { value: field.path, title: fieldHelp(field) }, `${field.path} (${typeLabel(field)})`));
     // A restored field the schemas do not list still shows, so the view is what the URL says.
     if (clause.path !== '' && !paths.includes(clause.path)) fieldSelect.append(el('option', { value: clause.path }, `${clause.path} (not in the schema)`));
     fieldSelect.value = clause.path;
     const opSelect = el('select', { id: `clause-op-${n}`, class: 'clause-op' });
-    const value = el('input', { id: `clause-value-${n}`, class: 'clause-value', type: 'text', autocomplete: 'off', 'aria-describedby': 'filter-hint' });
+    const help = el('p', { id: `clause-help-${n}`, class: 'hint clause-help' });
+    const choices = el('datalist', { id: `clause-values-${n}` });
+    const value = el('input', {
+      id: `clause-value-${n}`,
+      class: 'clause-value',
+      type: 'text',
+      autocomplete: 'off',
+      list: choices.id,
+      'aria-describedby': `${help.id} filter-hint`,
+    });
     value.value = clause.value;
     const remove = el('button', { type: 'button', class: 'remove' }, 'Remove');
     const row = el(
@@ -71,7 +137,9 @@ export class FilterForm {
       opSelect,
       el('label', { for: value.id, class: 'visually-hidden', 'data-part': 'value' }),
       value,
+      choices,
       remove,
+      help,
     );
     remove.addEventListener('click', () => {
       row.remove();
@@ -129,6 +197,9 @@ export class FilterForm {
     value.inputMode = numeric ? 'numeric' : 'text';
     value.placeholder = types.includes('boolean') ? 'true or false' : numeric ? 'e.g. 0 or 0,1' : field?.format === 'date-time' ? 'e.g. 2026-01-01T00:00:00Z' : 'e.g. enwiki or Talk:*';
     value.hidden = opSelect.value === 'exists' || opSelect.value === 'absent';
+    const allowed = field?.values ?? (types.includes('boolean') ? ['true', 'false'] : []);
+    /** @type {HTMLElement} */ (row.querySelector('datalist')).replaceChildren(...allowed.map((v) => el('option', { value: v })));
+    /** @type {HTMLElement} */ (row.querySelector('.clause-help')).textContent = fieldHelp(field);
   }
 
   #renderProjection(/** @type {string[]} */ chosen) {
@@ -137,11 +208,13 @@ export class FilterForm {
       ...[...paths].sort().map((path, i) => {
         const field = this.#fields.find((f) => f.path === path);
         const id = `proj-${i}`;
+        const help = fieldHelp(field);
         return el(
           'div',
-          { class: 'field', 'data-search': path.toLowerCase() },
-          el('input', { type: 'checkbox', id, value: path, checked: chosen.includes(path) }),
+          { class: 'field', 'data-search': `${path} ${help}`.toLowerCase() },
+          el('input', { type: 'checkbox', id, value: path, checked: chosen.includes(path), ...(help ? { 'aria-describedby': `${id}-d` } : {}) }),
           el('label', { for: id }, path, el('span', { class: 'type' }, ` ${field ? typeLabel(field) : 'not in the schema'}`)),
+          help ? el('p', { id: `${id}-d`, class: 'description' }, help) : null,
         );
       }),
     );

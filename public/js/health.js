@@ -81,6 +81,8 @@ export class HealthPanel {
     }
     if (!this.#hasNotices) this.#notices.replaceChildren();
     this.#hasNotices = true;
+    // Phones show the notices only once there are some.
+    byId('health').classList.add('has-notices');
     for (const line of lines) {
       this.#notices.prepend(el('li', { class: event === 'error' ? 'error' : 'notice' }, el('strong', {}, `${time} ${event}: `), line));
     }

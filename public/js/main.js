@@ -1,16 +1,19 @@
 // Wires the page: the form is the view state, the hash mirrors it, and one StreamConnection at a
-// time feeds the store, the list and the health panel.
+// time feeds the store, the list, the replay progress, the charts and the health panel.
 import { StreamConnection } from './connection.js';
 import { DetailPanel } from './detail.js';
+import { Charts } from './charts.js';
 import { byId, copyText, el } from './dom.js';
 import { EventStore } from './event-store.js';
 import { EventTable } from './event-table.js';
 import { FilterForm } from './filter-form.js';
+import { eventTime, formatAgo, parseAgo } from './format.js';
 import { HealthPanel } from './health.js';
+import { ReplayProgress } from './replay-progress.js';
 import { mergeFields } from './schema-fields.js';
-import { snippets } from './snippets.js';
+import { readableUrl, snippets } from './snippets.js';
 import { StreamPicker } from './stream-picker.js';
-import { fromHash, startEventId, streamPath, toHash } from './view-state.js';
+import { fromHash, sinceParam, startEventId, streamPath, toHash } from './view-state.js';
 
 /** @typedef {import('./view-state.js').ViewState} ViewState */
 /** @typedef {import('./view-state.js').Start} Start */
@@ -28,10 +31,19 @@ const capSelect = select('cap');
 const store = new EventStore(Number(capSelect.value));
 const health = new HealthPanel();
 const detail = new DetailPanel();
-const table = new EventTable(byId('event-rows'), showDetail);
+const charts = new Charts();
+// Once a second is plenty for charts, and cheap: they redraw only when events arrived.
+setInterval(() => charts.update(store.all), 1000);
+const table = new EventTable(/** @type {HTMLTableElement} */ (byId('event-table')), showDetail);
 const picker = new StreamPicker(byId('stream-list'), input('stream-search'), byId('selected-streams'), streamsChanged);
 const filters = new FilterForm(
-  { clauses: byId('clauses'), fieldList: byId('field-list'), fieldSearch: input('field-search'), count: byId('projection-count') },
+  {
+    clauses: byId('clauses'),
+    fieldList: byId('field-list'),
+    fieldSearch: input('field-search'),
+    count: byId('projection-count'),
+    presets: byId('presets'),
+  },
   refresh,
 );
 /** @type {Map<string, Promise<unknown>>} schema URL -> schema (null when it could not be read) */
@@ -40,6 +52,11 @@ const schemaCache = new Map();
 let connection;
 /** @type {string | undefined} the id of the event chosen with "Resume after this event" */
 let resumeId;
+/** @type {ReplayProgress | undefined} set while the stream started in the past */
+let replay;
+// The layout that shows list and detail side by side (ui.css has the same width).
+const sideBySide = matchMedia('(min-width: 1200px)');
+const phone = matchMedia('(max-width: 699px)');
 
 // --- View state <-> form --------------------------------------------------------------------
 
@@ -51,18 +68,15 @@ function viewState() {
 /** @returns {Start} */
 function readStart() {
   const mode = /** @type {HTMLInputElement | null} */ (document.querySelector('input[name="start"]:checked'))?.value;
-  if (mode === 'ago') return { mode: 'ago', ms: Number(select('ago').value) };
+  // An unreadable duration is NaN: refresh() flags it and start() refuses it.
+  if (mode === 'ago') return { mode: 'ago', ms: parseAgo(input('ago').value) ?? Number.NaN };
   if (mode === 'time' && input('since-time').value !== '') return { mode: 'time', time: new Date(input('since-time').value).toISOString() };
   if (mode === 'resume' && resumeId !== undefined) return { mode: 'resume', id: resumeId };
   return { mode: 'now' };
 }
 
 function writeStart(/** @type {Start} */ start) {
-  if (start.mode === 'ago') {
-    const option = [...select('ago').options].find((o) => Number(o.value) === start.ms);
-    if (!option) select('ago').append(el('option', { value: String(start.ms) }, `${Math.round(start.ms / 60000)} minutes ago`));
-    select('ago').value = String(start.ms);
-  }
+  if (start.mode === 'ago') input('ago').value = formatAgo(start.ms);
   if (start.mode === 'time') input('since-time').value = localInputValue(Date.parse(start.time));
   setResumeId(start.mode === 'resume' ? start.id : resumeId);
   input(`start-${start.mode}`).checked = true;
@@ -80,14 +94,43 @@ function setResumeId(/** @type {string | undefined} */ id) {
   byId('resume-id').textContent = id ?? '';
 }
 
+/** Why the view cannot be streamed as it is, if it cannot. */
+function viewError(/** @type {ViewState} */ state) {
+  if (state.streams.length === 0) return 'Choose at least one stream.';
+  if (state.start.mode === 'ago' && !Number.isFinite(state.start.ms)) return 'Write how long ago as a duration: 10m, 2h, 3d or 1h30m.';
+  return undefined;
+}
+
 /** Form changed: new URL, snippets and hash; nothing reconnects until Start. */
 function refresh() {
   const state = viewState();
+  const error = viewError(state);
   const url = `${location.origin}${streamPath(state)}`;
-  byId('stream-url').textContent = state.streams.length > 0 ? url : 'Choose at least one stream.';
-  history.replaceState(null, '', toHash(state));
-  /** @type {HTMLButtonElement} */ (byId('connect')).disabled = state.streams.length === 0;
+  const agoInvalid = state.start.mode === 'ago' && !Number.isFinite(state.start.ms);
+  input('ago').setAttribute('aria-invalid', String(agoInvalid));
+  byId('ago-hint').classList.toggle('invalid', agoInvalid);
+  byId('stream-url').textContent = error ?? readableUrl(url);
+  // A duration being typed is not written to the hash until it reads as one.
+  if (!agoInvalid) history.replaceState(null, '', toHash(state));
+  /** @type {HTMLButtonElement} */ (byId('connect')).disabled = error !== undefined;
   renderSnippets(url, startEventId(state));
+  summarize(state);
+}
+
+/** One line for the folded form on phones: what the view reads. */
+function summarize(/** @type {ViewState} */ state) {
+  const filters = state.clauses.length;
+  const start = { now: 'from now', ago: `from ${input('ago').value} ago`, time: 'from a time', resume: 'after an event' }[state.start.mode];
+  const streams = state.streams.join(', ') || 'no stream';
+  byId('view-summary').textContent = `${streams} · ${filters} filter${filters === 1 ? '' : 's'} · ${start}`;
+}
+
+/** Folds the form away (phones), so the list is near the top; the toggle brings it back. */
+function foldView(/** @type {boolean} */ folded) {
+  byId('view').toggleAttribute('data-folded', folded);
+  const toggle = byId('toggle-view');
+  toggle.setAttribute('aria-expanded', String(!folded));
+  toggle.textContent = folded ? 'Edit view' : 'Hide settings';
 }
 
 function renderSnippets(/** @type {string} */ url, /** @type {string | undefined} */ lastEventId) {
@@ -109,7 +152,16 @@ async function streamsChanged() {
   // A later change may have finished first; only the current selection's fields count.
   if (picker.selected().join() !== names.join()) return;
   filters.setFields(mergeFields(schemas.filter((s) => s !== null)));
+  renderSchemaLinks(names);
   refresh();
+}
+
+/** Links to the readable schema of each selected stream. */
+function renderSchemaLinks(/** @type {string[]} */ names) {
+  const links = picker.streams
+    .filter((s) => names.includes(s.name) && s.schema_url?.startsWith('/v2/schema/'))
+    .map((s) => el('a', { href: `/v2/ui/schema.html?${new URLSearchParams({ path: String(s.schema_url).slice('/v2/schema'.length) })}` }, s.name));
+  byId('schema-links').replaceChildren(...(links.length > 0 ? ['Schemas: ', ...links.flatMap((a, i) => (i === 0 ? [a] : [', ', a]))] : []));
 }
 
 function loadSchema(/** @type {string} */ url) {
@@ -128,12 +180,47 @@ function loadSchema(/** @type {string} */ url) {
 /** Starts the view's stream afresh: a new list, from the form's start position. */
 function start() {
   const state = viewState();
-  if (state.streams.length === 0) return showProblem({ status: 0, detail: 'Choose at least one stream.' });
+  const error = viewError(state);
+  if (error !== undefined) return showProblem({ status: 0, detail: error });
   store.clear();
   table.clear();
   detail.clear();
   health.resetRate();
-  open(`${location.origin}${streamPath(state)}`, startEventId(state));
+  setPaused(false);
+  const now = Date.now();
+  const since = sinceParam(state.start, now);
+  startReplay(state.start.mode === 'now' ? undefined : new ReplayProgress(since === undefined ? undefined : Number(since), now));
+  table.showStreams(state.streams.length > 1);
+  if (phone.matches) foldView(true);
+  open(`${location.origin}${streamPath(state, now)}`, startEventId(state));
+}
+
+// --- Replay progress ------------------------------------------------------------------------
+
+let replayShown = false;
+
+function startReplay(/** @type {ReplayProgress | undefined} */ progress) {
+  replay = progress;
+  byId('replay').hidden = progress === undefined;
+  showReplay();
+}
+
+/** Redraws the indicator at most once a frame: events can arrive by the thousand. */
+function showReplay() {
+  if (replayShown || !replay) return;
+  replayShown = true;
+  requestAnimationFrame(() => {
+    replayShown = false;
+    if (!replay) return;
+    byId('replay-text').textContent = replay.text();
+    /** @type {HTMLProgressElement} */ (byId('replay-progress')).value = replay.fraction;
+    byId('replay').dataset.state = replay.caughtUp ? 'live' : 'replaying';
+  });
+}
+
+function replayed(/** @type {boolean} */ caughtUp) {
+  if (caughtUp && replay) announce(`Caught up after ${replay.count.toLocaleString()} replayed events; now live.`);
+  showReplay();
 }
 
 /** Opens the stream; `lastEventId` resumes exactly after that event. */
@@ -158,6 +245,9 @@ function open(/** @type {string} */ url, /** @type {string | undefined} */ lastE
     },
     onProblem: showProblem,
     onActivity: () => health.activity(),
+    onIdle: () => {
+      if (conn === connection && replay) replayed(replay.idle());
+    },
   });
   connection = conn;
   conn.start();
@@ -166,6 +256,7 @@ function open(/** @type {string} */ url, /** @type {string | undefined} */ lastE
 function received(/** @type {string} */ data, /** @type {string | undefined} */ id) {
   const shown = store.add(data, id);
   health.countEvent();
+  if (replay) replayed(replay.event(eventTime(store.all.at(-1)?.data)));
   if (shown) table.add([shown]);
   health.setReceived(store.all.length);
   showHeld();
@@ -204,7 +295,16 @@ function showDetail(/** @type {number} */ seq) {
   if (!event) return;
   detail.show(event);
   table.markSelected(seq);
-  byId('detail').focus();
+  // Side by side the detail is already in view: moving focus there must not scroll the list away.
+  byId('detail').focus({ preventScroll: sideBySide.matches });
+}
+
+function setPaused(/** @type {boolean} */ paused) {
+  const button = byId('pause');
+  if (paused) store.pause();
+  button.textContent = paused ? 'Resume' : 'Pause';
+  button.setAttribute('aria-pressed', String(paused));
+  showHeld();
 }
 
 // --- Controls -------------------------------------------------------------------------------
@@ -216,8 +316,19 @@ byId('view').addEventListener('submit', (e) => {
 byId('view').addEventListener('change', (e) => {
   // Stream, clause and field pickers report through their own objects.
   if (e.target instanceof HTMLInputElement && (e.target.name === 'start' || e.target.id === 'since-time')) refresh();
-  if (e.target instanceof HTMLSelectElement && e.target.id === 'ago') refresh();
 });
+input('ago').addEventListener('input', () => {
+  input('start-ago').checked = true;
+  refresh();
+});
+for (const quick of document.querySelectorAll('button[data-ago]')) {
+  quick.addEventListener('click', () => {
+    input('ago').value = /** @type {HTMLElement} */ (quick).dataset.ago ?? '1h';
+    input('start-ago').checked = true;
+    refresh();
+  });
+}
+byId('toggle-view').addEventListener('click', () => foldView(!byId('view').hasAttribute('data-folded')));
 byId('disconnect').addEventListener('click', () => connection?.stop());
 byId('add-clause').addEventListener('click', () => filters.addClause().focus());
 capSelect.addEventListener('change', () => store.setCap(Number(capSelect.value)));
@@ -230,21 +341,16 @@ byId('continue').addEventListener('click', () => {
   byId('pause').focus();
 });
 byId('pause').addEventListener('click', () => {
-  const button = byId('pause');
   // Announced once here: the held count itself changes with every event, too often to read out.
   if (store.paused) {
     const held = store.resume();
     table.add(held);
-    button.textContent = 'Pause';
-    button.setAttribute('aria-pressed', 'false');
+    setPaused(false);
     announce(`Resumed; ${held.length} held events added.`);
   } else {
-    store.pause();
-    button.textContent = 'Resume';
-    button.setAttribute('aria-pressed', 'true');
+    setPaused(true);
     announce('Paused; new events are held and counted.');
   }
-  showHeld();
 });
 byId('clear').addEventListener('click', () => {
   store.clear();
@@ -262,13 +368,24 @@ byId('download').addEventListener('click', () => {
 byId('copy-url').addEventListener('click', () => copyText(byId('stream-url').textContent ?? '', announce));
 byId('copy-share').addEventListener('click', () => copyText(location.href, announce));
 byId('copy-id').addEventListener('click', () => copyText(detail.shown?.id ?? '', announce));
-byId('copy-json').addEventListener('click', () => copyText(JSON.stringify(detail.shown?.data, null, 2), announce));
+byId('copy-json').addEventListener('click', () => copyText(detail.text(), announce));
 byId('resume-here').addEventListener('click', () => {
-  if (detail.shown?.id === undefined) return;
-  setResumeId(detail.shown.id);
+  const event = detail.shown;
+  if (event?.id === undefined) return;
+  // Reads on right after the event, unpaused: its rows and the ones before it stay, later ones
+  // (shown or held) go, as they will arrive again.
+  store.keepUpTo(event.seq);
+  table.removeAfter(event.seq);
+  health.setReceived(store.all.length);
+  setPaused(false);
+  setResumeId(event.id);
   input('start-resume').checked = true;
   refresh();
-  start();
+  const state = viewState();
+  const at = eventTime(event.data);
+  startReplay(new ReplayProgress(Number.isNaN(at) ? undefined : at, Date.now()));
+  table.showStreams(state.streams.length > 1);
+  open(`${location.origin}${streamPath(state)}`, event.id);
   announce('Reading on after the selected event.');
 });
 window.addEventListener('hashchange', () => {

@@ -1,7 +1,10 @@
 // The fields a stream's events can have, read from its JSON schema: dotted paths with their types,
 // for the filter and projection pickers.
 
-/** @typedef {{ path: string, types: string[], format?: string, description?: string }} Field */
+/**
+ * @typedef {{ path: string, types: string[], format?: string, description?: string, values?: string[] }} Field
+ * values: what the schema allows (`enum`, `const`), as the filter syntax writes them
+ */
 
 // Added by the service to every event (docs/api.md: data), whatever the schema says.
 /** @type {Field[]} */
@@ -35,9 +38,19 @@ function walk(/** @type {any} */ node, /** @type {string} */ prefix, /** @type {
     const field = { path, types: typesOf(child) };
     if (typeof child?.format === 'string') field.format = child.format;
     if (typeof child?.description === 'string') field.description = child.description.trim();
+    const values = allowedValues(child);
+    if (values) field.values = values;
     out.push(field);
     walk(child, `${path}.`, depth + 1, out);
   }
+}
+
+/** `enum` or `const` of scalars, as text. @returns {string[] | undefined} */
+function allowedValues(/** @type {any} */ node) {
+  const list = Array.isArray(node?.enum) ? node.enum : node && 'const' in node ? [node.const] : undefined;
+  if (!list) return undefined;
+  const scalars = list.filter((/** @type {unknown} */ v) => v !== null && typeof v !== 'object').map(String);
+  return scalars.length > 0 ? scalars : undefined;
 }
 
 /** `type` may be a string or a list (`["integer","null"]`); no `type` with properties is an object. */
@@ -59,8 +72,14 @@ export function mergeFields(schemas) {
   const byPath = new Map();
   for (const field of [...schemas.flatMap(schemaFields), ...POSITION_FIELDS]) {
     const known = byPath.get(field.path);
-    if (!known) byPath.set(field.path, { ...field, types: [...field.types] });
-    else for (const t of field.types) if (!known.types.includes(t)) known.types.push(t);
+    if (!known) byPath.set(field.path, { ...field, types: [...field.types], ...(field.values ? { values: [...field.values] } : {}) });
+    else {
+      for (const t of field.types) if (!known.types.includes(t)) known.types.push(t);
+      // Allowed values only bind when every schema with the field lists them.
+      known.values = known.values && field.values ? [...new Set([...known.values, ...field.values])] : undefined;
+      if (!known.values) delete known.values;
+      known.description ??= field.description;
+    }
   }
   return [...byPath.values()].sort((a, b) => a.path.localeCompare(b.path));
 }

@@ -3,6 +3,26 @@
 
 /** @typedef {{ id: string, title: string, code: string }} Snippet */
 
+// Escapes a URL's query needs for nothing: `length.new>=10`, `title=Talk:*` read better as written.
+// The rest (`%2C` inside a value, `%26`, `%3D`, `%23`, `%25`, `+`, spaces, `\`) stay encoded, so the
+// URL still means the same to the server, curl, EventSource, requests and fetch.
+const READABLE = new Map([
+  ['%3E', '>'],
+  ['%3C', '<'],
+  ['%3A', ':'],
+  ['%2A', '*'],
+  ['%21', '!'],
+  ['%2F', '/'],
+  ['%40', '@'],
+]);
+
+/** The stream URL as people write it: the query's harmless escapes decoded. */
+export function readableUrl(/** @type {string} */ url) {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  return url.slice(0, q + 1) + url.slice(q + 1).replace(/%[0-9A-F]{2}/gi, (escape) => READABLE.get(escape.toUpperCase()) ?? escape);
+}
+
 /** Single-quoted for POSIX shells. */
 function shellQuote(/** @type {string} */ text) {
   return `'${text.replace(/'/g, `'\\''`)}'`;
@@ -23,11 +43,12 @@ const EVENT_SOURCE_HANDLERS = [
 ];
 
 /**
- * @param {string} url absolute stream URL
+ * @param {string} encodedUrl absolute stream URL
  * @param {string | undefined} lastEventId position to start after
  * @returns {Snippet[]}
  */
-export function snippets(url, lastEventId) {
+export function snippets(encodedUrl, lastEventId) {
+  const url = readableUrl(encodedUrl);
   const curlHeader = lastEventId === undefined ? '' : ` \\\n  -H ${shellQuote(`Last-Event-ID: ${lastEventId}`)}`;
   const curl = `curl -sN -H 'Accept: text/event-stream'${curlHeader} \\\n  ${shellQuote(url)}`;
 

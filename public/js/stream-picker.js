@@ -1,6 +1,8 @@
 // The stream checkboxes, from the catalogue (`GET /v2/streams`): name, aliases, description, and a
-// search box that narrows the list without unticking anything.
+// search box that narrows the list without unticking anything. The list is one tab stop (arrow
+// keys inside), so a long catalogue does not stand between the keyboard and the filters.
 import { el } from './dom.js';
+import { RovingFocus } from './roving.js';
 
 /** @typedef {{ name: string, aliases: string[], description: string | null, schema_url: string | null }} CatalogueStream */
 
@@ -11,6 +13,7 @@ export class StreamPicker {
   /** @type {CatalogueStream[]} */
   streams = [];
   #onChange;
+  #roving;
 
   /**
    * @param {HTMLElement} list
@@ -23,6 +26,7 @@ export class StreamPicker {
     this.#search = search;
     this.#summary = summary;
     this.#onChange = onChange;
+    this.#roving = new RovingFocus(list, 'input[type="checkbox"]');
     search.addEventListener('input', () => this.#narrow());
     list.addEventListener('change', () => {
       this.#summarize();
@@ -41,12 +45,13 @@ export class StreamPicker {
         return el(
           'div',
           { class: 'stream', 'data-search': `${s.name} ${s.aliases.join(' ')} ${s.description ?? ''}`.toLowerCase() },
-          el('input', { type: 'checkbox', id, value: s.name, checked: wanted.has(s.name), 'aria-describedby': `${id}-d` }),
+          el('input', { type: 'checkbox', id, value: s.name, checked: wanted.has(s.name), 'aria-describedby': `${id}-d`, tabindex: '-1' }),
           el('label', { for: id }, el('span', { class: 'name' }, s.name), aliases),
           el('p', { id: `${id}-d`, class: 'description' }, s.description ?? 'No description.'),
         );
       }),
     );
+    this.#roving.refresh();
     this.#summarize();
   }
 
@@ -71,5 +76,8 @@ export class StreamPicker {
       const node = /** @type {HTMLElement} */ (row);
       node.hidden = query !== '' && !(node.dataset.search ?? '').includes(query);
     }
+    // The first match is where Tab from the search box lands.
+    const first = /** @type {HTMLElement | null} */ (this.#list.querySelector('.stream:not([hidden]) input'));
+    if (first) this.#roving.moveTo(first);
   }
 }

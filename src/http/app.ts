@@ -24,6 +24,8 @@ export interface AppDeps extends StreamRouteDeps {
 }
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
+/** The `yaml` package's browser build (plain ES modules): the UI's YAML view loads it as it is. */
+const YAML_BROWSER_DIR = fileURLToPath(new URL('../browser/dist/', import.meta.resolve('yaml')));
 
 /**
  * The UI shows user-written text (titles, comments): scripts and styles come only from its own
@@ -82,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.config.streamUiEnabled) {
     await server.register(fastifyStatic, { root: PUBLIC_DIR, prefix: '/v2/ui/', redirect: true, index: ['index.html'] });
     server.get('/v2/ui', (_request, reply) => reply.sendFile('index.html'));
+    await server.register(fastifyStatic, { root: YAML_BROWSER_DIR, prefix: '/v2/ui/vendor/yaml/', decorateReply: false });
     server.addHook('onSend', async (request, reply) => {
       if (request.url === '/v2/ui' || request.url.startsWith('/v2/ui/') || request.url.startsWith('/v2/ui?')) {
         for (const [name, value] of Object.entries(UI_HEADERS)) reply.header(name, value);

@@ -29,6 +29,7 @@ const GET_PATHS: [string, number][] = [
   ['/v2/schema/mediawiki/recentchange/latest', 200],
   ['/v2/ui', 200],
   ['/v2/ui/', 200],
+  ['/v2/ui/vendor/yaml/index.js', 200],
   ['/v2/doc/swagger-ui.css', 200],
   ['/v2/stream/rc', 200],
 ];

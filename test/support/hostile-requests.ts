@@ -251,6 +251,8 @@ function otherPath(g: Gen): string {
     '/v2/ui/../../package.json',
     '/v2/ui/%2e%2e/%2e%2e/package.json',
     '/v2/ui/..%2F..%2Fsrc%2Fmain.ts',
+    '/v2/ui/vendor/yaml/../../../../package.json',
+    '/v2/ui/vendor/yaml/%2e%2e/%2e%2e/package.json',
     `/_info/${encode(g.text(6))}`,
     '/_ready',
     '/metrics',
