@@ -49,11 +49,11 @@ export class ReplayOrder {
   readonly #merge: TimeMerge<HeldItem>;
   readonly #apply: (slot: number, item: HeldItem) => void;
   readonly #schedule: Schedule;
-  readonly #force = (): boolean => this.#forcing;
+  readonly #force = (): boolean => this.#lagging !== undefined;
   #waiters: Waiter[] = [];
   #cancelWait: (() => void) | undefined;
-  /** Releasing without the partitions behind (a reader waited `waitMs`), until they deliver again. */
-  #forcing = false;
+  /** Partitions the merge gave up waiting for (a reader waited `waitMs`); it goes on without them until one delivers. */
+  #lagging: Set<number> | undefined;
   /** A release stopped for room in the client's queue and resumes when it has some. */
   #awaitingRoom = false;
   #closed = false;
@@ -70,24 +70,27 @@ export class ReplayOrder {
     return this.#merge.done;
   }
 
-  /** Whether items are held for `slot` (a lost position must then wait its turn behind them). */
-  holds(slot: number): boolean {
-    return this.#merge.newest(slot) !== undefined;
-  }
-
   add(slot: number, item: HeldItem): void {
+    // A partition given up on delivered again: wait for the partitions behind as before.
+    if (this.#lagging?.has(slot)) this.#lagging = undefined;
     this.#merge.add(slot, item);
     this.#pump();
   }
 
-  /** The item a lost position is held as: right after the partition's newest held item. */
-  lost(slot: number, start: StartPosition): HeldItem {
+  /**
+   * Holds a lost position of `slot` behind the events held for it, so the id moves in their order;
+   * false when none are held (the caller applies it at once).
+   */
+  lost(slot: number, start: StartPosition): boolean {
     const newest = this.#merge.newest(slot);
-    return { kind: 'lost', start, timestamp: newest === undefined ? -Infinity : measure.timestamp(newest) };
+    if (newest === undefined) return false;
+    this.add(slot, { kind: 'lost', start, timestamp: measure.timestamp(newest) });
+    return true;
   }
 
   /** The partition in `slot` reached the live tail; from here its events come as they are produced. */
   caughtUp(slot: number): void {
+    if (this.#lagging?.has(slot)) this.#lagging = undefined;
     this.#merge.caughtUp(slot);
     this.#pump();
   }
@@ -95,20 +98,30 @@ export class ReplayOrder {
   /** Undefined when `slot` may be given more now; else resolves when it may. */
   room(slot: number): Promise<void> | undefined {
     if (this.#closed || this.#merge.room(slot)) return undefined;
-    if (this.#cancelWait === undefined && this.#options.waitMs > 0) {
-      this.#cancelWait = this.#schedule(this.#options.waitMs, () => {
-        this.#cancelWait = undefined;
-        this.#forcing = true;
-        this.#pump();
-      });
-    }
     return new Promise((resolve) => {
       this.#waiters.push({ slot, resolve });
-      if (this.#options.waitMs === 0) {
-        this.#forcing = true;
-        this.#pump();
-      }
+      if (this.#options.waitMs === 0) this.#giveUp();
+      else this.#arm();
     });
+  }
+
+  /** While readers wait, the merge waits `waitMs` at a time for the partitions behind. */
+  #arm(): void {
+    if (this.#cancelWait !== undefined || this.#waiters.length === 0 || this.#closed) return;
+    this.#cancelWait = this.#schedule(this.#options.waitMs, () => {
+      this.#cancelWait = undefined;
+      this.#giveUp();
+      // They may wait for room in the client's queue instead (its stall timer is on that), or for a partition that falls behind later.
+      this.#arm();
+    });
+  }
+
+  /** Goes on without the partitions the merge waits for, until one of them delivers. */
+  #giveUp(): void {
+    const lagging = new Set<number>();
+    for (let slot = 0; slot < this.#options.slots; slot++) if (this.#merge.waitsFor(slot)) lagging.add(slot);
+    if (lagging.size > 0) this.#lagging = lagging;
+    this.#pump();
   }
 
   /** The stream ended: waiting readers go on (and find it ended). */
@@ -120,7 +133,6 @@ export class ReplayOrder {
   #pump(): void {
     if (this.#awaitingRoom || this.#closed) return;
     const finished = this.#merge.release(this.#apply, this.#options.hasRoom, this.#force);
-    if (!this.#merge.blocked) this.#forcing = false;
     if (!finished) {
       this.#awaitingRoom = true;
       void this.#options.roomLater().then(() => {

@@ -125,7 +125,7 @@ export class StreamSession implements EventSink {
         lookaheadBytes,
         waitMs: options.replayOrderWaitMs ?? 0,
         apply: (slot, item) => this.#apply(slot, item),
-        hasRoom: () => queue.hasRoom,
+        hasRoom: () => queue.hasRoom && !queue.closed,
         roomLater: () => queue.writable(),
         ...(options.schedule ? { schedule: options.schedule } : {}),
       });
@@ -200,6 +200,8 @@ export class StreamSession implements EventSink {
   }
 
   #apply(slot: number, item: HeldItem): void {
+    // Applying one item can end the stream (an eviction) while the merge hands out the next.
+    if (this.ended) return;
     if (item.kind === 'lost') this.#reset(item.start);
     else if (item.kind === 'receive') this.#receive(slot, item.event, item.consumed);
     else this.#queue.advance(slot, item.event, item.consumed);
@@ -234,9 +236,10 @@ export class StreamSession implements EventSink {
   positionLost(start: StartPosition): void {
     if (this.ended) return;
     const order = this.#order;
-    const slot = this.cursors.findIndex((c) => c.topic === start.topic && c.partition === start.partition);
-    if (order !== undefined && order.holds(slot)) this.#hold(slot, order.lost(slot, start));
-    else this.#reset(start);
+    // Rare (a lost position): a scan, rather than an index kept by every connection.
+    const slot = order === undefined ? -1 : this.cursors.findIndex((c) => c.topic === start.topic && c.partition === start.partition);
+    if (order === undefined || !order.lost(slot, start)) this.#reset(start);
+    else this.#orderDone(order);
   }
 
   #reset(start: StartPosition): void {

@@ -66,9 +66,10 @@ export class TimeMerge<T> {
     return queue === undefined ? undefined : queue.items[queue.items.length - 1];
   }
 
-  /** Some partition still catching up holds nothing: only `force` releases anything. */
-  get blocked(): boolean {
-    return this.#behindEmpty > 0;
+  /** Whether the merge waits for the partition in `slot`: it is catching up and holds nothing. */
+  waitsFor(slot: number): boolean {
+    const queue = this.#slots[slot];
+    return queue !== undefined && !queue.caughtUp && queue.size === 0;
   }
 
   add(slot: number, item: T): void {

@@ -33,7 +33,7 @@ describe('TimeMerge', () => {
     m.add(0, { slot: 0, n: 0, ts: 5 });
     release();
     expect(out).toEqual([]);
-    expect(m.blocked).toBe(true);
+    expect(m.waitsFor(1)).toBe(true);
     m.add(1, { slot: 1, n: 0, ts: 7 });
     release();
     // Slot 0's head is certain (slot 1 cannot bring anything older than 7); then slot 0 is empty again.
