@@ -8,6 +8,8 @@ export interface MergeMeasure<T> {
 class SlotQueue<T> {
   items: (T | undefined)[] = [];
   head = 0;
+  /** The timestamp of the item at `head`, when there is one. */
+  headTime = 0;
   bytes = 0;
   /** Everything the partition had when the replay started has been added: it is followed live. */
   caughtUp = false;
@@ -77,6 +79,7 @@ export class TimeMerge<T> {
     if (queue === undefined) throw new RangeError(`no slot ${slot}`);
     if (queue.size === 0 && !queue.caughtUp) this.#behindEmpty--;
     const wasOver = this.#over(queue);
+    if (queue.size === 0) queue.headTime = this.#measure.timestamp(item);
     queue.items.push(item);
     queue.bytes += this.#measure.bytes(item);
     this.#held++;
@@ -119,10 +122,9 @@ export class TimeMerge<T> {
     for (let i = 0; i < this.#slots.length; i++) {
       const queue = this.#slots[i]!;
       if (queue.size === 0) continue;
-      const time = this.#measure.timestamp(queue.items[queue.head]!);
-      if (best < 0 || time < bestTime) {
+      if (best < 0 || queue.headTime < bestTime) {
         best = i;
-        bestTime = time;
+        bestTime = queue.headTime;
       }
     }
     const queue = this.#slots[best]!;
@@ -136,9 +138,12 @@ export class TimeMerge<T> {
       queue.head = 0;
       queue.bytes = 0;
       if (!queue.caughtUp) this.#behindEmpty++;
-    } else if (queue.head > 1024 && queue.head * 2 > queue.items.length) {
-      queue.items = queue.items.slice(queue.head);
-      queue.head = 0;
+    } else {
+      if (queue.head > 1024 && queue.head * 2 > queue.items.length) {
+        queue.items = queue.items.slice(queue.head);
+        queue.head = 0;
+      }
+      queue.headTime = this.#measure.timestamp(queue.items[queue.head]!);
     }
     if (wasOver && !this.#over(queue)) this.#overflowing--;
     emit(best, item);
