@@ -22,6 +22,8 @@ export interface ReplayOrderOptions {
   /** Resolves when it does (the queue's `writable`, whose stall timer evicts a client that stopped reading). */
   roomLater(): Promise<void>;
   schedule?: Schedule;
+  /** Counts each time the merge goes on without partitions behind (a metric). */
+  gaveUp?: () => void;
 }
 
 /** A reader waiting for room in the lookahead of its partition. */
@@ -120,7 +122,10 @@ export class ReplayOrder {
   #giveUp(): void {
     const lagging = new Set<number>();
     for (let slot = 0; slot < this.#options.slots; slot++) if (this.#merge.waitsFor(slot)) lagging.add(slot);
-    if (lagging.size > 0) this.#lagging = lagging;
+    if (lagging.size > 0) {
+      this.#lagging = lagging;
+      this.#options.gaveUp?.();
+    }
     this.#pump();
   }
 

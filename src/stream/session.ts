@@ -127,6 +127,7 @@ export class StreamSession implements EventSink {
         apply: (slot, item) => this.#apply(slot, item),
         hasRoom: () => queue.hasRoom && !queue.closed,
         roomLater: () => queue.writable(),
+        gaveUp: () => options.metrics.replayOrderGivenUp.inc(),
         ...(options.schedule ? { schedule: options.schedule } : {}),
       });
     }

@@ -162,7 +162,8 @@ describe('StreamSession replaying several partitions', () => {
 
   it('makes a reader whose partition ran ahead wait, and goes on without a partition that delivers nothing for the wait', async () => {
     const timers = manualTimers();
-    const { stream, output } = session('sse', { starts, replayLookaheadBytes: 64, replayOrderWaitMs: 1000, schedule: timers.schedule });
+    const metrics = new Metrics();
+    const { stream, output } = session('sse', { starts, replayLookaheadBytes: 64, replayOrderWaitMs: 1000, schedule: timers.schedule, metrics });
     stream.cursors[0]!.offer(at(0, 0, 10));
     stream.cursors[0]!.offer(at(0, 1, 11));
     let ready = false;
@@ -173,6 +174,7 @@ describe('StreamSession replaying several partitions', () => {
     timers.fire();
     await turn();
     expect([ready, sent(output())]).toEqual([true, [10, 11]]);
+    expect((await metrics.replayOrderGivenUp.get()).values[0]?.value).toBe(1);
     // Partition 1's late event goes at once (now out of order), and the merge waits for it again.
     stream.cursors[1]!.offer(at(1, 0, 5));
     stream.cursors[0]!.offer(at(0, 2, 12));
