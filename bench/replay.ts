@@ -4,6 +4,7 @@
  * alone and then while several clients replay that history.
  *
  *   node bench/replay.ts [--events 1000000] [--ceiling yes]
+ *   node bench/replay.ts --partitions 4 [--lookahead 0] --ceiling no
  *   node bench/replay.ts --mixed yes [--live-clients 1000] [--live-rate 100] [--replays 10]
  *
  * Setup: a local Kafka on 127.0.0.1:29192 whose data is KEPT between runs (.kafka/bench-29192,
@@ -32,6 +33,12 @@
  * has its last event. Reported per phase: live p50/p99/max, delivered fraction, service CPU; phase
  * 2 / phase 1 latency ratios (target p99 <= 1.5x); the replays' events/s.
  *
+ * Partitions (`--partitions N`, N > 1): the topic `bench.replay.recentchange.pN` with N partitions,
+ * the marker at partition 0 offset 0 and seq k on partition k % N (each batch of `--batch` events
+ * shares a timestamp), so the one client replays N partitions merged in time order (the service's
+ * `fanout.replay_lookahead_bytes`, `--lookahead`; 0 = each partition as it is read, as before the
+ * merge). The ceiling reads one partition, so it is for N = 1 only.
+ *
  * Results: bench/results/replay.json and .md (mixed: replay-mixed.*). Targets shown as pass/fail.
  */
 import { spawn } from 'node:child_process';
@@ -56,6 +63,8 @@ const opts = options('node bench/replay.ts [options]', {
   reconnect: { default: 'no', help: 'yes: resume with Last-Event-ID (after 1 s) when the server drops the client, like EventSource; no: a drop ends the run' },
   ceiling: { default: 'yes', help: 'yes: run the bare reader (bench/lib/limit-replay.ts) on the same range first; ours / ceiling' },
   'fetch-bytes': { default: '', help: 'bytes per catch-up fetch: the service\'s fanout.catch_up_fetch_bytes and the ceiling\'s (default: the service default, 4 MiB)' },
+  partitions: { default: '1', help: 'partitions of the replayed topic (N > 1: bench.replay.recentchange.pN, no ceiling)' },
+  lookahead: { default: '', help: 'the service\'s fanout.replay_lookahead_bytes (default: the service default; 0 = no time-order merge)' },
   mixed: { default: 'no', help: 'yes: the mixed run (live clients alone, then with concurrent replays) instead' },
   'live-clients': { default: '1000', help: 'mixed: clients following the live stream' },
   'live-rate': { default: '100', help: 'mixed: events/s produced on the live topic' },
@@ -81,9 +90,12 @@ const liveSeconds = num(opts['live-seconds'], 'live-seconds');
 const warmup = num(opts.warmup, 'warmup');
 const replays = Math.max(1, Math.floor(num(opts.replays, 'replays')));
 const replayEvents = opts['replay-events'] === '' ? events : Math.floor(num(opts['replay-events'], 'replay-events'));
+const partitions = Math.max(1, Math.floor(num(opts.partitions, 'partitions')));
+const lookahead = opts.lookahead === '' ? null : Math.floor(num(opts.lookahead, 'lookahead'));
+if (partitions > 1 && opts.ceiling === 'yes') throw new Error('--partitions > 1: the ceiling reads one partition; add --ceiling no');
 const resultsName = mixed && opts.name === 'replay' ? 'replay-mixed' : opts.name;
 
-const TOPIC = 'bench.replay.recentchange';
+const TOPIC = partitions === 1 ? 'bench.replay.recentchange' : `bench.replay.recentchange.p${partitions}`;
 const LIVE_TOPIC = 'bench.replay.live';
 const MARKER = 'eventstreams-bench-replay-v1';
 const TARGET_EVENTS_PER_SEC = 100_000;
@@ -92,13 +104,19 @@ const TARGET_MIXED_P99_RATIO = 1.5;
 const LIVE_SAMPLE_EVERY = 20;
 const LIMIT_TOOL = fileURLToPath(new URL('./lib/limit-replay.ts', import.meta.url));
 
-async function latestOffset(brokers: string[], topic: string): Promise<number> {
+/** The records the topic holds: its partitions' end offsets added up (`count` partitions). */
+async function latestOffset(brokers: string[], topic: string, count = 1): Promise<number> {
   const admin = new Admin({ clientId: 'eventstreams-bench-admin', bootstrapBrokers: brokers, timeout: 10_000 });
   try {
-    const res = await admin.listOffsets({ topics: [{ name: topic, partitions: [{ partitionIndex: 0, timestamp: -1n }] }] });
-    const offset = res[0]?.partitions.find((p) => p.partitionIndex === 0)?.offset;
-    if (offset === undefined) throw new Error(`no offset for ${topic}/0`);
-    return Number(offset);
+    const indexes = Array.from({ length: count }, (_, partitionIndex) => partitionIndex);
+    const res = await admin.listOffsets({ topics: [{ name: topic, partitions: indexes.map((partitionIndex) => ({ partitionIndex, timestamp: -1n })) }] });
+    let total = 0;
+    for (const index of indexes) {
+      const offset = res[0]?.partitions.find((p) => p.partitionIndex === index)?.offset;
+      if (offset === undefined) throw new Error(`no offset for ${topic}/${index}`);
+      total += Number(offset);
+    }
+    return total;
   } finally {
     await admin.close().catch(() => undefined);
   }
@@ -106,11 +124,13 @@ async function latestOffset(brokers: string[], topic: string): Promise<number> {
 
 /** Reads the topic's log files once, so that both readers find them in the page cache. */
 async function warmPageCache(dataDir: string): Promise<{ bytes: number; seconds: number }> {
-  const dir = join(dataDir, 'data', `${TOPIC}-0`);
   const started = Date.now();
   let bytes = 0;
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.log')).sort()) {
-    for await (const chunk of createReadStream(join(dir, file), { highWaterMark: 1 << 20 })) bytes += (chunk as Buffer).length;
+  for (let partition = 0; partition < partitions; partition++) {
+    const dir = join(dataDir, 'data', `${TOPIC}-${partition}`);
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.log')).sort()) {
+      for await (const chunk of createReadStream(join(dir, file), { highWaterMark: 1 << 20 })) bytes += (chunk as Buffer).length;
+    }
   }
   return { bytes, seconds: (Date.now() - started) / 1000 };
 }
@@ -196,12 +216,12 @@ function otherLoad(monitor: Monitor, m0: Mark, m1: Mark, ours: string[]): number
 runMain('replay', (timeoutS + 900) * 1000 * (mixed ? 2 : 1), async (cleanup) => {
   const info = machineInfo();
   const kafka = await startBenchKafka(cleanup, kafkaPort, false);
-  await ensureTopics(kafka.brokers, [{ name: TOPIC, partitions: 1 }, ...(mixed ? [{ name: LIVE_TOPIC, partitions: 1 }] : [])]);
+  await ensureTopics(kafka.brokers, [{ name: TOPIC, partitions }, ...(mixed ? [{ name: LIVE_TOPIC, partitions: 1 }] : [])]);
   const producer = newProducer(kafka.brokers);
   cleanup.add('producer', () => producer.close().catch(() => undefined));
   const needed = Math.max(events, mixed ? replayEvents : 0);
 
-  let latest = await latestOffset(kafka.brokers, TOPIC);
+  let latest = await latestOffset(kafka.brokers, TOPIC, partitions);
   if (latest === 0) {
     const t0 = Date.now();
     await producer.send({
@@ -220,7 +240,12 @@ runMain('replay', (timeoutS + 900) * 1000 * (mixed ? 2 : 1), async (cleanup) => 
   const service = await startServiceChild(
     cleanup,
     `replay-${mixed ? 'mixed' : mode}`,
-    { log_level: opts['log-level'], kafka: { brokers: kafka.brokers }, streams, fanout: { mode, ...(fetchBytes === null ? {} : { catch_up_fetch_bytes: fetchBytes }) } },
+    {
+      log_level: opts['log-level'],
+      kafka: { brokers: kafka.brokers },
+      streams,
+      fanout: { mode, ...(fetchBytes === null ? {} : { catch_up_fetch_bytes: fetchBytes }), ...(lookahead === null ? {} : { replay_lookahead_bytes: lookahead }) },
+    },
     nodeArgs(opts['service-node-args']),
   );
   monitor.watch('service', service.pid);
@@ -233,7 +258,7 @@ runMain('replay', (timeoutS + 900) * 1000 * (mixed ? 2 : 1), async (cleanup) => 
   }
   const since = data.bench.sent_ms;
 
-  // Offset k+1 holds seq k: produce what is missing.
+  // Seq k is on partition k % N (offset k + 1 with one partition): produce what is missing.
   const have = latest - 1;
   const produce = { reused: Math.min(have, needed), produced: 0, seconds: 0, eventsPerSec: null as number | null, batch };
   if (have < needed) {
@@ -245,7 +270,7 @@ runMain('replay', (timeoutS + 900) * 1000 * (mixed ? 2 : 1), async (cleanup) => 
       const now = Date.now();
       const count = Math.min(batch, needed - seq);
       const messages = [];
-      for (let i = 0; i < count; i++) messages.push({ topic: TOPIC, partition: 0, timestamp: BigInt(now), value: benchValue(templates, seq + i, now) });
+      for (let i = 0; i < count; i++) messages.push({ topic: TOPIC, partition: (seq + i) % partitions, timestamp: BigInt(now), value: benchValue(templates, seq + i, now) });
       await producer.send({ messages });
       produce.produced += count;
       if (now - lastLog > 10_000) {
@@ -256,8 +281,8 @@ runMain('replay', (timeoutS + 900) * 1000 * (mixed ? 2 : 1), async (cleanup) => 
     produce.seconds = round((Date.now() - started) / 1000, 2) ?? 0;
     produce.eventsPerSec = round(produce.produced / Math.max(0.001, produce.seconds), 0);
     log(`replay: produced ${produce.produced} events in ${produce.seconds} s (${produce.eventsPerSec}/s)`);
-    const now = await latestOffset(kafka.brokers, TOPIC);
-    if (now !== needed + 1) throw new Error(`${TOPIC} ends at offset ${now}, expected ${needed + 1} (duplicates?); delete .kafka/bench-${kafkaPort} to start over`);
+    const now = await latestOffset(kafka.brokers, TOPIC, partitions);
+    if (now !== needed + 1) throw new Error(`${TOPIC} holds ${now} records, expected ${needed + 1} (duplicates?); delete .kafka/bench-${kafkaPort} to start over`);
   } else log(`replay: reusing ${have} events already in ${TOPIC}`);
 
   const warm = await warmPageCache(kafka.dataDir);
@@ -340,7 +365,8 @@ async function runSingle(cleanup: Cleanup, monitor: Monitor, brokers: string[], 
 
   const fetchNote = `catch-up fetches of up to ${(fetchBytes ?? SERVICE_FETCH_BYTES).toLocaleString('en-US')} bytes`;
   const md =
-    `## replay: ${events.toLocaleString('en-US')} events, one client, mode ${mode}\n\n` +
+    `## replay: ${events.toLocaleString('en-US')} events, one client, mode ${mode}` +
+    `${partitions > 1 ? `, ${partitions} partitions, replay_lookahead_bytes ${lookahead ?? 'default'}` : ''}\n\n` +
     `${info.date}, node ${info.node}, ${info.cores} cores (${info.cpuModel}), commit ${info.gitCommit ?? '?'}${info.gitDirty === true ? ' + uncommitted src changes' : ''}. ` +
     `From the request (\`?since=\` the first event) until seq ${events - 1} arrived; ${fetchNote}. CPU % is of one core; "sys" = kernel share; ` +
     `*other load* = CPU used meanwhile by processes not part of the run (a shared machine).\n\n` +
@@ -405,7 +431,7 @@ async function runSingle(cleanup: Cleanup, monitor: Monitor, brokers: string[], 
     '\n';
   writeResults(
     resultsName,
-    { benchmark: 'replay', args: { events, mode, batch, timeoutS, kafkaPort, reconnect: opts.reconnect, fetchBytes: fetchBytes ?? SERVICE_FETCH_BYTES }, machine: info, target: { eventsPerSec: TARGET_EVENTS_PER_SEC }, produce, ceiling, vsCeiling, result, pass },
+    { benchmark: 'replay', args: { events, mode, batch, timeoutS, kafkaPort, reconnect: opts.reconnect, fetchBytes: fetchBytes ?? SERVICE_FETCH_BYTES, partitions, lookahead },  machine: info, target: { eventsPerSec: TARGET_EVENTS_PER_SEC }, produce, ceiling, vsCeiling, result, pass },
     md,
   );
   await gen.stop();

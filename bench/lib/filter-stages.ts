@@ -57,6 +57,7 @@ class CountingSink implements EventSink {
     this.#ids.advance(slot, event.offset, event.timestamp, consumed, event.tsRun);
   }
 
+  caughtUp(): void {}
   writable(): Promise<void> {
     return Promise.resolve();
   }

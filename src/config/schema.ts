@@ -322,6 +322,18 @@ export const configSchema = {
           "minimum": 65536,
           "default": 4194304
         },
+        "replay_lookahead_bytes": {
+          "description": "A connection that replays several partitions (`since`, `Last-Event-ID`; both data centres' topics) gets their history merged by event time (the Kafka timestamp, which `since` and ids use): each partition's reader runs ahead of the others by at most this many bytes of events, held per partition and connection until their turn (plus one catch-up slice, 256 KiB). A partition that reached the live tail holds its new events until the others catch up with them, and past this many bytes sends its oldest without waiting. 0 = no merging: each partition's history as it is read, in runs. Only with `mode: shared`.",
+          "type": "integer",
+          "minimum": 0,
+          "default": 262144
+        },
+        "replay_order_wait_ms": {
+          "description": "How long a replay in time order waits for a partition that is behind and delivers nothing (its reader is slow, or held up by a client sharing it) while another partition's lookahead is full; then it goes on without that partition until it delivers again (its events may then come out of time order). Bounds how long partitions, and the clients sharing their readers, wait for each other. 0 = never wait.",
+          "type": "integer",
+          "minimum": 0,
+          "default": 1000
+        },
         "total_backlog_bytes": {
           "description": "Bytes that may queue for all clients together, counting what each queues beyond 64 KiB (below that a queue holds the events of the current write, frames shared by every client in step). Past this, clients that are behind are disconnected first (they resume with their id), and new streams are refused with 503 and `Retry-After` from 75 % of it: an overloaded process keeps serving the clients it has instead of running out of memory.",
           "type": "integer",

@@ -104,7 +104,7 @@ export class CatchUpReader {
   }
 
   #ready(): Promise<void> {
-    return Promise.all([...this.#cursors].map((c) => c.sink.writable())).then(() => undefined);
+    return Promise.all([...this.#cursors].map((c) => c.writable())).then(() => undefined);
   }
 
   /** Hands a fetch's events to the clients, slice by slice, as the pacer and the clients allow. */

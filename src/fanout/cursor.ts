@@ -15,8 +15,17 @@ export interface EventSink {
   readonly index: IndexHint | undefined;
   /** Clients with the same group are sent the same frames for the same events (their selection). */
   readonly shareGroup?: object;
-  /** Resolves when the client can take more (backpressure for catch-up reads). */
-  writable(): Promise<void>;
+  /**
+   * Resolves when the client can take more of the partition in `slot` (backpressure for catch-up
+   * reads): room in its queue, and, while it replays several partitions in time order, room in
+   * that partition's lookahead.
+   */
+  writable(slot: number): Promise<void>;
+  /**
+   * The partition in `slot` was offered everything up to the live tail: from here its events come
+   * as they are produced, so a replay in time order stops waiting for it when it has none.
+   */
+  caughtUp(slot: number): void;
   /** The partition's position was lost (retention) and reading moved on from `start.offset`. */
   positionLost(start: StartPosition): void;
   /** Reading cannot go on; the stream ends with an error event. */
@@ -50,6 +59,11 @@ export class PartitionCursor {
     this.topic = topic;
     this.partition = partition;
     this.next = next;
+  }
+
+  /** Resolves when the client can take more of this partition (`EventSink.writable`). */
+  writable(): Promise<void> {
+    return this.sink.writable(this.slot);
   }
 
   /** Moves past a gap Kafka can no longer fill, and tells the client. */

@@ -24,6 +24,8 @@ const SWEEP_INTERVAL_MS = 1000;
  */
 export class FanoutHub implements EventSource {
   readonly offsets: OffsetLookup;
+  /** Each partition is read at its clients' pace, and a cursor is told when it reaches the live tail. */
+  readonly ordersReplay = true;
   readonly #config: ServiceConfig;
   readonly #context: ReaderContext;
   readonly #tail: TailReader;
@@ -85,7 +87,7 @@ export class FanoutHub implements EventSource {
     void (async () => {
       try {
         for (;;) {
-          await cursor.sink.writable();
+          await cursor.writable();
           if (cursor.sink.ended) return;
           const step = feed.replay(cursor, REPLAY_SLICE_BYTES);
           if (step === 'uncached') this.#catchUp(feed, cursor);

@@ -70,6 +70,7 @@ export class PartitionFeed {
     if (hint === undefined || cursor.next > this.tail) this.#addLive(cursor);
     else this.#indexed.add(cursor, hint);
     this.idleSince = undefined;
+    cursor.sink.caughtUp(cursor.slot);
     return 'live';
   }
 

@@ -17,6 +17,8 @@ import { FrameArena, type FrameAlloc } from '../event/frame.ts';
  */
 export class PerConnectionSource implements EventSource {
   readonly offsets: OffsetLookup;
+  /** One fetch loop reads all of a connection's partitions: none can wait for the others. */
+  readonly ordersReplay = false;
   readonly #gateway: KafkaClient;
   readonly #metrics: Metrics;
   readonly #log: FastifyBaseLogger;
@@ -41,7 +43,7 @@ export class PerConnectionSource implements EventSource {
     const arena = new FrameArena();
     void runReadLoop(fetcher, this.#gateway, {
       positions: () => cursors.map((c) => ({ topic: c.topic, partition: c.partition, offset: c.next })),
-      ready: () => Promise.all(sinks.map((s) => s.writable())).then(() => undefined),
+      ready: () => Promise.all(cursors.map((c) => c.writable())).then(() => undefined),
       deliver: (result) => {
         this.#metrics.kafkaMessages.inc({ kind: 'per_connection' }, result.messages.length);
         for (const message of result.messages) byKey.get(partitionKey(message.topic, message.partition))?.offer(this.#prepare(message, arena.alloc));

@@ -12,6 +12,12 @@ import type { Sanitizer } from '../sanitize/sanitizer.ts';
 export interface EventSource {
   /** How this source resolves positions (it may know offsets without asking Kafka). */
   readonly offsets: OffsetLookup;
+  /**
+   * Whether it reads each partition at its own pace (`EventSink.writable` per slot) and tells the
+   * sink when a partition reaches the live tail (`EventSink.caughtUp`): what replaying several
+   * partitions in time order needs.
+   */
+  readonly ordersReplay: boolean;
   /** `ends` holds each partition's high watermark when the positions were resolved. */
   subscribe(cursors: readonly PartitionCursor[], ends: ReadonlyMap<string, number>): Subscription;
   stop(): Promise<void>;

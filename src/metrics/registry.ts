@@ -44,6 +44,7 @@ export class Metrics implements KafkaObserver {
   readonly sharedReaders = new Gauge({ name: 'eventstreams_shared_readers', help: 'Partitions with a running shared reader', registers: [this.registry] });
   readonly sharedReaderLag = new Gauge({ name: 'eventstreams_shared_reader_lag_messages', help: "Offsets between a shared reader's position and its partition's high watermark, at its last fetch", labelNames: ['topic', 'partition'], registers: [this.registry] });
   readonly cacheBytes = new Gauge({ name: 'eventstreams_cache_bytes', help: 'Bytes held by the recent-events caches', registers: [this.registry] });
+  readonly replayOrderGivenUp = new Counter({ name: 'eventstreams_replay_order_given_up_total', help: 'Times a replay in time order went on without a partition that delivered nothing for fanout.replay_order_wait_ms', registers: [this.registry] });
   readonly disconnects = new Counter({ name: 'eventstreams_disconnects_total', help: 'Streams ended by the server, by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly skippedMessages = new Counter({ name: 'eventstreams_skipped_messages_total', help: 'Kafka messages that were not servable events (not JSON, too large, null), by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly rejected = new Counter({ name: 'eventstreams_rejected_requests_total', help: 'Stream requests refused before streaming, by status', labelNames: ['status'], registers: [this.registry] });

@@ -23,7 +23,7 @@ export type EvictReason = 'slow_client' | 'overloaded';
 export type Schedule = (ms: number, run: () => void) => () => void;
 
 /** Node's timers, not keeping the process alive. */
-const unrefTimer: Schedule = (ms, run) => {
+export const unrefTimer: Schedule = (ms, run) => {
   const timer = setTimeout(run, ms);
   timer.unref();
   return () => clearTimeout(timer);
@@ -252,9 +252,14 @@ export class ClientQueue implements Sheddable {
     this.#options.evict('overloaded');
   }
 
+  /** Whether the client takes more now: what `writable` waits for. */
+  get hasRoom(): boolean {
+    return this.#closed || this.backlog < this.#options.backlogBytes / 4;
+  }
+
   /** Resolves when the client has room (backpressure for catch-up reads and cache replays). */
   writable(): Promise<void> {
-    if (this.#closed || this.backlog < this.#options.backlogBytes / 4) return Promise.resolve();
+    if (this.hasRoom) return Promise.resolve();
     this.#outlet.awaitDrain();
     // Without this, a client that stopped reading would never be evicted (a paced reader queues
     // nothing more for it) and would hold up every client sharing its catch-up reader.

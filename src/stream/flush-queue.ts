@@ -27,6 +27,21 @@ const MAX_COALESCE_MS = 100;
  * the events of that time. Writing then takes at most half of the process's time, events wait at
  * most about two flushes, and with few clients nothing waits at all.
  */
+/** How a flush queue tells time and waits: Node's clock and timers unless a test drives them. */
+export interface FlushClock {
+  now(): number;
+  /** Runs `run` after `ms` (0: on the next turn of the event loop). */
+  after(ms: number, run: () => void): void;
+}
+
+const NODE_CLOCK: FlushClock = {
+  now: () => performance.now(),
+  after: (ms, run) => {
+    if (ms <= 0) setImmediate(run);
+    else setTimeout(run, ms);
+  },
+};
+
 export class FlushQueue {
   // Callers mark a target once per turn (they keep a flag): a list, not a set, per client.
   #dirty: Flushable[] = [];
@@ -36,6 +51,11 @@ export class FlushQueue {
   /** When the last flush ended and how long it took (ms, `performance.now()`). */
   #lastEnd = 0;
   #lastTook = 0;
+  readonly #clock: FlushClock;
+
+  constructor(clock: FlushClock = NODE_CLOCK) {
+    this.#clock = clock;
+  }
 
   mark(target: Flushable): void {
     this.#dirty.push(target);
@@ -62,19 +82,18 @@ export class FlushQueue {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    const wait = this.#lastTook < COALESCE_ABOVE_MS ? 0 : this.#lastEnd + this.#lastTook - performance.now();
-    if (wait <= 0) setImmediate(() => this.#run());
-    else setTimeout(() => this.#run(), Math.min(wait, MAX_COALESCE_MS));
+    const wait = this.#lastTook < COALESCE_ABOVE_MS ? 0 : this.#lastEnd + this.#lastTook - this.#clock.now();
+    this.#clock.after(Math.min(wait, MAX_COALESCE_MS), () => this.#run());
   }
 
   #run(): void {
-    const start = performance.now();
+    const start = this.#clock.now();
     this.#scheduled = false;
     const dirty = this.#dirty;
     this.#dirty = [];
     for (const target of dirty) target.flush();
     this.#batches.clear();
-    this.#lastEnd = performance.now();
+    this.#lastEnd = this.#clock.now();
     this.#lastTook = this.#lastEnd - start;
   }
 }

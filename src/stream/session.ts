@@ -9,10 +9,11 @@ import type { IndexHint } from '../filter/compile.ts';
 import type { EventSelection } from '../selection/event-selection.ts';
 import type { LoadGuard } from '../admission/load-guard.ts';
 import type { BodyEncoder } from '../compress/encoder.ts';
-import { ClientQueue, type EvictReason } from './client-queue.ts';
+import { ClientQueue, type EvictReason, type Schedule } from './client-queue.ts';
 import type { Framing } from './framing.ts';
 import { positionNotice } from './notice.ts';
 import type { PositionStates } from './position-ids.ts';
+import { ReplayOrder, type HeldItem } from './replay-order.ts';
 import { SocketWriter, type StreamResponse } from './socket-writer.ts';
 
 export interface SessionOptions {
@@ -33,6 +34,16 @@ export interface SessionOptions {
    * disconnected as too slow (it stopped reading, and would hold up a shared catch-up reader); 0 = forever.
    */
   stallMs: number;
+  /**
+   * Bytes of events held per partition to replay several partitions in time order
+   * (`fanout.replay_lookahead_bytes`); 0 or one partition: each partition's events as they come.
+   * Only for a source that paces each partition and says when it caught up (`EventSource.ordersReplay`).
+   */
+  replayLookaheadBytes?: number;
+  /** How long a partition's reader waits for a partition behind that delivers nothing (`fanout.replay_order_wait_ms`). */
+  replayOrderWaitMs?: number;
+  /** Timers of the replay order: Node's unless a test runs them by hand. */
+  schedule?: Schedule;
   heartbeatIntervalMs: number;
   /**
    * Sessions with the same key (same streams and format) that are in the same position state get
@@ -71,6 +82,8 @@ export class StreamSession implements EventSink {
   readonly #framing: Framing;
   readonly #writer: SocketWriter;
   readonly #queue: ClientQueue;
+  /** While the connection replays several partitions: their events merged by time; then undefined. */
+  #order: ReplayOrder | undefined;
   #eventsSent = 0;
   /** Marked in the flush queue for this turn (a Set insert per event is a hash per client per event). */
   #marked = false;
@@ -106,6 +119,20 @@ export class StreamSession implements EventSink {
       this.#writer,
     );
     this.cursors = options.starts.map((s, slot) => new PartitionCursor(this, slot, s.topic, s.partition, s.offset));
+    const lookaheadBytes = options.replayLookaheadBytes ?? 0;
+    if (lookaheadBytes > 0 && options.starts.length > 1) {
+      const queue = this.#queue;
+      this.#order = new ReplayOrder({
+        slots: options.starts.length,
+        lookaheadBytes,
+        waitMs: options.replayOrderWaitMs ?? 0,
+        apply: (slot, item) => this.#apply(slot, item),
+        hasRoom: () => queue.hasRoom && !queue.closed,
+        roomLater: () => queue.writable(),
+        gaveUp: () => options.metrics.replayOrderGivenUp.inc(),
+        ...(options.schedule ? { schedule: options.schedule } : {}),
+      });
+    }
   }
 
   get index(): IndexHint | undefined {
@@ -140,6 +167,50 @@ export class StreamSession implements EventSink {
   }
 
   receive(slot: number, event: PreparedEvent, consumed: number): void {
+    if (this.#order === undefined) this.#receive(slot, event, consumed);
+    else this.#hold(slot, { kind: 'receive', event, consumed });
+  }
+
+  skip(slot: number, event: PreparedEvent, consumed: number): void {
+    if (this.#order === undefined) this.#queue.advance(slot, event, consumed);
+    else this.#hold(slot, { kind: 'skip', event, consumed });
+  }
+
+  caughtUp(slot: number): void {
+    const order = this.#order;
+    if (order === undefined) return;
+    order.caughtUp(slot);
+    this.#orderDone(order);
+  }
+
+  /** Waits for room for more of the partition in `slot`: in its time order, then in the client's queue. */
+  writable(slot: number): Promise<void> {
+    const room = this.#order?.room(slot);
+    return room === undefined ? this.#queue.writable() : room.then(() => this.#queue.writable());
+  }
+
+  #hold(slot: number, item: HeldItem): void {
+    const order = this.#order!;
+    order.add(slot, item);
+    this.#orderDone(order);
+  }
+
+  /** Every partition caught up and nothing is held: events go straight to the queue from here. */
+  #orderDone(order: ReplayOrder): void {
+    if (!order.done) return;
+    order.close();
+    this.#order = undefined;
+  }
+
+  #apply(slot: number, item: HeldItem): void {
+    // Applying one item can end the stream (an eviction) while the merge hands out the next.
+    if (this.ended) return;
+    if (item.kind === 'lost') this.#reset(item.start);
+    else if (item.kind === 'receive') this.#receive(slot, item.event, item.consumed);
+    else this.#queue.advance(slot, item.event, item.consumed);
+  }
+
+  #receive(slot: number, event: PreparedEvent, consumed: number): void {
     this.#queue.advance(slot, event, consumed);
     const frame = this.#options.selection.select(event);
     if (typeof frame === 'string') {
@@ -168,16 +239,17 @@ export class StreamSession implements EventSink {
     this.#queue.release();
   }
 
-  skip(slot: number, event: PreparedEvent, consumed: number): void {
-    this.#queue.advance(slot, event, consumed);
-  }
-
-  writable(): Promise<void> {
-    return this.#queue.writable();
-  }
-
   /** A partition moved because its position was lost while reading. */
   positionLost(start: StartPosition): void {
+    if (this.ended) return;
+    const order = this.#order;
+    // Rare (a lost position): a scan, rather than an index kept by every connection.
+    const slot = order === undefined ? -1 : this.cursors.findIndex((c) => c.topic === start.topic && c.partition === start.partition);
+    if (order === undefined || !order.lost(slot, start)) this.#reset(start);
+    else this.#orderDone(order);
+  }
+
+  #reset(start: StartPosition): void {
     if (this.ended) return;
     this.#queue.reset(start);
     const notice = positionNotice([start], []);
@@ -250,5 +322,7 @@ export class StreamSession implements EventSink {
     this.#endReason = reason;
     if (reason !== 'client_closed') this.#options.metrics.disconnects.inc({ reason });
     this.#queue.close();
+    this.#order?.close();
+    this.#order = undefined;
   }
 }

@@ -15,6 +15,7 @@ export class RecordingSink implements EventSink {
     this.received.push(e.offset);
   }
   skip(): void {}
+  caughtUp(): void {}
   writable(): Promise<void> {
     return this.#room ?? Promise.resolve();
   }

@@ -1,38 +1,57 @@
 import { describe, expect, it } from 'vitest';
-import { FlushQueue } from '../../src/stream/flush-queue.ts';
+import { FlushQueue, type FlushClock } from '../../src/stream/flush-queue.ts';
 
-const turn = () => new Promise((resolve) => setImmediate(resolve));
-const busy = (ms: number) => {
-  const until = performance.now() + ms;
-  while (performance.now() < until);
-};
+/** A clock moved by hand, and the runs it was asked to make, with their delays. */
+class FakeClock implements FlushClock {
+  time = 0;
+  readonly due: { ms: number; run: () => void }[] = [];
+  now(): number {
+    return this.time;
+  }
+  after(ms: number, run: () => void): void {
+    this.due.push({ ms, run });
+  }
+  /** Runs the next scheduled flush. */
+  next(): number {
+    const { ms, run } = this.due.shift()!;
+    run();
+    return ms;
+  }
+}
 
 describe('FlushQueue', () => {
-  it('flushes a marked target on the next turn while flushes are cheap', async () => {
-    const queue = new FlushQueue();
+  it('flushes a marked target on the next turn while flushes are cheap', () => {
+    const clock = new FakeClock();
+    const queue = new FlushQueue(clock);
     let flushed = 0;
-    const target = { flush: () => flushed++ };
+    const target = { flush: () => (flushed++, (clock.time += 1)) };
     queue.mark(target);
-    await turn();
+    expect(clock.next()).toBe(0);
     queue.mark(target);
-    await turn();
+    expect(clock.next()).toBe(0);
     expect(flushed).toBe(2);
   });
 
-  it('after a long flush, waits as long as it took before the next, and then writes everything marked meanwhile at once', async () => {
-    const queue = new FlushQueue();
-    const flushes: number[] = [];
-    const slow = { flush: () => (flushes.push(performance.now()), busy(60)) };
+  it('after a long flush, waits as long as it took before the next, and then writes everything marked meanwhile at once', () => {
+    const clock = new FakeClock();
+    const queue = new FlushQueue(clock);
+    const flushed: string[] = [];
+    const slow = { flush: () => (flushed.push('slow'), (clock.time += 30)) };
+    const other = { flush: () => flushed.push('other') };
     queue.mark(slow);
-    await turn();
-    expect(flushes).toHaveLength(1);
-    const ended = performance.now();
+    clock.next();
+    // Marked 5 ms after a flush that took 30: it waits the other 25.
+    clock.time += 5;
     queue.mark(slow);
-    await turn();
-    // Not yet: the last flush took 60 ms.
-    expect(flushes).toHaveLength(1);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    expect(flushes).toHaveLength(2);
-    expect(flushes[1]! - ended).toBeGreaterThanOrEqual(55);
+    queue.mark(other);
+    expect(clock.due.map((d) => d.ms)).toEqual([25]);
+    clock.next();
+    expect(flushed).toEqual(['slow', 'slow', 'other']);
+    // However long a flush took, the next starts within 100 ms.
+    const stuck = { flush: () => (clock.time += 5000) };
+    queue.mark(stuck);
+    clock.next();
+    queue.mark(stuck);
+    expect(clock.due.map((d) => d.ms)).toEqual([100]);
   });
 });

@@ -108,3 +108,104 @@ describe('StreamSession', () => {
     expect([stream.ended, stream.endReason]).toEqual([true, 'max_duration']);
   });
 });
+
+describe('StreamSession replaying several partitions', () => {
+  const at = (partition: number, offset: number, timestamp: number): PreparedEvent => ({
+    topic: 't',
+    partition,
+    offset,
+    timestamp,
+    canary: false,
+    frame: dataLineBuffer(`{"p":${partition},"ts":${timestamp}}`),
+  });
+  const starts = [
+    { topic: 't', partition: 0, offset: 0 },
+    { topic: 't', partition: 1, offset: 0 },
+  ];
+  const sent = (output: string) => [...output.matchAll(/"ts":(\d+)/g)].map((m) => Number(m[1]));
+  /** Timers run by hand: `fire()` runs the pending ones. */
+  function manualTimers() {
+    let pending: (() => void)[] = [];
+    return {
+      schedule: (_ms: number, run: () => void) => {
+        pending.push(run);
+        return () => (pending = pending.filter((r) => r !== run));
+      },
+      fire: () => {
+        const now = pending;
+        pending = [];
+        for (const run of now) run();
+      },
+    };
+  }
+
+  it('sends the partitions merged by event time, and ids only of what it sent', async () => {
+    const { stream, output } = session('sse', { starts, replayLookaheadBytes: 1 << 16, replayOrderWaitMs: 1000 });
+    stream.cursors[0]!.offer(at(0, 0, 10));
+    stream.cursors[0]!.offer(at(0, 1, 30));
+    // Partition 1 has given nothing yet: partition 0's events wait, and the id stays at the start.
+    expect(stream.id).toBe('[{"topic":"t","partition":0,"offset":0},{"topic":"t","partition":1,"offset":0}]');
+    stream.cursors[1]!.offer(at(1, 0, 20));
+    stream.cursors[1]!.offer(at(1, 1, 40));
+    await turn();
+    expect(sent(output())).toEqual([10, 20, 30]);
+    expect(output()).toContain('id: [{"topic":"t","partition":0,"timestamp":11,"ts_seen":1},{"topic":"t","partition":1,"timestamp":21,"ts_seen":1}]\ndata: {"p":1,"ts":20}');
+    // Partition 0 reached the live tail: partition 1 no longer waits for it.
+    stream.caughtUp(0);
+    stream.caughtUp(1);
+    // Both live: events go straight out.
+    stream.cursors[1]!.offer(at(1, 2, 50));
+    stream.cursors[0]!.offer(at(0, 2, 45));
+    await turn();
+    expect(sent(output())).toEqual([10, 20, 30, 40, 50, 45]);
+  });
+
+  it('makes a reader whose partition ran ahead wait, and goes on without a partition that delivers nothing for the wait', async () => {
+    const timers = manualTimers();
+    const metrics = new Metrics();
+    const { stream, output } = session('sse', { starts, replayLookaheadBytes: 64, replayOrderWaitMs: 1000, schedule: timers.schedule, metrics });
+    stream.cursors[0]!.offer(at(0, 0, 10));
+    stream.cursors[0]!.offer(at(0, 1, 11));
+    let ready = false;
+    void stream.cursors[0]!.writable().then(() => (ready = true));
+    await turn();
+    expect([ready, sent(output())]).toEqual([false, []]);
+    // Partition 1 delivered nothing for the wait: partition 0 goes on without it.
+    timers.fire();
+    await turn();
+    expect([ready, sent(output())]).toEqual([true, [10, 11]]);
+    expect((await metrics.replayOrderGivenUp.get()).values[0]?.value).toBe(1);
+    // Partition 1's late event goes at once (now out of order), and the merge waits for it again.
+    stream.cursors[1]!.offer(at(1, 0, 5));
+    stream.cursors[0]!.offer(at(0, 2, 12));
+    await turn();
+    expect(sent(output())).toEqual([10, 11, 5]);
+  });
+
+  it('lets a reader go on once the others caught up with its partition in time', async () => {
+    const { stream, output } = session('sse', { starts, replayLookaheadBytes: 64, replayOrderWaitMs: 1000, schedule: manualTimers().schedule });
+    stream.cursors[0]!.offer(at(0, 0, 10));
+    stream.cursors[0]!.offer(at(0, 1, 11));
+    let ready = false;
+    const wait = stream.cursors[0]!.writable().then(() => (ready = true));
+    stream.cursors[1]!.offer(at(1, 0, 20));
+    await wait;
+    expect(ready).toBe(true);
+    await turn();
+    expect(sent(output())).toEqual([10, 11]);
+  });
+
+  it('moves a lost position in its turn, after the events held before it', async () => {
+    const { stream, output } = session('sse', { starts, replayLookaheadBytes: 1 << 16, replayOrderWaitMs: 1000, schedule: manualTimers().schedule });
+    stream.cursors[0]!.offer(at(0, 0, 10));
+    stream.cursors[0]!.jump(50, 'offset_before_earliest');
+    await turn();
+    expect(output()).not.toContain('notice');
+    stream.cursors[1]!.offer(at(1, 0, 20));
+    await turn();
+    const text = output();
+    expect(sent(text)).toEqual([10]);
+    expect(text.indexOf('"ts":10')).toBeLessThan(text.indexOf('event: notice'));
+    expect(stream.id).toContain('{"topic":"t","partition":0,"offset":50}');
+  });
+});

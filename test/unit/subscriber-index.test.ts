@@ -25,6 +25,7 @@ class Client implements EventSink {
   skip(slot: number, e: PreparedEvent, consumed: number): void {
     this.ids.advance(slot, e.offset, e.timestamp, consumed, e.tsRun);
   }
+  caughtUp(): void {}
   writable(): Promise<void> {
     return Promise.resolve();
   }

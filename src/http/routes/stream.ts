@@ -243,6 +243,8 @@ function openStream(
     positions: deps.positions,
     backlogBytes: fanout.clientBacklogBytes,
     stallMs: fanout.clientStallMs,
+    replayLookaheadBytes: deps.source.ordersReplay ? fanout.replayLookaheadBytes : 0,
+    replayOrderWaitMs: fanout.replayOrderWaitMs,
     heartbeatIntervalMs: deps.config.heartbeatInterval,
     // Jitter spreads the reconnects of clients that connected together.
     ...(connections.maxDurationMs > 0 ? { deadline: started + connections.maxDurationMs * (1 - connections.maxDurationJitter * Math.random()) } : {}),
