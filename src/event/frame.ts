@@ -1,7 +1,9 @@
 /**
  * Byte-level framing of the streaming endpoint. `id` and `data` are JSON texts, which never contain
- * raw line breaks, so each fits on one field line as the protocol requires.
+ * raw line breaks, so each fits on one field line as the protocol requires; the line separators
+ * that some clients also split at are escaped (`line-separators.ts`).
  */
+import { escapeLineSeparators } from './line-separators.ts';
 
 /** First bytes of an SSE stream. */
 export const SSE_OPENING = ':ok\n\n';
@@ -12,7 +14,8 @@ export const SSE_HEARTBEAT = ':\n\n';
 /** NDJSON readers skip blank lines. */
 export const NDJSON_HEARTBEAT = '\n';
 
-export function sseEvent(event: string, id: string | undefined, data: string): string {
+export function sseEvent(event: string, id: string | undefined, json: string): string {
+  const data = escapeLineSeparators(json);
   return id === undefined ? `event: ${event}\ndata: ${data}\n\n` : `event: ${event}\nid: ${id}\ndata: ${data}\n\n`;
 }
 
@@ -28,7 +31,7 @@ export const DATA_PREFIX = 'data: ';
 export const DATA_SUFFIX = '\n\n';
 
 export function dataLine(json: string): string {
-  return `${DATA_PREFIX}${json}${DATA_SUFFIX}`;
+  return `${DATA_PREFIX}${escapeLineSeparators(json)}${DATA_SUFFIX}`;
 }
 
 /**

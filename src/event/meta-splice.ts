@@ -4,13 +4,16 @@
  * spliced in there. Several times cheaper than JSON.parse + JSON.stringify, which matters for
  * replays. Anything out of the ordinary returns undefined and the caller takes the slow path:
  * line breaks or other control bytes (SSE needs the event on one line), escaped keys, a `meta`
- * that is not an object or already has position fields, or invalid JSON.
+ * that is not an object or already has position fields, or invalid JSON. The line separators that
+ * some SSE clients split lines at (U+2028, U+2029, U+0085) are noted by the same pass and written
+ * escaped (`line-separators.ts`).
  *
  * The same pass can note where the values of chosen keys are (`KeyWatch`), at any depth, so later
  * stages can tell from a few bytes whether they need the parsed event at all (the sanitizer).
  */
 
 import { DATA_PREFIX, DATA_SUFFIX, ownedBuffer, type FrameAlloc } from './frame.ts';
+import { copyEscaped, escapedGrowth, growthBefore, separatorLength } from './line-separators.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -89,22 +92,32 @@ export function spliceMeta(value: Buffer, fields: string, alloc: FrameAlloc = ow
   const insert = found.metaClose === undefined ? `${separator}"meta":{${fields}}` : `${separator}${fields}`;
   // Native calls cost more than the few bytes they write here: the fixed parts go in byte by byte.
   const insertBytes = fieldsAscii ? insert.length : Buffer.byteLength(insert);
+  const encoding = insertBytes === insert.length ? 'latin1' : 'utf8';
+  const separators = scan.separators;
   const start = DATA_PREFIX_BYTES.length;
-  const frame = alloc(start + value.length + insertBytes + DATA_SUFFIX_BYTES.length);
+  const grow = separators === undefined ? 0 : escapedGrowth(value, separators);
+  const frame = alloc(start + value.length + insertBytes + grow + DATA_SUFFIX_BYTES.length);
   for (let k = 0; k < start; k++) frame[k] = DATA_PREFIX_BYTES[k] as number;
-  value.copy(frame, start, 0, head);
-  frame.write(insert, start + head, insertBytes === insert.length ? 'latin1' : 'utf8');
-  value.copy(frame, start + head + insertBytes, head);
+  if (separators === undefined) {
+    value.copy(frame, start, 0, head);
+    frame.write(insert, start + head, encoding);
+    value.copy(frame, start + head + insertBytes, head);
+  } else {
+    const at = copyEscaped(value, 0, head, frame, start, separators);
+    frame.write(insert, at, encoding);
+    copyEscaped(value, head, value.length, frame, at + insertBytes, separators);
+  }
   frame[frame.length - 2] = DATA_SUFFIX_BYTES[0] as number;
   frame[frame.length - 1] = DATA_SUFFIX_BYTES[1] as number;
   if (watch === undefined) return { frame, canary: found.canary };
   const watched = scan.hits;
-  // From the value's positions to the frame's: past the prefix, and past the insert after `head`.
+  // From the value's positions to the frame's: past the prefix, the insert after `head` and the
+  // escapes before them (a separator lies inside a string, so wholly before or after either end).
   for (let k = 0; k < watched.length; k += 3) {
     const from = watched[k + 1]!;
     const to = watched[k + 2]!;
-    watched[k + 1] = from + start + (from < head ? 0 : insertBytes);
-    watched[k + 2] = to + start + (to <= head ? 0 : insertBytes);
+    watched[k + 1] = from + start + (from < head ? 0 : insertBytes) + (separators === undefined ? 0 : growthBefore(value, separators, from));
+    watched[k + 2] = to + start + (to <= head ? 0 : insertBytes) + (separators === undefined ? 0 : growthBefore(value, separators, to));
   }
   return { frame, canary: found.canary, watched };
 }
@@ -129,6 +142,8 @@ class Scanner {
   readonly hits: number[] = [];
   /** Whether the last string scanned contained a backslash. */
   #escaped = false;
+  /** Where the line separators to escape start, ascending; undefined while there are none (almost always). */
+  separators: number[] | undefined;
 
   constructor(bytes: Buffer, watch: KeyWatch | undefined) {
     this.#b = bytes;
@@ -279,10 +294,11 @@ class Scanner {
   }
 
   /**
-   * A string's end. Four bytes at a time while none is a quote, a backslash or a control byte (one
-   * test per aligned word of the underlying memory), byte by byte around those: a native search per
-   * string costs more for the short strings events are made of, and a raw control byte must be
-   * refused anyway. Only escapes are looked at more closely.
+   * A string's end. Four bytes at a time while none is a quote, a backslash, a control byte or the
+   * first byte of a line separator's UTF-8 (0xE2 or 0xC2; one test per aligned word of the
+   * underlying memory), byte by byte around those: a native search per string costs more for the
+   * short strings events are made of, and a raw control byte must be refused anyway. Only escapes
+   * and line separators are looked at more closely.
    */
   #string(start: number): number {
     const b = this.#b;
@@ -298,8 +314,10 @@ class Scanner {
           const x = words[(base + i) >> 2] as number;
           const quote = x ^ 0x22222222;
           const backslash = x ^ 0x5c5c5c5c;
-          // Per byte: is it zero (quote, backslash after the xor) or below 0x20? (exact as a whole-word test)
-          if ((((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((x - 0x20202020) & ~x)) & 0x80808080) break;
+          // 0xC2 and 0xE2 differ only in bit 0x20: both become zero here, and no other byte does.
+          const lead = (x | 0x20202020) ^ 0xe2e2e2e2;
+          // Per byte: is it zero (quote, backslash, lead after the xor) or below 0x20? (exact as a whole-word test)
+          if ((((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((lead - 0x01010101) & ~lead) | ((x - 0x20202020) & ~x)) & 0x80808080) break;
           i += 4;
         }
       }
@@ -308,6 +326,7 @@ class Scanner {
       if (c === QUOTE) return i + 1;
       if (c < SPACE) return FAIL;
       if (c !== BACKSLASH) {
+        if ((c | 0x20) === 0xe2 && separatorLength(b, i) !== 0) (this.separators ??= []).push(i);
         i++;
         continue;
       }

@@ -21,6 +21,13 @@ describe('SSE framing', () => {
     expect(sseEvent('notice', undefined, '{}')).toBe('event: notice\ndata: {}\n\n');
     expect(sseRetry(2000.4)).toBe('retry: 2000\n\n');
   });
+
+  it('escapes U+2028, U+2029 and U+0085 in data lines built from text (projections, sanitized events, notices)', () => {
+    const json = JSON.stringify({ t: 'a\u2028b\u2029c\u0085d\u00a0' });
+    expect(dataLine(json)).toBe('data: {"t":"a\\u2028b\\u2029c\\u0085d\u00a0"}\n\n');
+    expect(JSON.parse(dataLine(json).slice(6, -2))).toEqual(JSON.parse(json));
+    expect(sseEvent('notice', undefined, json)).toBe('event: notice\ndata: {"t":"a\\u2028b\\u2029c\\u0085d\u00a0"}\n\n');
+  });
 });
 
 describe('decodeMessage', () => {

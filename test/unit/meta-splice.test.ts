@@ -21,6 +21,8 @@ function viaEncode(value: Buffer, key: Buffer | null = null): unknown {
   expect(text.startsWith('data: ')).toBe(true);
   expect(text.endsWith('\n\n')).toBe(true);
   expect(/[\r\n]/.test(text.slice(0, -2))).toBe(false);
+  // Nor the separators Python's str.splitlines() breaks at (sseclient): they are served escaped.
+  expect(/[\u2028\u2029\u0085]/.test(text)).toBe(false);
   return { json: JSON.parse(text.slice(6, -2)), canary: encoded.canary };
 }
 
@@ -32,7 +34,7 @@ function random(seed: number): () => number {
   };
 }
 
-const STRINGS = ['', 'plain', 'É ✓ 漢字 🎉', 'quote " back \\ slash', 'tab\tnew\nline', '\u2028\u2029', '</script>', 'canary', 'x'.repeat(50)];
+const STRINGS = ['', 'plain', 'É ✓ 漢字 🎉', 'quote " back \\ slash', 'tab\tnew\nline', '\u2028\u2029', 'a\u0085b\u00a0c\u2027\u202a', '</script>', 'canary', 'x'.repeat(50)];
 function randomValue(r: () => number, depth: number): unknown {
   const pick = Math.floor(r() * (depth > 3 ? 4 : 7));
   switch (pick) {
@@ -144,7 +146,7 @@ describe('spliceMeta', () => {
 
   it("notes where every watched key's value is, at any depth, in the frame", () => {
     // Keys of the random events, and keys no event has.
-    const keys = [...STRINGS.slice(1, 4).flatMap((k) => [`${k}1`, `${k}2`]), 'domain', 'meta', 'absent'].filter(watchable);
+    const keys = [...[...STRINGS.slice(1, 4), STRINGS[6] as string].flatMap((k) => [`${k}1`, `${k}2`]), 'domain', 'meta', 'absent'].filter(watchable);
     const watch = keyWatch(keys);
     /** Every member with a watched key, as [key, value]. */
     const expected = (node: unknown, out: [string, unknown][] = []): [string, unknown][] => {
@@ -182,7 +184,7 @@ describe('spliceMeta', () => {
     const memory = Buffer.alloc(4096, 0x20);
     let checked = 0;
     // Raw: a quote, a backslash (escaping what follows), control bytes, a two-byte character; escapes as JSON writes them.
-    const specials = ['"', '\\', '\\"', '\n', '\u0001', '\u001f', 'é', '\t', String.raw`\n`, String.raw`\u00e9`, String.raw`\\`, String.raw`\x`];
+    const specials = ['"', '\\', '\\"', '\n', '\u0001', '\u001f', 'é', '\t', String.raw`\n`, String.raw`\u00e9`, String.raw`\\`, String.raw`\x`, '\u2028', '\u2029', '\u0085', '\u00a0', '\u2027', '–\u2028'];
     for (const special of specials) {
       for (let before = 0; before < 9; before++) {
         for (let offset = 0; offset < 4; offset++) {
@@ -198,12 +200,29 @@ describe('spliceMeta', () => {
           }
           const spliced = spliceMeta(value, FIELDS);
           expect(spliced !== undefined, `${JSON.stringify(text)} at offset ${offset}`).toBe(parses && !/[\x00-\x1f]/.test(text));
-          if (spliced !== undefined) expect(JSON.parse(spliced.frame.toString('utf8', 6, spliced.frame.length - 2)).k).toBe(JSON.parse(text).k);
+          if (spliced !== undefined) {
+            const served = spliced.frame.toString('utf8', 6, spliced.frame.length - 2);
+            expect(JSON.parse(served).k).toBe(JSON.parse(text).k);
+            expect(/[\u2028\u2029\u0085]/.test(served)).toBe(false);
+          }
           checked++;
         }
       }
     }
     expect(checked).toBe(specials.length * 9 * 4);
+  });
+
+  it('writes U+2028, U+2029 and U+0085 escaped, in keys and values, before and after the spliced fields', () => {
+    const text = '{"t\u2028":"a\u2028b\u2029c","meta":{"c":"\u0085"},"z":"\u2029"}';
+    const spliced = spliceMeta(Buffer.from(text), FIELDS, new FrameArena(4096).alloc, keyWatch(['z', 'c']));
+    expect(spliced?.frame.toString()).toBe(`data: {"t\\u2028":"a\\u2028b\\u2029c","meta":{"c":"\\u0085",${FIELDS}},"z":"\\u2029"}\n\n`);
+    const frame = spliced?.frame as Buffer;
+    const watched = spliced?.watched ?? [];
+    const values = [];
+    for (let k = 0; k < watched.length; k += 3) values.push(frame.toString('utf8', watched[k + 1], watched[k + 2]));
+    expect(values.sort()).toEqual(['"\\u0085"', '"\\u2029"']);
+    // The full parse path (an escaped key here) escapes them too.
+    expect(encodeEvent(message(Buffer.from('{"\\u0061":"x\u2028y"}')), 1e9)).toMatchObject({ ok: true, frame: Buffer.from(`data: {"a":"x\\u2028y","meta":{${FIELDS}}}\n\n`) });
   });
 
   it('carves frames out of shared chunks without overlap, large ones apart', () => {
