@@ -44,7 +44,8 @@ export function toServiceConfig(raw: RawConfig, file: string, warnings: string[]
       name,
       version: version ?? packageInfo.version,
       description: description ?? packageInfo.description,
-      home: home ?? packageInfo.homepage ?? '',
+      // This service's API documentation, when no home page is configured or in package.json.
+      home: home || packageInfo.homepage || '/?doc',
     },
   };
   if (config.streamConfigUri !== undefined) result.streamConfigUri = resolveUri(baseDir, config.streamConfigUri);

@@ -27,7 +27,7 @@ export const configSchema = {
       "type": "string"
     },
     "home": {
-      "description": "Home page URL reported by `/_info`. Defaults to package.json `homepage` (empty when absent).",
+      "description": "Home page URL reported by `/_info`, where `/_info/home` redirects (301) and the OpenAPI document's `externalDocs` point. Empty or absent: package.json `homepage`, else `/?doc` (this service's API documentation).",
       "type": "string"
     },
     "port": {

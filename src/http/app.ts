@@ -1,4 +1,5 @@
 import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
@@ -43,11 +44,21 @@ export const UI_CONTENT_SECURITY_POLICY = [
   "require-trusted-types-for 'script'",
   'trusted-types none',
 ].join('; ');
-const UI_HEADERS = {
-  'content-security-policy': UI_CONTENT_SECURITY_POLICY,
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-};
+
+/**
+ * Helmet's headers on every answer (`X-Content-Type-Options: nosniff`, `X-Frame-Options`,
+ * `Referrer-Policy: no-referrer`, …), but for three defaults that do not fit a public streaming API:
+ * its Content-Security-Policy (the UI sets its own, stricter one; Swagger UI's page starts with an
+ * inline script; the rest is JSON, text and streams), HSTS (TLS ends at the proxy in front, which
+ * owns it) and a same-origin Cross-Origin-Resource-Policy (any origin may read, as CORS `*` says).
+ */
+const SECURITY_HEADERS = {
+  contentSecurityPolicy: false,
+  strictTransportSecurity: false,
+  crossOriginResourcePolicy: { policy: 'cross-origin' },
+  // As EventStreams; the UI's `frame-ancestors 'none'` forbids framing it at all.
+  xFrameOptions: { action: 'sameorigin' },
+} as const;
 
 /** The HTTP side: registers the routes on a fastify server (nothing long-lived is built here). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -72,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
     done();
   });
+  await server.register(helmet, SECURITY_HEADERS);
   await server.register(cors, {
     origin: '*',
     methods: ['GET', 'HEAD', 'OPTIONS'],
@@ -87,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await server.register(fastifyStatic, { root: YAML_BROWSER_DIR, prefix: '/v2/ui/vendor/yaml/', decorateReply: false });
     server.addHook('onSend', async (request, reply) => {
       if (request.url === '/v2/ui' || request.url.startsWith('/v2/ui/') || request.url.startsWith('/v2/ui?')) {
-        for (const [name, value] of Object.entries(UI_HEADERS)) reply.header(name, value);
+        reply.header('content-security-policy', UI_CONTENT_SECURITY_POLICY);
       }
     });
   }

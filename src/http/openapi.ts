@@ -1,6 +1,8 @@
 import type { ResolvedSchema } from '../catalogue/schemas.ts';
 import type { StreamCatalogue, StreamConfig } from '../catalogue/types.ts';
 import type { ServiceConfig } from '../config/types.ts';
+import { toOpenApi30Schema } from './openapi-schema.ts';
+import { schemaPath } from './routes/schemas.ts';
 import { caseOf, problemCases, type ProblemAnswer, type ProblemCase } from './problems.ts';
 
 /** A JSON object of the OpenAPI document (paths, operations, schemas). */
@@ -10,10 +12,14 @@ type Doc = Record<string, unknown>;
 export type SchemaLookup = (stream: StreamConfig) => Promise<ResolvedSchema | undefined>;
 
 /**
- * The OpenAPI 3.1 document served at `/?spec`, built from the live catalogue. 3.1 because its
- * schema objects are plain JSON Schema, so the streams' event schemas (draft-07) are embedded
- * unchanged but for their `$id`s and `$schema`. The list of streams sits where EventStreams clients and its UI read it:
- * `paths['/v2/stream/{streams}'].get.parameters[0].schema.items.enum`.
+ * The OpenAPI 3.0 document served at `/?spec`, built from the live catalogue. 3.0 like EventStreams'
+ * own, which service-runner's spec checks and its test suite validate as 3.0; the streams' event
+ * schemas are converted to 3.0 Schema Objects (`openapi-schema.ts`). The list of streams sits where
+ * EventStreams clients and its UI read it: `paths['/v2/stream/{streams}'].get.parameters[0].schema.items.enum`.
+ *
+ * As in EventStreams, stream routes carry `x-monitor: false` (a spec-driven monitor must not open a
+ * stream that never ends), and every other route `x-amples`: requests and the answers to expect,
+ * which service-runner's service-checker makes and checks.
  */
 export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConfig['info'], schemaOf: SchemaLookup): Promise<Doc> {
   const names = catalogue.streams.flatMap((s) => [s.name, ...s.aliases]).sort();
@@ -22,17 +28,18 @@ export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConf
   catalogue.streams.forEach((stream, i) => {
     for (const name of [stream.name, ...stream.aliases]) streamDocs[`/v2/stream/${name}`] = { get: streamDocOperation(stream, name, schemas[i]) };
   });
+  const withSchema = catalogue.streams.findIndex((_s, i) => schemas[i] !== undefined);
   return {
-    openapi: '3.1.0',
+    openapi: '3.0.3',
     info: {
       title: info.name,
       version: info.version,
-      description: info.description,
-      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+      description: `${info.description}\n\n${TRY_IT_OUT}`,
+      license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
     },
-    ...(info.home !== '' ? { externalDocs: { url: info.home } } : {}),
+    externalDocs: { description: 'Documentation', url: info.home },
     tags: [
-      { name: 'streams', description: 'Subscribe to streams of events' },
+      { name: 'streams', description: `Subscribe to streams of events. ${TRY_IT_OUT}` },
       { name: 'stream documentation', description: 'One entry per stream and alias, with its event schema and an example; subscribe with the route of the same path' },
       { name: 'service', description: 'Catalogue, schemas and service information' },
     ],
@@ -44,7 +51,9 @@ export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConf
           summary: 'Subscribe to one or multiple streams.',
           description:
             'Server-Sent Events (or newline-delimited JSON with `Accept: application/json`) of the topics of every named stream. ' +
-            'Each event carries an `id` covering every partition read; reconnecting with it as `Last-Event-ID` resumes exactly.',
+            'Each event carries an `id` covering every partition read; reconnecting with it as `Last-Event-ID` resumes exactly.\n\n' +
+            TRY_IT_OUT,
+          'x-monitor': false,
           parameters: [
             {
               name: 'streams',
@@ -66,6 +75,13 @@ export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConf
           tags: ['service'],
           operationId: 'listStreams',
           summary: 'The stream catalogue: names, aliases, descriptions, topics and schema links.',
+          'x-amples': [
+            {
+              title: 'the stream catalogue',
+              request: {},
+              response: { status: 200, headers: { 'content-type': 'application/json' }, body: { streams: catalogue.streams.length > 0 ? [{ name: '/.+/', topics: ['/.+/'] }] : [] } },
+            },
+          ],
           responses: { '200': { description: 'The catalogue', content: { 'application/json': { schema: { $ref: '#/components/schemas/Catalogue' } } } } },
         },
       },
@@ -83,6 +99,7 @@ export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConf
               schema: { type: 'string' },
             },
           ],
+          'x-amples': schemaAmples(withSchema === -1 ? undefined : { stream: catalogue.streams[withSchema] as StreamConfig, resolved: schemas[withSchema] as ResolvedSchema }),
           responses: {
             '200': { description: 'The JSON schema', content: { 'application/json': { schema: { type: 'object' } } } },
             ...problemResponses(SCHEMA_PROBLEMS, false),
@@ -93,17 +110,25 @@ export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConf
         get: {
           tags: ['service'],
           operationId: 'info',
-          summary: 'Service name, version, description and home page. Cheap: use it as the liveness probe.',
+          summary: 'Service name, version, description and home page (also at `/_info/`). Cheap: use it as the liveness probe.',
+          'x-amples': [
+            {
+              title: 'retrieve service info',
+              request: {},
+              response: { status: 200, headers: { 'content-type': 'application/json' }, body: { name: '/.+/', description: '/.+/', version: '/.+/', home: '/.+/' } },
+            },
+          ],
           responses: { '200': { description: 'Service information', content: { 'application/json': { schema: { $ref: '#/components/schemas/ServiceInfo' } } } } },
         },
       },
-      '/_info/{field}': {
+      ...Object.fromEntries(INFO_FIELDS.map((field) => [`/_info/${field}`, infoFieldPath(field)])),
+      '/_info/home': {
         get: {
           tags: ['service'],
-          operationId: 'infoField',
-          summary: 'One field of `/_info`.',
-          parameters: [{ name: 'field', in: 'path', required: true, schema: { type: 'string', enum: ['name', 'version', 'description', 'home'] } }],
-          responses: { '200': { description: 'The field', content: { 'text/plain': { schema: { type: 'string' } } } } },
+          operationId: 'infoHome',
+          summary: "Redirects to the service's home page (`home` of `/_info`).",
+          'x-amples': [{ title: 'redirect to the home page', request: {}, response: { status: 301, headers: { location: info.home } } }],
+          responses: { '301': { description: 'To the home page', headers: { location: { schema: { type: 'string' } } } } },
         },
       },
       '/_ready': {
@@ -111,6 +136,7 @@ export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConf
           tags: ['service'],
           operationId: 'ready',
           summary: 'Readiness: 200 while Kafka answers and the service is not shutting down, else 503.',
+          'x-amples': [{ title: 'ready', request: {}, response: { status: 200, headers: { 'content-type': 'application/json' }, body: { status: 'ready' } } }],
           responses: {
             '200': { description: 'Ready', content: { 'application/json': { schema: { $ref: '#/components/schemas/Readiness' } } } },
             ...problemResponses(READY_PROBLEMS, false),
@@ -122,7 +148,37 @@ export async function buildOpenApi(catalogue: StreamCatalogue, info: ServiceConf
           tags: ['service'],
           operationId: 'metrics',
           summary: 'Prometheus metrics.',
+          'x-amples': [{ title: 'metrics', request: {}, response: { status: 200, headers: { 'content-type': 'text/plain' } } }],
           responses: { '200': { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/robots.txt': {
+        get: {
+          tags: ['service'],
+          operationId: 'robots',
+          summary: 'Asks crawlers to stay away (a stream never ends).',
+          'x-amples': [{ title: 'robots.txt', request: {}, response: { status: 200, headers: { 'content-type': 'text/plain' }, body: 'User-agent: *\nDisallow: /\n' } }],
+          responses: { '200': { description: 'robots.txt', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/': {
+        get: {
+          tags: ['service'],
+          operationId: 'root',
+          summary: 'Redirects to the web UI; `/?spec` is this document, `/?doc` shows it in Swagger UI.',
+          parameters: [
+            { name: 'spec', in: 'query', description: 'Answer this OpenAPI document', allowEmptyValue: true, schema: { type: 'string' } },
+            { name: 'doc', in: 'query', description: 'Answer Swagger UI for this document', allowEmptyValue: true, schema: { type: 'string' } },
+          ],
+          'x-amples': [
+            { title: 'redirect to the web UI', request: {}, response: { status: 302, headers: { location: '/v2/ui' } } },
+            { title: 'this document', request: { query: { spec: '' } }, response: { status: 200, headers: { 'content-type': 'application/json' }, body: { openapi: '/^3\\.0\\.\\d+$/' } } },
+            { title: 'Swagger UI', request: { query: { doc: '' } }, response: { status: 200, headers: { 'content-type': 'text/html' } } },
+          ],
+          responses: {
+            '200': { description: 'With `spec`: this document; with `doc`: Swagger UI', content: { 'application/json': { schema: { type: 'object' } }, 'text/html': { schema: { type: 'string' } } } },
+            '302': { description: 'To the web UI', headers: { location: { schema: { type: 'string' } } } },
+          },
         },
       },
     },
@@ -139,11 +195,13 @@ function streamDocOperation(stream: StreamConfig, name: string, resolved: Resolv
   else lines.push(`Schema title: ${stream.schemaTitle ?? 'none'} (the schema is not available here)`);
   const eventSchema = resolved === undefined ? { type: 'object' } : embeddable(resolved.schema);
   const example = resolved === undefined ? undefined : firstExample(resolved.schema);
+  lines.push(TRY_IT_OUT);
   return {
     tags: ['stream documentation'],
     operationId: `subscribe_${name.replace(/[^A-Za-z0-9_]/g, '_')}`,
     summary: `${name} events`,
     description: lines.join('\n\n'),
+    'x-monitor': false,
     parameters: STREAM_PARAMETERS,
     responses: {
       '200': {
@@ -157,32 +215,46 @@ function streamDocOperation(stream: StreamConfig, name: string, resolved: Resolv
   };
 }
 
-/**
- * The event schema without the keys that would change its meaning inside the OpenAPI document:
- * `$schema` would switch the dialect and `$id`s (also of embedded fragments, which repeat across
- * streams) would collide as base URIs; the top-level `examples` move to the media type.
- */
+/** The event schema as a 3.0 Schema Object; its top-level `examples` move to the media type. */
 function embeddable(schema: Record<string, unknown>): Doc {
-  const { examples: _examples, ...rest } = withoutIds(schema) as Doc;
-  return rest;
+  const { examples: _examples, ...rest } = schema;
+  return toOpenApi30Schema(rest) as Doc;
 }
 
-/** Keywords whose value is a subschema, a list of them, or a map of names to them (draft-07). */
-const SUBSCHEMA = new Set(['items', 'additionalItems', 'additionalProperties', 'contains', 'propertyNames', 'not', 'if', 'then', 'else', 'allOf', 'anyOf', 'oneOf']);
-const SUBSCHEMA_MAPS = new Set(['properties', 'patternProperties', 'definitions', '$defs', 'dependencies']);
+/** Swagger UI waits for a whole response, which a stream never is: said wherever it offers "Try it out". */
+const TRY_IT_OUT =
+  '**"Try it out" cannot show a stream**: Swagger UI waits for the response to end, and a stream does not. ' +
+  'Follow streams in the web UI (`/v2/ui`) or with curl, e.g. `curl -s https://<this host>/v2/stream/recentchange`.';
 
-function withoutIds(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(withoutIds);
-  if (typeof schema !== 'object' || schema === null) return schema;
-  const out: Doc = {};
-  for (const [key, value] of Object.entries(schema)) {
-    if (key === '$id' || key === '$schema') continue;
-    if (SUBSCHEMA.has(key)) out[key] = withoutIds(value);
-    else if (SUBSCHEMA_MAPS.has(key) && typeof value === 'object' && value !== null) {
-      out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, withoutIds(sub)]));
-    } else out[key] = value;
-  }
-  return out;
+const INFO_FIELDS = ['name', 'version', 'description'] as const;
+
+/** `/_info/<field>`: `{"<field>": value}`, as service-runner's services answer. */
+function infoFieldPath(field: (typeof INFO_FIELDS)[number]): Doc {
+  return {
+    get: {
+      tags: ['service'],
+      operationId: `info_${field}`,
+      summary: `The service's ${field}, as \`{"${field}": …}\`.`,
+      'x-amples': [{ title: `retrieve service ${field}`, request: {}, response: { status: 200, headers: { 'content-type': 'application/json' }, body: { [field]: '/.+/' } } }],
+      responses: {
+        '200': {
+          description: `The ${field}`,
+          content: { 'application/json': { schema: { type: 'object', required: [field], properties: { [field]: { type: 'string' } } } } },
+        },
+      },
+    },
+  };
+}
+
+/** A schema the catalogue links, when one is available, else a refusal of a schema no stream has. */
+function schemaAmples(found: { stream: StreamConfig; resolved: ResolvedSchema } | undefined): Doc[] {
+  const unknown = { title: 'a schema no stream has', request: { params: { schema: 'no/such/schema/latest' } }, response: { status: 404, headers: { 'content-type': 'application/problem+json' } } };
+  if (found === undefined) return [unknown];
+  const path = schemaPath(found.stream)?.slice('/v2/schema/'.length);
+  if (path === undefined) return [unknown];
+  const title = found.resolved.schema['title'];
+  const body = typeof title === 'string' ? { title } : undefined;
+  return [{ title: `the schema of ${found.stream.name}`, request: { params: { schema: path } }, response: { status: 200, headers: { 'content-type': 'application/json' }, ...(body ? { body } : {}) } }, unknown];
 }
 
 function firstExample(schema: Record<string, unknown>): unknown {
@@ -337,11 +409,11 @@ const COMPONENT_SCHEMAS: Doc = {
           properties: {
             name: { type: 'string' },
             aliases: { type: 'array', items: { type: 'string' } },
-            description: { type: ['string', 'null'] },
+            description: { type: 'string', nullable: true },
             topics: { type: 'array', items: { type: 'string' } },
-            schema_title: { type: ['string', 'null'] },
-            schema_uri: { type: ['string', 'null'] },
-            schema_url: { type: ['string', 'null'], description: 'Where this service serves the schema' },
+            schema_title: { type: 'string', nullable: true },
+            schema_uri: { type: 'string', nullable: true },
+            schema_url: { type: 'string', nullable: true, description: 'Where this service serves the schema' },
           },
         },
       },
@@ -355,6 +427,6 @@ const COMPONENT_SCHEMAS: Doc = {
   Readiness: {
     type: 'object',
     required: ['status'],
-    properties: { status: { type: 'string', const: 'ready' } },
+    properties: { status: { type: 'string', enum: ['ready'] } },
   },
 };

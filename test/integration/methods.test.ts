@@ -21,7 +21,9 @@ const GET_PATHS: [string, number][] = [
   ['/?spec', 200],
   ['/?doc', 200],
   ['/_info', 200],
+  ['/_info/', 200],
   ['/_info/name', 200],
+  ['/_info/home', 301],
   ['/_ready', 200],
   ['/robots.txt', 200],
   ['/metrics', 200],
@@ -89,6 +91,12 @@ describe('HEAD', () => {
     expect(head.headers['content-type']).toBe(get.headers['content-type']);
     expect(head.body.length).toBe(0);
     expect(head.closed).toBe(true);
+    // Helmet's headers on every answer, HEAD and GET alike, streams included.
+    for (const answer of [get, head]) {
+      expect(answer.headers['x-content-type-options'], path).toBe('nosniff');
+      expect(answer.headers['x-frame-options'], path).toBe('SAMEORIGIN');
+      expect(answer.headers['referrer-policy'], path).toBe('no-referrer');
+    }
   });
 
   it('on a stream replaying history opens no stream, reads nothing from Kafka and holds nothing', async () => {

@@ -97,7 +97,7 @@ describe('defaults', () => {
       streamUiEnabled: true,
       mediawikiRedactedPages: {},
       sanitize: { visibilityStreams: ['mediawiki.revision-visibility-change'], maxSuppressedRevisions: 5000000, replayWaitMs: 15000 },
-      info: { name: 'eventstreams', version: pkg.version, description: pkg.description, home: '' },
+      info: { name: 'eventstreams', version: pkg.version, description: pkg.description, home: '/?doc' },
     });
   });
 });

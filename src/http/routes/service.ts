@@ -37,11 +37,14 @@ export function serviceRoutes(app: FastifyInstance, deps: ServiceRouteDeps): voi
     return reply.redirect('/v2/ui', 302);
   });
 
-  // Liveness: answered from memory, whatever Kafka does.
+  // Liveness: answered from memory, whatever Kafka does. As service-runner's services: JSON fields,
+  // `home` a redirect, and `/_info/` the same as `/_info`.
   app.get('/_info', () => config.info);
-  for (const key of ['name', 'version', 'description', 'home'] as const) {
-    app.get(`/_info/${key}`, () => config.info[key]);
+  app.get('/_info/', () => config.info);
+  for (const key of ['name', 'version', 'description'] as const) {
+    app.get(`/_info/${key}`, () => ({ [key]: config.info[key] }));
   }
+  app.get('/_info/home', (_request, reply) => reply.redirect(config.info.home, 301));
 
   app.get('/_ready', async (request, reply) => {
     const notReady = await deps.readiness.check();
