@@ -28,6 +28,7 @@ const SAME = new Set([
 const DROPPED = new Set(['$id', '$schema', '$comment', 'definitions', '$defs']);
 
 export function toOpenApi30Schema(schema: unknown): unknown {
+  // 3.0 has no boolean schemas (but for `additionalProperties`).
   if (typeof schema === 'boolean') return schema ? {} : { not: {} };
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return schema;
   const out: Schema = {};
@@ -41,7 +42,8 @@ export function toOpenApi30Schema(schema: unknown): unknown {
       out[key] = true;
     } else if (key === 'properties' && typeof value === 'object' && value !== null) {
       out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, toOpenApi30Schema(sub)]));
-    } else if (SUBSCHEMA.has(key) && !Array.isArray(value)) out[key] = toOpenApi30Schema(value);
+    } else if (key === 'additionalProperties' && typeof value === 'boolean') out[key] = value;
+    else if (SUBSCHEMA.has(key) && !Array.isArray(value)) out[key] = toOpenApi30Schema(value);
     else if (SUBSCHEMA_LISTS.has(key) && Array.isArray(value)) out[key] = value.map(toOpenApi30Schema);
     else if (SAME.has(key) || key.startsWith('x-')) out[key] = value;
     else out[`x-${key}`] = value;

@@ -35,8 +35,13 @@ export async function openApiErrors(doc: unknown): Promise<unknown[]> {
  * dialect, which the document's own schemas also keep to); empty when the value is valid.
  */
 export function schemaErrors(schema: Record<string, unknown>, value: unknown): string[] {
+  return schemaCheck(schema)(value);
+}
+
+/** `schemaErrors` for many values: the schema compiled once. */
+export function schemaCheck(schema: Record<string, unknown>): (value: unknown) => string[] {
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats.default(ajv);
   const validate = ajv.compile(schema);
-  return validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
+  return (value) => (validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`));
 }

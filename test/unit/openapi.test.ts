@@ -6,8 +6,9 @@ import type { StreamCatalogue } from '../../src/catalogue/types.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import type { ServiceConfig } from '../../src/config/types.ts';
 import { buildOpenApi } from '../../src/http/openapi.ts';
+import { toOpenApi30Schema } from '../../src/http/openapi-schema.ts';
 import { problemCases } from '../../src/http/problems.ts';
-import { schemaErrors, openApiErrors, type OpenApiDoc } from '../support/openapi.ts';
+import { schemaCheck, schemaErrors, openApiErrors, type OpenApiDoc } from '../support/openapi.ts';
 
 const SHIPPED_CONFIG = fileURLToPath(new URL('../../config/config.yaml', import.meta.url));
 
@@ -91,5 +92,83 @@ describe('OpenAPI document of the shipped catalogue', () => {
     expect(described('/v2/schema/{schema}', '404')).toMatch(/`not_found`: .*schema/);
     expect(described('/_ready', '503')).toMatch(/`kafka_unavailable`: [^]*`shutting_down`: /);
     expect(described('/_ready', '503')).not.toContain('event stream');
+  });
+});
+
+describe('event schemas as OpenAPI 3.0 Schema Objects', () => {
+  it('keeps what a value must be where 3.0 can say it, and the rest as x- extensions', () => {
+    const draft07 = {
+      $id: '/x/1.0.0',
+      $schema: 'https://json-schema.org/draft-07/schema#',
+      definitions: { unused: { type: 'string' } },
+      type: 'object',
+      required: ['id'],
+      properties: {
+        id: { type: ['integer', 'null'], minimum: 0, examples: [5, 6] },
+        kind: { const: 'edit' },
+        score: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+        loose: { type: ['array', 'object', 'string'], anyOf: [{ maxLength: 3 }, { minItems: 1 }] },
+        none: { type: 'null' },
+        tags: { type: 'array', items: { type: 'string', pattern: '^a' } },
+        map: { type: 'object', patternProperties: { '^x': { type: 'string' } }, additionalProperties: false },
+        either: { oneOf: [true, false] },
+      },
+    };
+    expect(toOpenApi30Schema(draft07)).toEqual({
+      type: 'object',
+      required: ['id'],
+      properties: {
+        id: { type: 'integer', nullable: true, minimum: 0, example: 5 },
+        kind: { enum: ['edit'] },
+        score: { type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 1, exclusiveMaximum: true },
+        loose: { anyOf: [{ maxLength: 3 }, { minItems: 1 }], allOf: [{ anyOf: [{ type: 'array' }, { type: 'object' }, { type: 'string' }] }] },
+        none: { nullable: true, enum: [null] },
+        tags: { type: 'array', items: { type: 'string', pattern: '^a' } },
+        map: { type: 'object', 'x-patternProperties': { '^x': { type: 'string' } }, additionalProperties: false },
+        either: { oneOf: [{}, { not: {} }] },
+      },
+    });
+  });
+
+  it('validates the same values as the draft-07 original on every shipped schema and its examples', async () => {
+    // Ajv reads 3.0's `nullable` (an OpenAPI keyword it supports): the converted schema accepts null where the original does.
+    expect(schemaErrors({ type: 'integer', nullable: true }, null)).toEqual([]);
+    expect(schemaErrors({ type: 'integer', nullable: true }, 'x')).not.toEqual([]);
+    /** The value with one member set to null, for each member of it and of its object members. */
+    const withNulls = (value: Record<string, unknown>): unknown[] =>
+      Object.entries(value).flatMap(([key, member]) => [
+        { ...value, [key]: null },
+        ...(typeof member === 'object' && member !== null && !Array.isArray(member) ? Object.keys(member).map((inner) => ({ ...value, [key]: { ...member, [inner]: null } })) : []),
+      ]);
+    let checked = 0;
+    let nullable = 0;
+    for (const stream of catalogue.streams) {
+      const resolved = await schemas.get(stream);
+      if (resolved === undefined) continue;
+      // Without its `$schema` and `$id`s (fragments repeat them, which Ajv refuses in one schema).
+      const { $schema: _dialect, ...original } = JSON.parse(JSON.stringify(resolved.schema), (key, value: unknown) => (key === '$id' ? undefined : value)) as Record<string, unknown>;
+      const originalErrors = schemaCheck(original);
+      const convertedErrors = schemaCheck(toOpenApi30Schema(resolved.schema) as Record<string, unknown>);
+      for (const example of (resolved.schema['examples'] as unknown[] | undefined) ?? []) {
+        // The example, and it with a null in each place (two levels deep): allowed where the original allows it.
+        for (const value of [example, 7, ...withNulls(example as Record<string, unknown>)]) {
+          const accepted = originalErrors(value).length === 0;
+          if (accepted && value !== example) nullable++;
+          expect(convertedErrors(value).length === 0, `${stream.name}: ${JSON.stringify(value).slice(0, 200)}`).toBe(accepted);
+        }
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+    expect(nullable).toBeGreaterThan(0);
+  });
+
+  it('marks stream routes x-monitor: false and gives every other route x-amples', () => {
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { 'x-monitor'?: boolean; 'x-amples'?: unknown[] }>>)) {
+      for (const operation of Object.values(methods)) {
+        if (path.startsWith('/v2/stream/')) expect(operation['x-monitor'], path).toBe(false);
+        else expect(operation['x-amples']?.length, path).toBeGreaterThan(0);
+      }
+    }
   });
 });
