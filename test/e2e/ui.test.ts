@@ -152,6 +152,34 @@ describe('web UI', { timeout: 90_000 }, () => {
     for (const outside of ['..%2F..%2F..%2F..%2Fpackage.json', '%2e%2e/%2e%2e/%2e%2e/%2e%2e/package.json', '..%2Fpackage.json']) {
       expect((await fetch(`${service.url}/v2/ui/vendor/yaml/${outside}`)).status).toBeGreaterThanOrEqual(400);
     }
+    // Helmet's headers too (every answer has them), with which the UI below works.
+    for (const answer of [response, script, yaml]) {
+      expect(answer.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(answer.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+  });
+
+  it('Swagger UI (/?doc) shows the API, says "Try it out" cannot show a stream, and runs a monitored route', async () => {
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    page.on('console', (message) => void (message.type() === 'error' && errors.push(message.text())));
+    page.on('response', (r) => void (r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`)));
+    const response = await page.goto(`${service.url}/?doc`);
+    expect(response?.headers()['x-frame-options']).toBe('SAMEORIGIN');
+    await page.waitForSelector('.swagger-ui .information-container');
+    expect(await page.locator('.swagger-ui .information-container').textContent()).toContain('"Try it out" cannot show a stream');
+    // A route with an example answers in the page ("Try it out", then "Execute").
+    const info = page.locator('#operations-service-info');
+    await info.locator('.opblock-summary').click();
+    await info.getByRole('button', { name: 'Try it out' }).click();
+    await info.getByRole('button', { name: 'Execute' }).click();
+    await info.locator('.live-responses-table tr.response .response-col_status').first().waitFor();
+    expect(await info.locator('.live-responses-table tr.response .response-col_status').first().textContent()).toContain('200');
+    await screenshot(page, 'swagger-ui');
+    expect(errors).toEqual([]);
+    await page.close();
   });
 
   it('picks several streams from the catalogue, shows their URL and streams both', async () => {

@@ -77,6 +77,7 @@ function swaggerPage(title: string): string {
 <meta charset="utf-8">
 <title>${escapeHtml(title)} API</title>
 <link rel="stylesheet" href="${assets}swagger-ui.css">
+<link rel="icon" type="image/png" href="${assets}favicon-32x32.png">
 </head>
 <body>
 <div id="swagger-ui"></div>
