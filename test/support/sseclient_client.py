@@ -4,7 +4,8 @@ Usage: sseclient_client.py URL COUNT
 Reads message events as that example does (`SSEClient(url)`, `json.loads(event.data)`) and prints one JSON line
 per event: {"id": <its id>, "data": <the parsed event>}, or {"unparsed": <its data>} when the data is not one JSON
 value (sseclient splits the block with str.splitlines(), so a line break inside the JSON cuts it); exits after
-COUNT events. sseclient reads the raw socket, so it asks for an uncompressed body.
+COUNT events. Nothing else is set: the service serves requests' own User-Agent uncompressed (sseclient reads the
+raw socket), whatever its Accept-Encoding.
 """
 import json
 import sys
@@ -13,7 +14,7 @@ from sseclient import SSEClient
 
 url, count = sys.argv[1], int(sys.argv[2])
 received = 0
-for event in SSEClient(url, headers={"Accept-Encoding": "identity"}):
+for event in SSEClient(url):
     if event.event != "message" or not event.data:
         continue
     try:
