@@ -31,7 +31,8 @@ const pct = (v: unknown): string => (typeof v === 'number' ? `${(100 * v).toFixe
 const at = (j: unknown, ...path: (string | number)[]): unknown => path.reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Json)[k] : undefined), j);
 
 /** One extractor per results file: the rows it gives the table. */
-const SOURCES: { file: string; rows: (json: Loose) => Row[] }[] = [
+/** `other(file)`: another results file of the same directory, when a row compares with it. */
+const SOURCES: { file: string; rows: (json: Loose, other: (file: string) => Loose | undefined) => Row[] }[] = [
   {
     file: 'fanout.json',
     rows: (j) => {
@@ -46,6 +47,22 @@ const SOURCES: { file: string; rows: (json: Loose) => Row[] }[] = [
             ratio: `p99 ${n(v('p99'), 2)}×, CPU/event ${n(v('cpuPerEvent'), 2)}× the ceiling's`,
           };
         });
+    },
+  },
+  {
+    file: 'fanout-cpu.json',
+    rows: (j, other) => {
+      const rows = (at(j, 'rows') as Json[] | undefined) ?? [];
+      const before = (at(other('fanout-cpu-before.json'), 'rows') as Json[] | undefined) ?? [];
+      const beforeCommit = at(other('fanout-cpu-before.json'), 'machine', 'gitCommit');
+      return rows.map((r) => {
+        const was = before.find((b) => b.clients === r.clients && b.coding === r.coding);
+        return {
+          benchmark: `fan-out path's own CPU, ${n(r.clients)} clients × ${n(at(j, 'args', 'rate'))} ev/s, ${String(r.coding)}, no sockets`,
+          result: `${n(r.nsPerEventClient)} ns per event × client, ${n(r.cpuPct)} % of a core, at most ${n(r.maxBehindEvents)} events behind, ${n(r.wireBytesPerEvent)} B/event on the wire`,
+          ratio: was === undefined ? '' : `${n((r.nsPerEventClient as number) / (was.nsPerEventClient as number), 2)}× the CPU of ${String(beforeCommit)} (${n(was.nsPerEventClient)} ns, ${n(was.wireBytesPerEvent)} B/event)`,
+        };
+      });
     },
   },
   {
@@ -156,7 +173,8 @@ export function performanceTable(resultsDir = join(repoRoot, 'bench', 'results')
     const json = JSON.parse(readFileSync(file, 'utf8')) as Loose;
     const machine = at(json, 'machine') as Machine | undefined;
     const commit = `${machine?.gitCommit ?? '?'}${machine?.gitDirty === true ? ' (dirty)' : ''}, ${machine?.date.slice(0, 10) ?? '?'}`;
-    for (const row of source.rows(json)) lines.push(`| ${cell(row.benchmark)} | ${cell(row.result)} | ${cell(row.ratio)} | ${commit} ([${source.file.replace('.json', '.md')}](../bench/results/${source.file.replace('.json', '.md')})) |`);
+    const other = (name: string): Loose | undefined => (existsSync(join(resultsDir, name)) ? (JSON.parse(readFileSync(join(resultsDir, name), 'utf8')) as Loose) : undefined);
+    for (const row of source.rows(json, other)) lines.push(`| ${cell(row.benchmark)} | ${cell(row.result)} | ${cell(row.ratio)} | ${commit} ([${source.file.replace('.json', '.md')}](../bench/results/${source.file.replace('.json', '.md')})) |`);
   }
   return lines.join('\n');
 }

@@ -126,7 +126,8 @@ export class ClientQueue implements Sheddable {
 
   /** The client consumed `event` in slot `slot`, whether or not it is sent it (`PositionIds.advance`). */
   advance(slot: number, event: PreparedEvent, consumed: number): void {
-    this.#ids.advance(slot, event.offset, event.timestamp, consumed, event.tsRun);
+    // Events of a live feed carry its `seq`: connections following it may converge on one state.
+    this.#ids.advance(slot, event.offset, event.timestamp, consumed, event.tsRun, event.seq !== undefined);
   }
 
   /** A partition moved to a new position after its old one was lost. */

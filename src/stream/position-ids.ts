@@ -16,22 +16,18 @@ interface Slot {
 
 let serials = 0;
 
+/** States kept findable per group: connections converge at the head of their group, where states are new. */
+const INTERNED_PER_GROUP = 256;
+
 /**
- * The states of one group of connections (same streams, filter and format), interned by what
- * they say: connections that started apart converge on one state as soon as their ids agree (once
- * each partition has delivered an event to both), so from then on they share the state, its id
- * text, its heads and the batches built between two states. Held weakly: a state lives as long as
- * some connection is in it.
+ * The newest states of one group of connections (same streams, filter and format), interned by
+ * what they say: connections that started apart converge on one state as soon as their ids agree
+ * (once each partition has delivered an event to both), so from then on they share the state, its
+ * id text, its heads and the batches built between two states. Only the newest are kept, weakly:
+ * a replay's states, which nobody else reaches, pass through without piling up.
  */
 class StateFamily {
-  readonly group: string;
   readonly #states = new Map<string, WeakRef<PositionState>>();
-  readonly #registry: StateRegistry;
-
-  constructor(group: string, registry: StateRegistry) {
-    this.group = group;
-    this.#registry = registry;
-  }
 
   get size(): number {
     return this.#states.size;
@@ -42,19 +38,14 @@ class StateFamily {
     const key = state.key;
     const held = this.#states.get(key)?.deref();
     if (held !== undefined) return held;
+    // Re-inserted at the newest end; the oldest goes.
+    this.#states.delete(key);
     this.#states.set(key, new WeakRef(state));
-    this.#registry.register(state, { family: this, key });
+    state.interned = true;
+    if (this.#states.size > INTERNED_PER_GROUP) this.#states.delete(this.#states.keys().next().value as string);
     return state;
   }
-
-  /** A state was collected: forget it unless an equal one took its place. */
-  forget(key: string): boolean {
-    if (this.#states.get(key)?.deref() === undefined) this.#states.delete(key);
-    return this.#states.size === 0;
-  }
 }
-
-type StateRegistry = FinalizationRegistry<{ family: StateFamily; key: string }>;
 
 /**
  * One position of a connection's partitions, immutable. Connections in the same position that
@@ -65,6 +56,8 @@ type StateRegistry = FinalizationRegistry<{ family: StateFamily; key: string }>;
  */
 export class PositionState {
   readonly serial = ++serials;
+  /** Findable by its family: connections that reach an equal state elsewhere get this one. */
+  interned = false;
   readonly #slots: readonly Slot[];
   readonly #family: StateFamily | undefined;
   #text: string | undefined;
@@ -90,11 +83,21 @@ export class PositionState {
     return `${offsets}${this.toString()}`;
   }
 
-  /** The state after consuming up to the message at `offset` in `slot` (see `PositionIds.advance`). */
-  next(index: number, offset: number, timestamp: number, consumed: number, run: number): PositionState {
+  /**
+   * The state after consuming up to the message at `offset` in `slot` (see `PositionIds.advance`).
+   * `shared`: other connections may reach the same state apart from this one (a live event), so it
+   * is interned; a replay's states are not looked up (nobody else is where a replay is).
+   */
+  next(index: number, offset: number, timestamp: number, consumed: number, run: number, shared = true): PositionState {
     if (this.#nextSlot === index && this.#nextOffset === offset && this.#nextTimestamp === timestamp && this.#nextConsumed === consumed && this.#nextRun === run) {
       const known = this.#next?.deref();
-      if (known !== undefined) return known;
+      // Memoised by a replay (not interned): a live transition still looks it up.
+      if (known !== undefined && (!shared || known.interned || this.#family === undefined)) return known;
+      if (known !== undefined) {
+        const next = this.#family!.intern(known);
+        this.#next = new WeakRef(next);
+        return next;
+      }
     }
     const slot = this.#slots[index];
     if (slot === undefined) return this;
@@ -103,7 +106,7 @@ export class PositionState {
     const tsSeen = timestamp === slot.lastTimestamp && run >= consumed ? slot.tsSeen + consumed : Math.min(run, consumed);
     slots[index] = { prefix: slot.prefix, offsets: slot.offsets, lastOffset: offset, lastTimestamp: timestamp, tsSeen, element: undefined };
     const built = new PositionState(slots, this.#family);
-    const next = this.#family?.intern(built) ?? built;
+    const next = shared ? (this.#family?.intern(built) ?? built) : built;
     this.#nextSlot = index;
     this.#nextOffset = offset;
     this.#nextTimestamp = timestamp;
@@ -149,25 +152,33 @@ export class PositionState {
  * group's family as long as any of its states.
  */
 export class PositionStates {
-  readonly #families = new Map<string, StateFamily>();
-  readonly #registry: StateRegistry = new FinalizationRegistry(({ family, key }) => {
-    if (family.forget(key) && this.#families.get(family.group) === family) this.#families.delete(family.group);
+  // A family lives as long as a state of its group (each holds it), so as long as a connection.
+  readonly #families = new Map<string, WeakRef<StateFamily>>();
+  readonly #forget = new FinalizationRegistry<string>((group) => {
+    if (this.#families.get(group)?.deref() === undefined) this.#families.delete(group);
   });
 
   root(group: string, starts: readonly StartPosition[]): PositionState {
-    let family = this.#families.get(group);
+    let family = this.#families.get(group)?.deref();
     if (family === undefined) {
-      family = new StateFamily(group, this.#registry);
-      this.#families.set(group, family);
+      family = new StateFamily();
+      this.#families.set(group, new WeakRef(family));
+      this.#forget.register(family, group);
     }
     return family.intern(new PositionState(starts.map(startSlot), family));
   }
 
-  /** Groups with states alive, and their states (tests, metrics). */
+  /** Groups with states alive, and their findable states (tests, metrics). */
   get size(): { groups: number; states: number } {
+    let groups = 0;
     let states = 0;
-    for (const family of this.#families.values()) states += family.size;
-    return { groups: this.#families.size, states };
+    for (const held of this.#families.values()) {
+      const family = held.deref();
+      if (family === undefined) continue;
+      groups++;
+      states += family.size;
+    }
+    return { groups, states };
   }
 }
 
@@ -197,8 +208,8 @@ export class PositionIds {
    * (more than one when a client is offered only the events its filter matches), `run` how many
    * consecutive messages up to this one have its timestamp, as far as the reader knows.
    */
-  advance(index: number, offset: number, timestamp: number, consumed = 1, run = consumed): void {
-    this.#state = this.#state.next(index, offset, timestamp, consumed, run);
+  advance(index: number, offset: number, timestamp: number, consumed = 1, run = consumed, shared = true): void {
+    this.#state = this.#state.next(index, offset, timestamp, consumed, run, shared);
   }
 
   /** Moves a partition to a new concrete offset (after its position was lost and re-resolved). */

@@ -179,26 +179,35 @@ describe('ClientQueue ids and batches', () => {
     expect(a).toBe(b);
   });
 
-  it('shares states and batches with clients that started elsewhere once their ids agree', () => {
-    const batches = new FlushQueue();
-    const early = harness({ batches }).queue;
-    const late = harness({ batches, starts: [{ topic: 't', partition: 0, offset: 1 }] }).queue;
-    queueAndTake(early, [event(0), event(1)]);
-    queueAndTake(late, [event(1)]);
-    expect(late.writtenId).toBe(early.writtenId);
-    const [a, b] = [early, late].map((queue) => {
-      queue.advance(0, event(2), 1);
-      queue.push(0, event(2).frame as Buffer);
-      return queue.take(() => undefined);
-    });
+  it('shares states and batches with clients that started elsewhere once their ids agree, on a live feed', () => {
+    // Events of a live feed carry its seq; a replay's do not.
+    const live = (offset: number): PreparedEvent => ({ ...event(offset), seq: offset + 1 });
+    const converge = (make: (offset: number) => PreparedEvent) => {
+      const batches = new FlushQueue();
+      const states = new PositionStates();
+      const early = harness({ batches, positions: states }).queue;
+      const late = harness({ batches, positions: states, starts: [{ topic: 't', partition: 0, offset: 1 }] }).queue;
+      queueAndTake(early, [make(0), make(1)]);
+      queueAndTake(late, [make(1)]);
+      expect(late.writtenId).toBe(early.writtenId);
+      return [early, late].map((queue) => {
+        queue.advance(0, make(2), 1);
+        queue.push(0, make(2).frame as Buffer);
+        return queue.take(() => undefined);
+      });
+    };
+    const [a, b] = converge(live);
     // One batch, built once for both: the same object, so one compression per coding too.
     expect(a).toBe(b);
     expect(a!.bytes.toString()).toBe(`event: message\nid: ${idAfter(1002)}\ndata: {"o":2}\n\n`);
+    // Replays are not looked up: the same bytes, built apart.
+    const [c, d] = converge(event);
+    expect(c).not.toBe(d);
+    expect(c!.bytes.toString()).toBe(d!.bytes.toString());
     // A client answering in offsets says the same id now but not after the next event: not shared.
-    const byOffset = harness({ batches, starts: [{ topic: 't', partition: 0, offset: 0, requested: { topic: 't', partition: 0, offset: 0 } }] }).queue;
+    const byOffset = harness({ starts: [{ topic: 't', partition: 0, offset: 0, requested: { topic: 't', partition: 0, offset: 0 } }] }).queue;
     expect(byOffset.writtenId).toBe(START_ID);
-    const plain = harness({ batches }).queue;
-    expect(queueAndTake(byOffset, [event(0)])).not.toBe(queueAndTake(plain, [event(0)]));
+    expect(queueAndTake(byOffset, [live(0)])).not.toBe(queueAndTake(harness().queue, [live(0)]));
   });
 
   it('writes an id-only block when skipped events moved the id, once', () => {
