@@ -79,26 +79,19 @@ if ! PYTHONPATH="$PY_TOOLS" python3 -c 'import importlib.util as u, sys; sys.exi
 fi
 echo "${PY_CLIENTS[*]} in $PY_TOOLS"
 
-# --- Chromium (only for the web UI's browser tests: ./dev test and CI call this) ----------------
-ensure_chromium() {
-  local path="${CHROMIUM_PATH:-/usr/bin/chromium}"
+# --- Debian tools the tests drive: NAME's binary at $VARIABLE if set, else at DEFAULT, installed if missing.
+ensure_package() {
+  local name=$1 variable=$2 path="${!2:-$3}"
   if [ ! -x "$path" ]; then
-    [ -z "${CHROMIUM_PATH:-}" ] || die "CHROMIUM_PATH=$CHROMIUM_PATH is not an executable"
-    echo "installing: chromium"
-    apt_install chromium
+    [ -z "${!variable:-}" ] || die "$variable=${!variable} is not an executable"
+    echo "installing: $name"
+    apt_install "$name"
   fi
-  [ -x "$path" ] || die "chromium still missing at $path"
-  echo "chromium: $path"
+  [ -x "$path" ] || die "$name still missing at $path"
+  echo "$name: $path"
 }
 
-# --- HAProxy (only for the fault tests' load balancer in front of several instances) ------------
-ensure_haproxy() {
-  local path="${HAPROXY_PATH:-/usr/sbin/haproxy}"
-  if [ ! -x "$path" ]; then
-    [ -z "${HAPROXY_PATH:-}" ] || die "HAPROXY_PATH=$HAPROXY_PATH is not an executable"
-    echo "installing: haproxy"
-    apt_install haproxy
-  fi
-  [ -x "$path" ] || die "haproxy still missing at $path"
-  echo "haproxy: $path ($("$path" -v | head -1 | cut -d' ' -f3))"
-}
+# Chromium: only for the web UI's browser tests (./dev test and CI call this).
+ensure_chromium() { ensure_package chromium CHROMIUM_PATH /usr/bin/chromium; }
+# HAProxy: only for the fault tests' load balancer in front of several instances.
+ensure_haproxy() { ensure_package haproxy HAPROXY_PATH /usr/sbin/haproxy; }
