@@ -60,11 +60,16 @@ it('npm eventsource and requests-sse decode gzip, deflate and zstd bodies to the
       // Each client's first stream ends cleanly and it reconnects.
       await waitFor(() => clients.every((c) => c.client.attempts()[0]?.ended !== undefined && c.client.attempts().length >= 2), 'the clean ends and reconnects', 20_000);
       await sleep(500);
-      // Every connection cut by the server, mid-body.
-      const before = clients.map((c) => c.client.attempts().length);
-      cutAllConnections(service);
-      await waitFor(() => clients.every((c, i) => c.client.attempts().length > before[i]!), 'the reconnects after the cut', 20_000);
-      await sleep(1000);
+      // Every connection cut by the server, mid-body. A client that was between two streams (one
+      // ended at its maximum duration) at the cut is cut again: every client's body gets cut once.
+      const wasCut = (c: (typeof clients)[number]) => c.client.attempts().some((a) => a.ended !== undefined && a.ended !== 'end');
+      for (let round = 0; round < 5 && !clients.every(wasCut); round++) {
+        const before = clients.map((c) => c.client.attempts().length);
+        cutAllConnections(service);
+        await waitFor(() => clients.every((c, i) => c.client.attempts().length > before[i]!), 'the reconnects after the cut', 20_000);
+        await sleep(500);
+      }
+      await sleep(500);
     } finally {
       produced = await producer.stop();
     }
@@ -82,13 +87,13 @@ it('npm eventsource and requests-sse decode gzip, deflate and zstd bodies to the
       // The reconnect after the cut came back with the id of the last event received.
       expect(attempts.at(-1)?.lastEventId, name).not.toBeNull();
       expect(attempts.map((a) => [a.status, a.contentEncoding ?? 'identity']), name).toEqual(attempts.map(() => [200, coding]));
-      // Every body ended complete (its trailer checked) or cut, never failing to decode; one was
-      // cut. Only the last may still be being read (or its stream just ended at its maximum duration).
+      // Every body ended complete (its trailer checked) or cut, never failing to decode; at least
+      // one was cut. Only the last may still be being read (or its stream just ended at its maximum duration).
       expect(attempts.slice(0, -1).map((a) => a.ended ?? 'still open'), name).not.toContain('still open');
       const ends = attempts.flatMap((a) => (a.ended === undefined ? [] : [a.ended]));
       expect(ends.filter((e) => e !== 'end' && !CUT_BODY_ENDS.some((cut) => cut.test(e))), name).toEqual([]);
       expect(ends.filter((e) => e === 'end').length, name).toBeGreaterThanOrEqual(1);
-      expect(ends.filter((e) => e !== 'end').length, name).toBe(1);
+      expect(ends.filter((e) => e !== 'end').length, name).toBeGreaterThanOrEqual(1);
     }
     // The service's side: as many streams opened in each coding as the clients were answered with.
     const opened = log.filter((l) => l.msg === 'stream opened').map((l) => l.coding);
