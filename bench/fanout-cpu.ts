@@ -32,6 +32,8 @@ import { FlushQueue } from '../src/stream/flush-queue.ts';
 import { framingFor } from '../src/stream/framing.ts';
 import { PositionStates } from '../src/stream/position-ids.ts';
 import { StreamSession } from '../src/stream/session.ts';
+import { Cohorts } from '../src/stream/cohort.ts';
+import type { EventSource } from '../src/fanout/source.ts';
 import type { StreamResponse } from '../src/stream/socket-writer.ts';
 import { repoRoot } from '../scripts/lib/repo-root.ts';
 import { machineInfo, table, writeResults } from './lib/report.ts';
@@ -43,7 +45,10 @@ const opts = options('node bench/fanout-cpu.ts [options]', {
   rate: { default: '100', help: 'events/s handed to the feed' },
   seconds: { default: '8', help: 'measured seconds per run' },
   stagger: { default: '20', help: 'clients join spread over this many first events' },
+  cohorts: { default: 'yes', help: 'yes: clients in step are served as cohorts (fanout.cohorts); no: each by itself' },
+  name: { default: 'fanout-cpu', help: 'results file name under bench/results/' },
 });
+const useCohorts = opts.cohorts === 'yes';
 const rate = num(opts.rate, 'rate');
 const seconds = num(opts.seconds, 'seconds');
 const stagger = num(opts.stagger, 'stagger');
@@ -67,7 +72,11 @@ function countingResponse(count: (bytes: number) => void): StreamResponse {
   };
 }
 
+/** Positions are resolved before a stream follows its source: nothing here asks. */
+const notResolved = (): Promise<never> => Promise.reject(new Error('positions are not resolved in process'));
+
 interface Row {
+  cohorts: number;
   clients: number;
   coding: ContentCoding;
   events: number;
@@ -86,6 +95,17 @@ async function run(clients: number, coding: ContentCoding): Promise<Row> {
   const compression = new Compression({ deflateLevel: 6, zstdLevel: 3 }, 1000);
   const selection = new EventSelection('rc', new Sanitizer(new SuppressionIndex(10), new RedactedPages({}), () => undefined, metrics, silent), new Set());
   const feed = new PartitionFeed('eqiad.mediawiki.recentchange', 0, 0, 32 * 2 ** 20);
+  // The hub's part for one feed: cursors join it live (through its cache) and leave it.
+  const source: EventSource = {
+    offsets: { partitionCounts: notResolved, bounds: notResolved, offsetsForTimestamp: notResolved, maxTimestamps: notResolved },
+    ordersReplay: true,
+    subscribe: (cursors) => {
+      for (const cursor of cursors) feed.replay(cursor, Number.MAX_SAFE_INTEGER);
+      return { close: () => cursors.forEach((cursor) => feed.leave(cursor)) };
+    },
+    stop: () => Promise.resolve(),
+  };
+  const cohorts = useCohorts ? new Cohorts(source) : undefined;
   let wire = 0;
   const sessions: StreamSession[] = [];
   for (let i = 0; i < clients; i++) {
@@ -104,6 +124,7 @@ async function run(clients: number, coding: ContentCoding): Promise<Row> {
       shareKey: 'sse|rc',
       reconnectDelayMs: 2000,
       flush,
+      ...(cohorts !== undefined ? { cohorts } : {}),
       guard,
       metrics,
       log: silent,
@@ -115,7 +136,7 @@ async function run(clients: number, coding: ContentCoding): Promise<Row> {
   let offset = 0;
   for (; offset < stagger + 20; offset++) {
     feed.accept([eventAt(offset)], offset + 1, undefined);
-    if (offset === 0) for (const session of sessions) feed.replay(session.cursors[0]!, Number.MAX_SAFE_INTEGER);
+    if (offset === 0) for (const session of sessions) session.follow(source, new Map());
     await new Promise((resolve) => setImmediate(resolve));
   }
   const last = sessions.at(-1)!;
@@ -144,6 +165,7 @@ async function run(clients: number, coding: ContentCoding): Promise<Row> {
   guard.stop();
   const cpuUs = cpu.user + cpu.system;
   return {
+    cohorts: cohorts?.size ?? 0,
     clients,
     coding,
     events: produced,
@@ -170,9 +192,9 @@ const markdown = [
   `${machine.date}, node ${machine.node}, commit ${machine.gitCommit}${machine.gitDirty === true ? ' (dirty)' : ''}. In process, no Kafka and no sockets: real StreamSessions on one PartitionFeed with the recorded recentchange events, writing to responses that only count bytes (the sockets' cost is bench/fanout.ts's). Clients join over the first ${stagger} events. "behind" = events produced but not yet handed to the last client's socket, worst over the run.`,
   '',
   table(
-    ['clients', 'coding', 'events', 'CPU ns per event × client', 'CPU % of a core', 'behind (events, max)', 'wire B/event', 'evicted'],
-    rows.map((r) => [r.clients, r.coding, r.events, r.nsPerEventClient, r.cpuPct, r.maxBehindEvents, r.wireBytesPerEvent, r.evicted]),
+    ['clients', 'coding', 'cohorts at the end', 'events', 'CPU ns per event × client', 'CPU % of a core', 'behind (events, max)', 'wire B/event', 'evicted'],
+    rows.map((r) => [r.clients, r.coding, useCohorts ? r.cohorts : 'off', r.events, r.nsPerEventClient, r.cpuPct, r.maxBehindEvents, r.wireBytesPerEvent, r.evicted]),
   ),
 ].join('\n');
-writeResults('fanout-cpu', { benchmark: 'fanout-cpu', args: { rate, seconds, stagger }, machine, rows }, markdown);
+writeResults(opts.name, { benchmark: 'fanout-cpu', args: { rate, seconds, stagger, cohorts: useCohorts }, machine, rows }, markdown);
 process.exit(0);

@@ -21,6 +21,7 @@ import { SuppressionIndex } from './sanitize/suppression-index.ts';
 import { topicPolicies } from './sanitize/topic-policies.ts';
 import { LiveSelections } from './selection/live-selections.ts';
 import { Selections } from './selection/selections.ts';
+import { Cohorts } from './stream/cohort.ts';
 import { FlushQueue } from './stream/flush-queue.ts';
 import { PositionStates } from './stream/position-ids.ts';
 import { Compression } from './compress/encoder.ts';
@@ -78,6 +79,8 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     config.fanout.mode === 'shared'
       ? new FanoutHub(gateway, config, sanitizer, metrics, logger)
       : new PerConnectionSource(gateway, config.maxEventBytes, sanitizer, metrics, logger);
+  const cohorts = config.fanout.mode === 'shared' && config.fanout.cohorts ? new Cohorts(source) : undefined;
+  metrics.countCohorts = () => cohorts?.size ?? 0;
   // Ticks often enough for the heartbeat interval, at most once a second.
   const sessions = new SessionRegistry(Math.min(1000, Math.max(50, Math.floor((config.heartbeatInterval || 1000) / 4))));
   const guard = new LoadGuard(config.fanout.totalBacklogBytes, config.fanout.maxEventLoopLagMs);
@@ -99,6 +102,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     slots: new StreamSlots(config.clientIpConnectionLimit, config.connections.maxStreams),
     guard,
     flush: new FlushQueue(),
+    ...(cohorts !== undefined ? { cohorts } : {}),
     positions: new PositionStates(),
     compression,
     selections: new Selections(schemas, sanitizer, config.filters.maxCost, logger),

@@ -334,6 +334,11 @@ export const configSchema = {
           "minimum": 0,
           "default": 1000
         },
+        "cohorts": {
+          "description": "Serve the clients of one group (same streams, filter and format) that have been sent exactly the same bytes as one cohort: its events are queued once and each flush writes the same chunk to every member, so the work per event does not grow with the clients. A client whose socket is full when a chunk is due leaves with a copy of the cohort's position and goes on by itself; it joins again once it is in step. Only with `mode: shared`; false = every client follows the feeds by itself (for comparison).",
+          "type": "boolean",
+          "default": true
+        },
         "total_backlog_bytes": {
           "description": "Bytes that may queue for all clients together, counting what each queues beyond 64 KiB (below that a queue holds the events of the current write, frames shared by every client in step). Past this, clients that are behind are disconnected first (they resume with their id), and new streams are refused with 503 and `Retry-After` from 75 % of it: an overloaded process keeps serving the clients it has instead of running out of memory.",
           "type": "integer",

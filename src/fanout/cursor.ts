@@ -45,6 +45,8 @@ export class PartitionCursor {
   readonly sink: EventSink;
   /** Next offset this client needs. */
   next: number;
+  /** Offered every event of its feed as it is accepted (not indexed, not catching up). */
+  live = false;
   /** `seq` of the last live-feed event consumed (undefined after events from other readers). */
   lastSeq: number | undefined = undefined;
   /**

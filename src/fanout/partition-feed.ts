@@ -141,12 +141,14 @@ export class PartitionFeed {
     }
     if (!cursors.has(cursor)) this.#liveCount++;
     cursors.add(cursor);
+    cursor.live = true;
   }
 
   #removeLive(cursor: PartitionCursor): void {
     const group = cursor.sink.shareGroup;
     const cursors = this.#live.get(group);
     if (cursors === undefined || !cursors.delete(cursor)) return;
+    cursor.live = false;
     this.#liveCount--;
     if (cursors.size === 0) this.#live.delete(group);
   }

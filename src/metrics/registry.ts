@@ -38,6 +38,14 @@ export class Metrics implements KafkaObserver {
     registers: [this.registry],
     collect: () => this.sharedHistories.set(this.countSharedHistories()),
   });
+  /** Read when metrics are scraped; the composition root points it at the cohorts' count. */
+  countCohorts: () => number = () => 0;
+  readonly cohorts: Gauge = new Gauge({
+    name: 'eventstreams_cohorts',
+    help: 'Groups of clients in step, each served as one (fanout.cohorts)',
+    registers: [this.registry],
+    collect: () => this.cohorts.set(this.countCohorts()),
+  });
   readonly cacheLookups = new Counter({ name: 'eventstreams_cache_lookups_total', help: 'Client start positions served from the recent-events cache (hit) or needing a Kafka catch-up (miss)', labelNames: ['result'], registers: [this.registry] });
   readonly catchUpReaders = new Gauge({ name: 'eventstreams_catch_up_readers', help: 'Running catch-up readers', registers: [this.registry] });
   readonly catchUpReadersStarted = new Counter({ name: 'eventstreams_catch_up_readers_started_total', help: 'Catch-up readers started (clients resuming close together share one)', registers: [this.registry] });

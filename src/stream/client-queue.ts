@@ -227,6 +227,32 @@ export class ClientQueue implements Sheddable {
     return block;
   }
 
+  /** The position after the last block handed to the socket (shared by the queues in step with this one). */
+  get written(): PositionState {
+    return this.#written;
+  }
+
+  /** The position after everything queued and skipped. */
+  get state(): PositionState {
+    return this.#ids.state;
+  }
+
+  /**
+   * Takes over the position and the queued blocks of a queue of the same group that this client
+   * was in step with (its cohort's): it goes on exactly where that one is. `handed`: the client
+   * was handed an id meanwhile.
+   */
+  follow(other: ClientQueue, handed: boolean): void {
+    this.drop();
+    this.#ids.adopt(other.#ids.state);
+    this.#written = other.#written;
+    this.#queued = other.#queued;
+    if (handed) this.#idHanded = true;
+    for (const part of other.#pending) this.#add(part);
+    this.#pendingEvents = other.#pendingEvents;
+    this.#pendingBySlot.set(other.#pendingBySlot);
+  }
+
   /** Forgets what is queued (written, or dropped with the client). */
   drop(): void {
     const guard = this.#options.guard;

@@ -45,6 +45,8 @@ const NODE_CLOCK: FlushClock = {
 export class FlushQueue {
   // Callers mark a target once per turn (they keep a flag): a list, not a set, per client.
   #dirty: Flushable[] = [];
+  /** Flushed before the others: cohorts, so clients flushed after them find them in their new state. */
+  #first: Flushable[] = [];
   /** This turn's batches by the state they lead to (an object key: no string built per client). */
   readonly #batches = new Map<object, Batch[]>();
   #scheduled = false;
@@ -57,8 +59,8 @@ export class FlushQueue {
     this.#clock = clock;
   }
 
-  mark(target: Flushable): void {
-    this.#dirty.push(target);
+  mark(target: Flushable, first = false): void {
+    (first ? this.#first : this.#dirty).push(target);
     this.#schedule();
   }
 
@@ -89,8 +91,11 @@ export class FlushQueue {
   #run(): void {
     const start = this.#clock.now();
     this.#scheduled = false;
+    const first = this.#first;
     const dirty = this.#dirty;
+    this.#first = [];
     this.#dirty = [];
+    for (const target of first) target.flush();
     for (const target of dirty) target.flush();
     this.#batches.clear();
     this.#lastEnd = this.#clock.now();

@@ -212,6 +212,11 @@ export class PositionIds {
     this.#state = this.#state.next(index, offset, timestamp, consumed, run, shared);
   }
 
+  /** Takes over the state of a connection in step with this one (same group, so the same partitions). */
+  adopt(state: PositionState): void {
+    this.#state = state;
+  }
+
   /** Moves a partition to a new concrete offset (after its position was lost and re-resolved). */
   reset(start: StartPosition): void {
     // Rare (a lost position): a scan, rather than an index kept by every connection.

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { PartitionCursor, type EventSink } from '../fanout/cursor.ts';
+import type { EventSource, Subscription } from '../fanout/source.ts';
 import type { PreparedEvent } from '../event/prepared-event.ts';
 import type { DroppedPosition } from '../kafka/start-positions.ts';
 import type { StartPosition } from '../protocol/position.ts';
@@ -9,7 +10,9 @@ import type { IndexHint } from '../filter/compile.ts';
 import type { EventSelection } from '../selection/event-selection.ts';
 import type { LoadGuard } from '../admission/load-guard.ts';
 import type { BodyEncoder } from '../compress/encoder.ts';
+import type { SharedChunk } from '../compress/shared-chunk.ts';
 import { ClientQueue, type EvictReason, type Schedule } from './client-queue.ts';
+import type { Cohort, CohortMember, Cohorts } from './cohort.ts';
 import type { Framing } from './framing.ts';
 import { positionNotice } from './notice.ts';
 import type { PositionStates } from './position-ids.ts';
@@ -25,8 +28,8 @@ export interface SessionOptions {
   dropped: readonly DroppedPosition[];
   /** Which events this client is sent, and in what shape (canaries, filter, projection). */
   selection: EventSelection;
-  /** Counts the events its filter kept from this client, per stream of the event's topic. */
-  countFiltered: (topic: string) => void;
+  /** Counts the events its filter kept from `clients` clients (this one, or its cohort), per stream of the event's topic. */
+  countFiltered: (topic: string, clients?: number) => void;
   /** Queued bytes past which a client that does not keep up is disconnected. */
   backlogBytes: number;
   /**
@@ -56,6 +59,8 @@ export interface SessionOptions {
   deadline?: number;
   reconnectDelayMs: number;
   flush: FlushQueue;
+  /** Where clients in step are served as one (`fanout.cohorts`); undefined: each by itself. */
+  cohorts?: Cohorts;
   guard: LoadGuard;
   metrics: Metrics;
   log: FastifyBaseLogger;
@@ -76,8 +81,9 @@ const SLOW_CLIENT_MESSAGE = 'The client did not read events as fast as they arri
  * socket once per event-loop turn in its framing. A client whose queue outgrows its budget is told
  * so with an `event: error` and disconnected (it resumes with its id) instead of growing memory.
  */
-export class StreamSession implements EventSink {
+export class StreamSession implements EventSink, CohortMember {
   readonly cursors: PartitionCursor[];
+  cohortIndex = -1;
   readonly #options: SessionOptions;
   readonly #framing: Framing;
   readonly #writer: SocketWriter;
@@ -87,6 +93,12 @@ export class StreamSession implements EventSink {
   #eventsSent = 0;
   /** Marked in the flush queue for this turn (a Set insert per event is a hash per client per event). */
   #marked = false;
+  #source: EventSource | undefined;
+  /** Its cursors on the source's feeds; undefined while it is in a cohort (the cohort's cursors follow them). */
+  #subscription: Subscription | undefined;
+  #cohort: Cohort | undefined;
+  /** The cohort's `eventsSent` when this client joined it. */
+  #sentAtJoin = 0;
   #endReason: EndReason = 'client_closed';
   readonly #countSent = (slot: number, events: number): void => {
     this.#eventsSent += events;
@@ -152,12 +164,61 @@ export class StreamSession implements EventSink {
   }
 
   get stats(): SessionStats {
-    return { eventsSent: this.#eventsSent, bytesSent: this.#writer.bytesWritten };
+    const inCohort = this.#cohort === undefined ? 0 : this.#cohort.eventsSent - this.#sentAtJoin;
+    return { eventsSent: this.#eventsSent + inCohort, bytesSent: this.#writer.bytesWritten };
   }
 
   /** Where this client would resume if it reconnected now (after what is queued). */
   get id(): string {
-    return this.#queue.id;
+    return (this.#cohort?.queue ?? this.#queue).id;
+  }
+
+  /** Starts following its partitions from `source` (`ends`: their high watermarks when the starts were resolved). */
+  follow(source: EventSource, ends: ReadonlyMap<string, number>): void {
+    this.#source = source;
+    this.#subscription = source.subscribe(this.cursors, ends);
+  }
+
+  /** Stops following them (the connection closed). */
+  unfollow(): void {
+    this.#subscription?.close();
+    this.#subscription = undefined;
+  }
+
+  /** Connected, and its socket takes more now: it can stay in step with its cohort. */
+  get inStep(): boolean {
+    return !this.#writer.gone && !this.#writer.full;
+  }
+
+  /** A chunk of its cohort's. */
+  write(chunk: SharedChunk): void {
+    this.#writer.writeShared(chunk);
+  }
+
+  fallOut(resubscribe: boolean): void {
+    const cohort = this.#cohort;
+    if (cohort === undefined) return;
+    // Copied before leaving: the last member out ends the cohort, and its queue with it.
+    this.#eventsSent += cohort.eventsSent - this.#sentAtJoin;
+    this.#queue.follow(cohort.queue, this.#eventsSent > 0);
+    for (let slot = 0; slot < this.cursors.length; slot++) {
+      const from = cohort.cursors[slot]!;
+      const cursor = this.cursors[slot]!;
+      cursor.next = from.next;
+      cursor.lastSeq = from.lastSeq;
+    }
+    this.#cohort = undefined;
+    cohort.remove(this);
+    // Ended (or ending: its connection's close unsubscribes whatever it follows then), it follows nothing more.
+    if (resubscribe && !this.ended) this.#subscription = this.#source!.subscribe(this.cursors, new Map());
+    if (!this.#queue.empty) this.#mark();
+  }
+
+  moveTo(cohort: Cohort): void {
+    this.#eventsSent += this.#cohort!.eventsSent - this.#sentAtJoin;
+    this.#cohort = cohort;
+    this.#sentAtJoin = cohort.eventsSent;
+    cohort.add(this);
   }
 
   open(): void {
@@ -219,16 +280,54 @@ export class StreamSession implements EventSink {
     }
     // A large fetch must not count against a client that reads fine: write as soon as a chunk is
     // ready, so only a congested socket makes the backlog grow.
-    if (this.#queue.push(slot, frame)) this.flush();
-    if (this.#queue.keepWithinBudget() && !this.#marked) {
-      this.#marked = true;
-      this.#options.flush.mark(this);
-    }
+    if (this.#queue.push(slot, frame)) this.#writeQueued();
+    if (this.#queue.keepWithinBudget()) this.#mark();
   }
 
-  /** Writes what is queued, unless the socket is still full (then on its next drain). */
+  #mark(): void {
+    if (this.#marked) return;
+    this.#marked = true;
+    this.#options.flush.mark(this);
+  }
+
+  /**
+   * Writes what is queued (unless the socket is still full: then on its next drain), and joins
+   * the cohort of its state once it is in step: from then on the cohort follows its partitions.
+   */
   flush(): void {
     this.#marked = false;
+    this.#writeQueued();
+    if (this.#options.cohorts !== undefined) this.#join(this.#options.cohorts);
+  }
+
+  #join(cohorts: Cohorts): void {
+    if (this.#cohort !== undefined || this.#order !== undefined || this.ended || this.#options.selection.index !== undefined) return;
+    const queue = this.#queue;
+    if (!queue.empty || queue.written !== queue.state) return;
+    for (const cursor of this.cursors) if (!cursor.live) return;
+    if (!this.inStep) return;
+    const options = this.#options;
+    const cohort = cohorts.join(this, {
+      starts: options.starts,
+      framing: options.framing,
+      selection: options.selection,
+      countFiltered: (topic, clients) => options.countFiltered(topic, clients),
+      shareKey: options.shareKey,
+      positions: options.positions,
+      backlogBytes: options.backlogBytes,
+      flush: options.flush,
+      guard: options.guard,
+      metrics: options.metrics,
+      queue,
+      cursors: this.cursors,
+    });
+    if (cohort === undefined) return;
+    this.#cohort = cohort;
+    this.#sentAtJoin = cohort.eventsSent;
+    this.unfollow();
+  }
+
+  #writeQueued(): void {
     if (this.ended || this.#queue.empty) return;
     if (this.#writer.full) {
       this.#writer.awaitDrain();
@@ -253,7 +352,7 @@ export class StreamSession implements EventSink {
     if (this.ended) return;
     this.#queue.reset(start);
     const notice = positionNotice([start], []);
-    if (notice !== undefined && this.#queue.pushNotice(notice)) this.#options.flush.mark(this);
+    if (notice !== undefined && this.#queue.pushNotice(notice)) this.#mark();
   }
 
   /** Heartbeat on silence; ends the stream at its deadline. Called by the registry's ticker. */
@@ -264,7 +363,10 @@ export class StreamSession implements EventSink {
       return;
     }
     const interval = this.#options.heartbeatIntervalMs;
-    if (interval > 0 && this.#queue.empty && now - this.#writer.lastWriteAt >= interval) {
+    if (interval <= 0 || now - this.#writer.lastWriteAt < interval) return;
+    // A cohort hands its members events only: a quiet one goes on by itself, for its heartbeat and id.
+    this.fallOut(true);
+    if (this.#queue.empty) {
       for (const cursor of this.cursors) cursor.catchUp();
       this.#write(this.#queue.takePosition() ?? this.#framing.heartbeat);
     }
@@ -273,7 +375,8 @@ export class StreamSession implements EventSink {
   /** Ends the stream with an `event: error` the client can see; it resumes with its id. */
   fail(name: string, message: string, reason: EndReason = 'error'): void {
     if (this.ended) return;
-    this.flush();
+    this.fallOut(false);
+    this.#writeQueued();
     this.#writeBlock(this.#framing.error(this.#queue.writtenId, name, message));
     this.#finish(reason);
   }
@@ -281,7 +384,8 @@ export class StreamSession implements EventSink {
   /** Ends the stream cleanly, advising when to reconnect (shutdown, maximum duration). */
   close(retryMs: number, reason: EndReason = 'shutdown'): void {
     if (this.ended) return;
-    this.flush();
+    this.fallOut(false);
+    this.#writeQueued();
     this.#writeBlock(this.#queue.takeFirstPosition());
     this.#writeBlock(this.#framing.retry(retryMs + Math.random() * retryMs));
     this.#finish(reason);
@@ -319,6 +423,7 @@ export class StreamSession implements EventSink {
 
   #stop(reason: EndReason): void {
     if (this.#queue.closed) return;
+    this.fallOut(false);
     this.#endReason = reason;
     if (reason !== 'client_closed') this.#options.metrics.disconnects.inc({ reason });
     this.#queue.close();

@@ -7,6 +7,7 @@ import { budgetProblem } from '../../filter/budget.ts';
 import type { FilterProblem } from '../../filter/check.ts';
 import type { Metrics } from '../../metrics/registry.ts';
 import type { Compression } from '../../compress/encoder.ts';
+import type { Cohorts } from '../../stream/cohort.ts';
 import type { FlushQueue } from '../../stream/flush-queue.ts';
 import { PositionError, resolveAssignment, type Assignment, type PositionRefusal } from '../../kafka/start-positions.ts';
 import { streamCoding, streamVary, type CodingPolicy, type ContentCoding } from '../../protocol/content-coding.ts';
@@ -36,6 +37,8 @@ export interface StreamRouteDeps {
   slots: StreamSlots;
   source: EventSource;
   flush: FlushQueue;
+  /** Clients in step served as one (`fanout.cohorts`); undefined: each by itself. */
+  cohorts?: Cohorts;
   compression: Compression;
   positions: PositionStates;
   guard: LoadGuard;
@@ -238,7 +241,7 @@ function openStream(
     starts: assignment.starts,
     dropped: assignment.dropped,
     selection,
-    countFiltered: (topic) => filteredByTopic.get(topic)?.inc(),
+    countFiltered: (topic, clients = 1) => filteredByTopic.get(topic)?.inc(clients),
     shareKey,
     positions: deps.positions,
     backlogBytes: fanout.clientBacklogBytes,
@@ -250,6 +253,7 @@ function openStream(
     ...(connections.maxDurationMs > 0 ? { deadline: started + connections.maxDurationMs * (1 - connections.maxDurationJitter * Math.random()) } : {}),
     reconnectDelayMs: connections.reconnectDelayMs,
     flush: deps.flush,
+    ...(deps.cohorts !== undefined ? { cohorts: deps.cohorts } : {}),
     guard: deps.guard,
     metrics: deps.metrics,
     log,
@@ -262,12 +266,12 @@ function openStream(
   }
   deps.sessions.add(session);
   session.open();
-  const subscription = deps.source.subscribe(session.cursors, assignment.ends);
+  session.follow(deps.source, assignment.ends);
   let closed = false;
   const close = () => {
     if (closed) return;
     closed = true;
-    subscription.close();
+    session.unfollow();
     lease.release();
     deps.slots.release(slot);
     deps.sessions.delete(session);

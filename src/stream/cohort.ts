@@ -1,0 +1,246 @@
+import type { LoadGuard } from '../admission/load-guard.ts';
+import type { SharedChunk } from '../compress/shared-chunk.ts';
+import { PartitionCursor, type EventSink } from '../fanout/cursor.ts';
+import type { EventSource, Subscription } from '../fanout/source.ts';
+import type { PreparedEvent } from '../event/prepared-event.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import type { StartPosition } from '../protocol/position.ts';
+import type { EventSelection } from '../selection/event-selection.ts';
+import { ClientQueue } from './client-queue.ts';
+import type { FlushQueue } from './flush-queue.ts';
+import type { Framing } from './framing.ts';
+import type { PositionState, PositionStates } from './position-ids.ts';
+
+/** A client as its cohort sees it (`StreamSession`). */
+export interface CohortMember {
+  /** Where it is in its cohort's list (kept by the cohort: removal is a swap). */
+  cohortIndex: number;
+  /** Connected, and its socket takes more now. */
+  readonly inStep: boolean;
+  /** Writes a chunk of the cohort's to the client's socket. */
+  write(chunk: SharedChunk): void;
+  /** Leaves the cohort and goes on by itself from where the cohort is (`resubscribe`: following the feeds again). */
+  fallOut(resubscribe: boolean): void;
+  /** Moves to another cohort in the same state. */
+  moveTo(cohort: Cohort): void;
+  positionLost(start: StartPosition): void;
+  fail(name: string, message: string): void;
+}
+
+/** What a cohort is built from: the first client in step, whose position and group it takes. */
+export interface CohortSeed {
+  starts: readonly StartPosition[];
+  framing: Framing;
+  selection: EventSelection;
+  countFiltered: (topic: string, clients: number) => void;
+  shareKey: string;
+  positions: PositionStates;
+  backlogBytes: number;
+  flush: FlushQueue;
+  guard: LoadGuard;
+  metrics: Metrics;
+  /** The client's queue, empty, at the position the cohort starts from. */
+  queue: ClientQueue;
+  /** The client's cursors, all following their feeds live. */
+  cursors: readonly PartitionCursor[];
+}
+
+/**
+ * Clients of one group (same streams, filter and format) that have been sent exactly the same
+ * bytes so far, served as one: the cohort follows the feeds, queues each event once and hands
+ * every member the same chunk per flush. Per event nothing is done per member; per flush, one
+ * write. A member whose socket is full when a chunk is due leaves with a copy of the cohort's
+ * position and queue and goes on by itself (`CohortMember.fallOut`); it comes back once it is in
+ * step again (`Cohorts.join`).
+ */
+export class Cohort implements EventSink {
+  readonly cursors: PartitionCursor[];
+  readonly queue: ClientQueue;
+  readonly members: CohortMember[] = [];
+  readonly index = undefined;
+  readonly shareGroup: object;
+  /** Events handed to every member so far: a member counts its share from when it joined. */
+  eventsSent = 0;
+  /** The written state it is registered under (`Cohorts`). */
+  key: PositionState;
+  readonly #seed: CohortSeed;
+  readonly #registry: Cohorts;
+  readonly #subscription: Subscription;
+  #marked = false;
+  #dissolved = false;
+  readonly #countSent = (slot: number, events: number): void => {
+    this.eventsSent += events;
+    this.#seed.metrics.countSent(this.cursors[slot]!.topic, events * this.members.length);
+  };
+
+  constructor(seed: CohortSeed, registry: Cohorts, source: EventSource) {
+    this.#seed = seed;
+    this.#registry = registry;
+    this.shareGroup = seed.selection;
+    this.queue = new ClientQueue(
+      {
+        starts: seed.starts,
+        framing: seed.framing,
+        backlogBytes: seed.backlogBytes,
+        stallMs: 0,
+        shareKey: seed.shareKey,
+        positions: seed.positions,
+        batches: seed.flush,
+        guard: seed.guard,
+        // Too much queued (the process is overloaded): every member goes on by itself, by the usual rules.
+        evict: () => this.dissolve(),
+      },
+      // Nothing waits in a socket of the cohort's own: what it queues is written on the next flush.
+      { buffered: 0, bufferedAtMost: 0, awaitDrain: () => this.#mark() },
+    );
+    this.queue.follow(seed.queue, false);
+    this.key = this.queue.written;
+    this.cursors = seed.cursors.map((c) => {
+      const cursor = new PartitionCursor(this, c.slot, c.topic, c.partition, c.next);
+      cursor.lastSeq = c.lastSeq;
+      return cursor;
+    });
+    this.#subscription = source.subscribe(this.cursors, new Map());
+  }
+
+  get ended(): boolean {
+    return this.#dissolved;
+  }
+
+  /** Members may join: nothing queued, and its position is `state`. */
+  at(state: PositionState): boolean {
+    return !this.#dissolved && this.queue.empty && this.queue.written === state && this.queue.state === state;
+  }
+
+  add(member: CohortMember): void {
+    member.cohortIndex = this.members.length;
+    this.members.push(member);
+  }
+
+  remove(member: CohortMember): void {
+    const members = this.members;
+    const last = members.pop()!;
+    if (last !== member) {
+      members[member.cohortIndex] = last;
+      last.cohortIndex = member.cohortIndex;
+    }
+    if (members.length === 0) this.dissolve();
+  }
+
+  receive(slot: number, event: PreparedEvent, consumed: number): void {
+    const queue = this.queue;
+    queue.advance(slot, event, consumed);
+    const frame = this.#seed.selection.select(event);
+    if (typeof frame === 'string') {
+      if (frame === 'filtered') this.#seed.countFiltered(event.topic, this.members.length);
+      return;
+    }
+    if (queue.push(slot, frame)) this.flush();
+    if (queue.keepWithinBudget()) this.#mark();
+  }
+
+  skip(slot: number, event: PreparedEvent, consumed: number): void {
+    this.queue.advance(slot, event, consumed);
+  }
+
+  caughtUp(): void {}
+
+  writable(): Promise<void> {
+    return this.queue.writable();
+  }
+
+  positionLost(start: StartPosition): void {
+    for (const member of this.#leaveAll(true)) member.positionLost(start);
+  }
+
+  fail(name: string, message: string): void {
+    for (const member of this.#leaveAll(false)) member.fail(name, message);
+  }
+
+  /** Hands what is queued to every member; members that cannot take it now go on by themselves with it. */
+  flush(): void {
+    this.#marked = false;
+    if (this.#dissolved || this.queue.empty) return;
+    const members = this.members;
+    // Backwards: a member that leaves is replaced by the last one, already checked.
+    for (let i = members.length - 1; i >= 0; i--) if (!members[i]!.inStep) members[i]!.fallOut(true);
+    if (this.#dissolved) return;
+    const from = this.queue.written;
+    const chunk = this.queue.take(this.#countSent);
+    for (const member of members) member.write(chunk);
+    this.queue.release();
+    this.#registry.moved(this, from);
+  }
+
+  /** Takes in the members of `other`, in the same state with nothing queued; `other` ends. */
+  absorb(other: Cohort): void {
+    for (const member of other.members.splice(0)) member.moveTo(this);
+    other.dissolve();
+  }
+
+  /** Ends the cohort; members still in it go on by themselves. */
+  dissolve(): void {
+    if (this.#dissolved) return;
+    this.#dissolved = true;
+    this.#leaveAll(true);
+    this.#subscription.close();
+    this.queue.close();
+    this.#registry.forget(this);
+  }
+
+  /** Every member, out of the cohort and on its own (`CohortMember.fallOut`). */
+  #leaveAll(resubscribe: boolean): CohortMember[] {
+    const members = [...this.members];
+    for (const member of members) member.fallOut(resubscribe);
+    return members;
+  }
+
+  #mark(): void {
+    if (this.#marked || this.#dissolved) return;
+    this.#marked = true;
+    this.#seed.flush.mark(this, true);
+  }
+}
+
+/**
+ * The cohorts of this process, by the position they have written: a client whose queue is empty
+ * and whose socket takes more joins the cohort in its state, or starts one.
+ */
+export class Cohorts {
+  readonly #byState = new Map<PositionState, Cohort>();
+  readonly #source: EventSource;
+
+  constructor(source: EventSource) {
+    this.#source = source;
+  }
+
+  get size(): number {
+    return this.#byState.size;
+  }
+
+  /** Puts a client in step at `seed.queue`'s position in a cohort; false when the cohort there is not ready for it. */
+  join(member: CohortMember, seed: CohortSeed): Cohort | undefined {
+    const state = seed.queue.written;
+    let cohort = this.#byState.get(state);
+    if (cohort === undefined) {
+      cohort = new Cohort(seed, this, this.#source);
+      this.#byState.set(state, cohort);
+    } else if (!cohort.at(state)) return undefined;
+    cohort.add(member);
+    return cohort;
+  }
+
+  /** `cohort` wrote a chunk from `from`: re-filed under its new position, merged with a cohort already there. */
+  moved(cohort: Cohort, from: PositionState): void {
+    if (this.#byState.get(from) === cohort) this.#byState.delete(from);
+    const to = cohort.queue.written;
+    cohort.key = to;
+    const other = this.#byState.get(to);
+    if (other === undefined) this.#byState.set(to, cohort);
+    else if (other !== cohort && other.at(to) && cohort.at(to)) other.absorb(cohort);
+  }
+
+  forget(cohort: Cohort): void {
+    if (this.#byState.get(cohort.key) === cohort) this.#byState.delete(cohort.key);
+  }
+}
