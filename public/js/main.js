@@ -7,9 +7,11 @@ import { byId, copyText, el } from './dom.js';
 import { EventStore } from './event-store.js';
 import { EventTable } from './event-table.js';
 import { FilterForm } from './filter-form.js';
+import { isComplete } from './filters.js';
 import { eventTime, formatAgo, parseAgo } from './format.js';
 import { HealthPanel } from './health.js';
 import { ReplayProgress } from './replay-progress.js';
+import { QuietHint, quietText } from './quiet-hint.js';
 import { mergeFields } from './schema-fields.js';
 import { readableUrl, snippets } from './snippets.js';
 import { StreamPicker } from './stream-picker.js';
@@ -18,6 +20,7 @@ import { fromHash, sinceParam, startEventId, streamPath, toHash } from './view-s
 /** @typedef {import('./view-state.js').ViewState} ViewState */
 /** @typedef {import('./view-state.js').Start} Start */
 /** @typedef {import('./connection.js').Problem} Problem */
+/** @typedef {import('./quiet-hint.js').QuietView} QuietView */
 
 const input = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ (byId(id));
 const select = (/** @type {string} */ id) => /** @type {HTMLSelectElement} */ (byId(id));
@@ -32,6 +35,7 @@ const store = new EventStore(Number(capSelect.value));
 const health = new HealthPanel();
 const detail = new DetailPanel();
 const charts = new Charts();
+const quiet = new QuietHint(byId('quiet'));
 // Once a second is plenty for charts, and cheap: they redraw only when events arrived.
 setInterval(() => charts.update(store.all), 1000);
 const table = new EventTable(/** @type {HTMLTableElement} */ (byId('event-table')), showDetail);
@@ -54,8 +58,10 @@ let connection;
 let resumeId;
 /** @type {ReplayProgress | undefined} set while the stream started in the past */
 let replay;
+/** @type {QuietView | undefined} the started view, until its first event arrives */
+let quietView;
 // The layout that shows list and detail side by side (ui.css has the same width).
-const sideBySide = matchMedia('(min-width: 1200px)');
+const sideBySide = matchMedia('(min-width: 900px)');
 const phone = matchMedia('(max-width: 699px)');
 
 // --- View state <-> form --------------------------------------------------------------------
@@ -189,7 +195,9 @@ function start() {
   setPaused(false);
   const now = Date.now();
   const since = sinceParam(state.start, now);
-  startReplay(state.start.mode === 'now' ? undefined : new ReplayProgress(since === undefined ? undefined : Number(since), now));
+  const sinceMs = since === undefined ? undefined : Number(since);
+  startReplay(state.start.mode === 'now' ? undefined : new ReplayProgress(sinceMs, now));
+  quietView = { since: state.start.mode === 'now' ? now : sinceMs, streams: state.streams.length, filtered: state.clauses.some(isComplete) };
   table.showStreams(state.streams.length > 1);
   if (phone.matches) foldView(true);
   open(`${location.origin}${streamPath(state, now)}`, startEventId(state));
@@ -237,6 +245,9 @@ function open(/** @type {string} */ url, /** @type {string | undefined} */ lastE
     onState: (state, reason) => {
       if (conn !== connection) return;
       health.setState(state, reason);
+      const view = quietView;
+      if (state === 'open' && view) quiet.arm(() => quietText(view));
+      else quiet.clear();
       health.setReconnects(conn.reconnects);
       const running = state === 'connecting' || state === 'open' || state === 'reconnecting';
       /** @type {HTMLButtonElement} */ (byId('disconnect')).disabled = !running;
@@ -246,7 +257,9 @@ function open(/** @type {string} */ url, /** @type {string | undefined} */ lastE
     onProblem: showProblem,
     onActivity: () => health.activity(),
     onIdle: () => {
-      if (conn === connection && replay) replayed(replay.idle());
+      if (conn !== connection) return;
+      quiet.idle();
+      if (replay) replayed(replay.idle());
     },
   });
   connection = conn;
@@ -255,6 +268,10 @@ function open(/** @type {string} */ url, /** @type {string | undefined} */ lastE
 
 function received(/** @type {string} */ data, /** @type {string | undefined} */ id) {
   const shown = store.add(data, id);
+  if (quietView) {
+    quietView = undefined;
+    quiet.clear();
+  }
   health.countEvent();
   if (replay) replayed(replay.event(eventTime(store.all.at(-1)?.data)));
   if (shown) table.add([shown]);

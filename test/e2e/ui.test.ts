@@ -21,7 +21,7 @@ import { startTestService, type TestStream } from '../support/service.ts';
 // One stream (and topic) per scenario, so each sees only its own events.
 const SCENARIOS = [
   'pick', 'second', 'filter', 'pause', 'time', 'ago', 'resume', 'cap', 'download', 'snippet', 'xss', 'keys', 'notice', 'deleted',
-  'wide', 'links', 'phone', 'builder', 'tree', 'replay', 'held', 'charts', 'axe',
+  'wide', 'links', 'phone', 'builder', 'tree', 'replay', 'held', 'charts', 'axe', 'quiet',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const topics = {} as Record<Scenario, string>;
@@ -567,29 +567,34 @@ const schemaRow = (page: Page, path: string) => page.locator('#schema-fields tr'
 const focused = (page: Page) => page.evaluate(() => document.activeElement?.closest('tr')?.querySelector('td.title')?.textContent ?? document.activeElement?.id ?? '');
 
 describe('web UI v2', { timeout: 120_000 }, () => {
-  it('puts list and detail side by side on desktops: the table fits and picking an event scrolls nothing', async () => {
+  it('puts list and detail side by side on laptops and desktops: the table fits and picking an event scrolls nothing', async () => {
     const now = Date.now();
     await produce('wide', Array.from({ length: 60 }, (_, i) => eventAt('wide', i, now - (60 - i) * 1000)));
     const page = await browser.context.newPage();
-    for (const width of [1366, 1920]) {
-      await page.setViewportSize({ width, height: 900 });
+    for (const [width, height] of [[1024, 768], [1366, 900], [1920, 900]] as const) {
+      await page.setViewportSize({ width, height });
       await page.goto(`${service.url}/v2/ui#/?streams=${streamName('wide')},${streamName('links')}&ago=3600000`);
       await waitRows(page, 60);
       expect(await sidewaysOverflow(page)).toEqual({ table: expect.toSatisfy((n: number) => n <= 0), page: expect.toSatisfy((n: number) => n <= 0) });
       // Several streams: a column says which stream each event came from.
       expect(await page.locator('#event-table th.stream').isVisible()).toBe(true);
       expect(await text(page, '#event-rows tr:first-child td.stream')).toBe('mediawiki.recentchange');
+      // Scrolled down the list (and the page, as far as a smaller screen needs to show the row).
       await page.locator('#events .table-wrap').evaluate((wrap) => (wrap.scrollTop = 300));
+      const row = page.getByRole('row', { name: /wide-45/ });
+      await row.scrollIntoViewIfNeeded();
       const before = await page.evaluate(() => ({ list: document.querySelector('#events .table-wrap')!.scrollTop, page: window.scrollY }));
       expect(before.list).toBeGreaterThan(0);
-      const row = page.getByRole('row', { name: /wide-45/ });
       await row.getByRole('button').click();
       expect(await page.evaluate(() => ({ list: document.querySelector('#events .table-wrap')!.scrollTop, page: window.scrollY }))).toEqual(before);
       expect(JSON.parse(await text(page, '#detail-json'))).toMatchObject({ title: 'wide-45' });
       const [list, detail] = [await box(page, '#events'), await box(page, '#detail')];
       expect(detail.x).toBeGreaterThanOrEqual(list.x + list.width);
       expect(detail.y).toBeLessThan(list.y + list.height);
-      expect(detail.y + 100).toBeLessThan(900);
+      expect(detail.y + 100).toBeLessThan(height);
+      // Beside the detail the titles still get a readable column.
+      expect((await box(page, '#event-table th.title')).width).toBeGreaterThanOrEqual(90);
+      if (width === 1024) await screenshot(page, 'laptop-1024');
       if (width === 1366) {
         await screenshot(page, 'desktop-1366');
         // What a screen shows (docs/ui.png is taken from it).
@@ -695,6 +700,30 @@ describe('web UI v2', { timeout: 120_000 }, () => {
     await today.getByRole('button').click();
     expect(await page.getByRole('link', { name: 'Page on the wiki' }).getAttribute('href')).toBe('https://en.wikipedia.org/wiki/Links-1');
     expect(await page.getByRole('link', { name: 'Diff', exact: true }).getAttribute('href')).toBe('https://en.wikipedia.org/w/index.php?diff=2&oldid=1');
+    await page.close();
+  });
+
+  it('says why a connected stream shows nothing yet, as text, until its first event', async () => {
+    const page = await openPage(`#/?streams=${streamName('quiet')}`);
+    await waitOpen(page);
+    // Heartbeats (every 500 ms here) tell the page the server has nothing to send.
+    await page.waitForFunction(() => (document.getElementById('quiet')?.textContent ?? '') !== '', null, { timeout: 20_000 });
+    const opened = await text(page, '#quiet');
+    expect(opened).toMatch(/^Connected – no events yet\. This stream has had no events since .+; it may be quiet\. Try an earlier start \(e\.g\. 1 hour ago\) to see recent history\.$/);
+    expect(await page.locator('#quiet').isVisible()).toBe(true);
+    expect(await page.locator('#quiet').evaluate((p) => p.childElementCount)).toBe(0);
+    expect([await text(page, '#conn-state'), await text(page, '#received')]).toEqual(['connected', '0']);
+    await screenshot(page, 'quiet');
+    await produce('quiet', events('quiet', 0, 1));
+    await waitRows(page, 1);
+    expect(await text(page, '#quiet')).toBe('');
+    expect(await page.locator('#quiet').isVisible()).toBe(false);
+
+    // Filtered: events go by without matching, and the hint says the filters may be why.
+    await page.goto(`${service.url}/v2/ui#/?streams=${streamName('quiet')}&wiki=nowiki&ago=3600000`);
+    await page.waitForFunction(() => /^Connected – no matching events yet\./.test(document.getElementById('quiet')?.textContent ?? ''), null, { timeout: 20_000 });
+    expect(await text(page, '#quiet')).toMatch(/matched the filters; it may be quiet, or the filters select nothing\. Try an earlier start \(e\.g\. 1 day ago\) or fewer filters\.$/);
+    expect(await titles(page)).toEqual([]);
     await page.close();
   });
 
@@ -864,7 +893,7 @@ describe('web UI v2', { timeout: 120_000 }, () => {
       });
     };
     const page = await browser.context.newPage();
-    for (const [width, height, scheme] of [[1366, 900, 'light'], [390, 844, 'dark']] as const) {
+    for (const [width, height, scheme] of [[1366, 900, 'light'], [1024, 768, 'light'], [390, 844, 'dark']] as const) {
       await page.setViewportSize({ width, height });
       await page.emulateMedia({ colorScheme: scheme });
       await page.goto(`${service.url}/v2/ui#/?streams=${streamName('axe')}&ago=3600000`);

@@ -1,6 +1,6 @@
 /**
  * The UI's browser-free modules: filter clauses, view state in the hash, schema fields, SSE parsing,
- * the event store, event formatting and links, readable URLs, replay progress.
+ * the event store, event formatting and links, readable URLs, replay progress, the quiet-stream hint.
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { eventLinks, eventTimeText, formatAgo, httpUrl, parseAgo, plainComment }
 import { readableUrl } from '../../public/js/snippets.js';
 import { ReplayProgress } from '../../public/js/replay-progress.js';
 import { OTHER, timeSeries, topValues } from '../../public/js/chart-data.js';
+import { quietText } from '../../public/js/quiet-hint.js';
 
 describe('filter clauses', () => {
   it.each<[Clause, string]>([
@@ -268,6 +269,34 @@ describe('replay progress', () => {
     progress.event(1_000_000);
     expect(progress.idle()).toBe(true);
     expect(progress.idle()).toBe(false);
+  });
+});
+
+describe('the hint for a view that received nothing', () => {
+  const now = Date.parse('2026-03-04T12:00:00Z');
+  const at = (ms: number) => new Date(ms).toLocaleTimeString();
+
+  it('says since when the stream has been silent and suggests an earlier start', () => {
+    expect(quietText({ since: now - 10_000, streams: 1, filtered: false }, now)).toBe(
+      `Connected – no events yet. This stream has had no events since ${at(now - 10_000)}; it may be quiet. Try an earlier start (e.g. 1 hour ago) to see recent history.`,
+    );
+    expect(quietText({ since: undefined, streams: 2, filtered: false }, now)).toBe(
+      'Connected – no events yet. These streams have had no events since the chosen position; they may be quiet. Try an earlier start (e.g. 1 hour ago) to see recent history.',
+    );
+  });
+
+  it('suggests a start further back than the view already reaches, and none past a day', () => {
+    expect(quietText({ since: now - 2 * 3_600_000, streams: 1, filtered: false }, now)).toMatch(/Try an earlier start \(e\.g\. 1 day ago\)/);
+    const old = quietText({ since: now - 3 * 86_400_000, streams: 1, filtered: false }, now);
+    expect(old).toMatch(/; it may be quiet\.$/);
+    expect(old).not.toContain('earlier start');
+  });
+
+  it('points at the filters when the view has some', () => {
+    expect(quietText({ since: now - 60_000, streams: 1, filtered: true }, now)).toBe(
+      `Connected – no matching events yet. No event since ${at(now - 60_000)} matched the filters; it may be quiet, or the filters select nothing. Try an earlier start (e.g. 1 hour ago) or fewer filters.`,
+    );
+    expect(quietText({ since: now - 3 * 86_400_000, streams: 1, filtered: true }, now)).toMatch(/select nothing\. Try fewer filters\.$/);
   });
 });
 
