@@ -1,0 +1,182 @@
+import { EventEmitter } from 'node:events';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LoadGuard } from '../../src/admission/load-guard.ts';
+import { Compression } from '../../src/compress/encoder.ts';
+import { dataLineBuffer } from '../../src/event/frame.ts';
+import type { PreparedEvent } from '../../src/event/prepared-event.ts';
+import { PartitionFeed } from '../../src/fanout/partition-feed.ts';
+import type { EventSource } from '../../src/fanout/source.ts';
+import { Metrics } from '../../src/metrics/registry.ts';
+import { RedactedPages } from '../../src/sanitize/redacted-pages.ts';
+import { Sanitizer } from '../../src/sanitize/sanitizer.ts';
+import { SuppressionIndex } from '../../src/sanitize/suppression-index.ts';
+import { EventSelection } from '../../src/selection/event-selection.ts';
+import { Cohorts } from '../../src/stream/cohort.ts';
+import { FlushQueue } from '../../src/stream/flush-queue.ts';
+import { framingFor } from '../../src/stream/framing.ts';
+import { PositionStates } from '../../src/stream/position-ids.ts';
+import { StreamSession } from '../../src/stream/session.ts';
+import type { StreamResponse } from '../../src/stream/socket-writer.ts';
+
+const silent = pino({ level: 'silent' });
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+// Larger than the socket's high-water mark: every write makes the writer ask the socket how full it is.
+const PADDING = 'x'.repeat(70 * 1024);
+const event = (offset: number): PreparedEvent => ({
+  topic: 't',
+  partition: 0,
+  offset,
+  timestamp: 1000 + offset,
+  canary: false,
+  frame: dataLineBuffer(`{"n":${offset},"pad":"${PADDING}"}`),
+});
+const notResolved = (): Promise<never> => Promise.reject(new Error('positions are resolved before following'));
+
+/** A response that keeps what it is sent; while `stalled`, what it is sent stays in its buffer. */
+class Response extends EventEmitter implements StreamResponse {
+  writableLength = 0;
+  stalled = false;
+  destroyed = false;
+  readonly socket = { destroy: (): void => this.close() };
+  readonly chunks: Buffer[] = [];
+
+  write(chunk: string | Buffer): boolean {
+    this.chunks.push(Buffer.from(chunk));
+    if (this.stalled) this.writableLength += chunk.length;
+    return !this.stalled;
+  }
+
+  end(callback?: () => void): void {
+    callback?.();
+  }
+
+  close(): void {
+    this.destroyed = true;
+    this.emit('close');
+  }
+
+  get text(): string {
+    return Buffer.concat(this.chunks).toString();
+  }
+}
+
+const guards: LoadGuard[] = [];
+afterEach(() => {
+  for (const guard of guards.splice(0)) guard.stop();
+});
+
+/** `n` clients of one stream on one partition's feed, as the hub places them; cohorts on or off. */
+function clients(n: number, cohortsOn: boolean) {
+  const metrics = new Metrics();
+  const guard = new LoadGuard(1e9, 1e9);
+  guards.push(guard);
+  const flush = new FlushQueue();
+  const positions = new PositionStates();
+  const compression = new Compression({ deflateLevel: 6, zstdLevel: 3 }, 10);
+  const selection = new EventSelection('k', new Sanitizer(new SuppressionIndex(10), new RedactedPages({}), () => undefined, metrics, silent), new Set());
+  const feed = new PartitionFeed('t', 0, 0, 1 << 24);
+  const source: EventSource = {
+    offsets: { partitionCounts: notResolved, bounds: notResolved, offsetsForTimestamp: notResolved, maxTimestamps: notResolved },
+    ordersReplay: true,
+    subscribe: (cursors) => {
+      for (const cursor of cursors) feed.replay(cursor, Number.MAX_SAFE_INTEGER);
+      return { close: () => cursors.forEach((cursor) => feed.leave(cursor)) };
+    },
+    stop: () => Promise.resolve(),
+  };
+  const cohorts = cohortsOn ? new Cohorts(source) : undefined;
+  const list = Array.from({ length: n }, () => {
+    const res = new Response();
+    const session = new StreamSession(res, {
+      framing: framingFor('sse'),
+      encoder: compression.encoder('identity', 'sse|k'),
+      positions,
+      starts: [{ topic: 't', partition: 0, offset: 0 }],
+      dropped: [],
+      selection,
+      countFiltered: () => undefined,
+      backlogBytes: 1 << 24,
+      stallMs: 0,
+      heartbeatIntervalMs: 0,
+      shareKey: 'sse|k',
+      reconnectDelayMs: 1000,
+      flush,
+      ...(cohorts !== undefined ? { cohorts } : {}),
+      guard,
+      metrics,
+      log: silent,
+    });
+    session.open();
+    session.follow(source, new Map());
+    return { res, session };
+  });
+  let next = 0;
+  return {
+    feed,
+    cohorts,
+    clients: list,
+    /** The next `count` events from the feed, and the turn that writes them. */
+    async produce(count = 1): Promise<void> {
+      for (let i = 0; i < count; i++, next++) feed.accept([event(next)], next + 1, undefined);
+      await turn();
+      await turn();
+    },
+  };
+}
+
+describe('cohorts', () => {
+  it('serve clients in step as one: one cursor on the feed, and every client the bytes of a client served alone', async () => {
+    const alone = clients(1, false);
+    const many = clients(5, true);
+    for (const run of [alone, many]) await run.produce(3);
+    expect(many.cohorts!.size).toBe(1);
+    // The cohort's cursor follows the feed for all five.
+    expect(many.feed.clients).toBe(1);
+    await Promise.all([alone, many].map((run) => run.produce(4)));
+    const expected = alone.clients[0]!.res.text;
+    expect(expected.match(/event: message/g)).toHaveLength(7);
+    for (const { res, session } of many.clients) {
+      expect(res.text).toBe(expected);
+      expect(session.stats.eventsSent).toBe(7);
+    }
+  });
+
+  it('let a client whose socket is full fall out, catch up exactly once it drains, and join again', async () => {
+    const alone = clients(1, false);
+    const many = clients(3, true);
+    await Promise.all([alone, many].map((run) => run.produce(2)));
+    const slow = many.clients[1]!;
+    slow.res.stalled = true;
+    await Promise.all([alone, many].map((run) => run.produce(3)));
+    // Its socket took one more event; then it followed the feed by itself, with the others queued.
+    expect(many.feed.clients).toBe(2);
+    expect(slow.res.text.match(/event: message/g)).toHaveLength(3);
+    expect(many.clients[0]!.res.text).toBe(alone.clients[0]!.res.text);
+    slow.res.stalled = false;
+    slow.res.writableLength = 0;
+    slow.res.emit('drain');
+    expect(slow.res.text).toBe(alone.clients[0]!.res.text);
+    await Promise.all([alone, many].map((run) => run.produce(2)));
+    expect(many.feed.clients).toBe(1);
+    for (const { res, session } of many.clients) {
+      expect(res.text).toBe(alone.clients[0]!.res.text);
+      expect(session.stats.eventsSent).toBe(7);
+    }
+  });
+
+  it('end a member with the id of what it was sent, and end with their last member', async () => {
+    const alone = clients(1, false);
+    const many = clients(3, true);
+    await Promise.all([alone, many].map((run) => run.produce(3)));
+    alone.clients[0]!.session.close(0);
+    many.clients[0]!.session.close(0);
+    const idOf = (text: string) => text.slice(text.lastIndexOf('\nid: ') + 5, text.indexOf('\n', text.lastIndexOf('\nid: ') + 5));
+    expect(idOf(many.clients[0]!.res.text)).toBe(idOf(alone.clients[0]!.res.text));
+    expect(many.cohorts!.size).toBe(1);
+    many.clients[1]!.res.close();
+    many.clients[2]!.res.close();
+    expect(many.cohorts!.size).toBe(0);
+    expect(many.feed.clients).toBe(0);
+  });
+});
