@@ -185,9 +185,13 @@ export class StreamSession implements EventSink, CohortMember {
     this.#subscription = undefined;
   }
 
-  /** Connected, and its socket takes more now: it can stay in step with its cohort. */
+  /**
+   * Connected, and its socket holds less than a quarter of its budget: it can stay in step with
+   * its cohort. What a socket holds of a cohort's chunks is shared with the other members, so a
+   * member may fall that far behind before it goes on by itself and its own budget counts.
+   */
   get inStep(): boolean {
-    return !this.#writer.gone && !this.#writer.full;
+    return !this.#writer.gone && !this.#writer.holds(this.#options.backlogBytes / 4);
   }
 
   /** A chunk of its cohort's. */
@@ -305,7 +309,7 @@ export class StreamSession implements EventSink, CohortMember {
     const queue = this.#queue;
     if (!queue.empty || queue.written !== queue.state) return;
     for (const cursor of this.cursors) if (!cursor.live) return;
-    if (!this.inStep) return;
+    if (this.#writer.gone || this.#writer.full) return;
     const options = this.#options;
     const cohort = cohorts.join(this, {
       starts: options.starts,

@@ -73,9 +73,14 @@ export class SocketWriter {
 
   /** Writing more now would only grow the socket's buffer: wait for its drain. */
   get full(): boolean {
-    if (this.#bufferedBound < SOCKET_HIGH_WATER) return false;
+    return this.holds(SOCKET_HIGH_WATER);
+  }
+
+  /** Whether the socket's buffer holds `bytes` or more (asked only when the bound says it may). */
+  holds(bytes: number): boolean {
+    if (this.#bufferedBound < bytes) return false;
     this.#bufferedBound = this.#res.writableLength;
-    return this.#bufferedBound >= SOCKET_HIGH_WATER;
+    return this.#bufferedBound >= bytes;
   }
 
   /** Bytes of this connection only. */

@@ -96,7 +96,8 @@ function clients(n: number, cohortsOn: boolean) {
       dropped: [],
       selection,
       countFiltered: () => undefined,
-      backlogBytes: 1 << 24,
+      // A member falls out once its socket holds a quarter of this: 256 KiB, about 4 events here.
+      backlogBytes: 1 << 20,
       stallMs: 0,
       heartbeatIntervalMs: 0,
       shareKey: 'sse|k',
@@ -148,10 +149,10 @@ describe('cohorts', () => {
     await Promise.all([alone, many].map((run) => run.produce(2)));
     const slow = many.clients[1]!;
     slow.res.stalled = true;
-    await Promise.all([alone, many].map((run) => run.produce(3)));
-    // Its socket took one more event; then it followed the feed by itself, with the others queued.
+    await Promise.all([alone, many].map((run) => run.produce(6)));
+    // Its socket took 4 more events; then it followed the feed by itself, with the others queued.
     expect(many.feed.clients).toBe(2);
-    expect(slow.res.text.match(/event: message/g)).toHaveLength(3);
+    expect(slow.res.text.match(/event: message/g)).toHaveLength(6);
     expect(many.clients[0]!.res.text).toBe(alone.clients[0]!.res.text);
     slow.res.stalled = false;
     slow.res.writableLength = 0;
@@ -161,7 +162,7 @@ describe('cohorts', () => {
     expect(many.feed.clients).toBe(1);
     for (const { res, session } of many.clients) {
       expect(res.text).toBe(alone.clients[0]!.res.text);
-      expect(session.stats.eventsSent).toBe(7);
+      expect(session.stats.eventsSent).toBe(10);
     }
   });
 
