@@ -6,7 +6,7 @@ import type { PreparedEvent } from '../event/prepared-event.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { StartPosition } from '../protocol/position.ts';
 import type { EventSelection } from '../selection/event-selection.ts';
-import { ClientQueue } from './client-queue.ts';
+import { ClientQueue, LAGGING_BYTES } from './client-queue.ts';
 import type { FlushQueue } from './flush-queue.ts';
 import type { Framing } from './framing.ts';
 import type { PositionState, PositionStates } from './position-ids.ts';
@@ -135,7 +135,10 @@ export class Cohort implements EventSink {
       if (frame === 'filtered') this.#seed.countFiltered(event.topic, this.members.length);
       return;
     }
-    if (queue.push(slot, frame)) this.flush();
+    // One write per member per fetch where a client alone writes every 16 KiB: the queue is one
+    // for all members, so it may hold up to what the process budget leaves uncounted.
+    queue.push(slot, frame);
+    if (queue.queuedBytes >= LAGGING_BYTES) this.flush();
     if (queue.keepWithinBudget()) this.#mark();
   }
 
