@@ -15,8 +15,8 @@ import type { PositionState, PositionStates } from './position-ids.ts';
 export interface CohortMember {
   /** Where it is in its cohort's list (kept by the cohort: removal is a swap). */
   cohortIndex: number;
-  /** Connected, and its socket takes more now. */
-  readonly inStep: boolean;
+  /** Before each chunk: leaves the cohort if its connection is gone or it is too far behind. */
+  keepUp(): void;
   /** Writes a chunk of the cohort's to the client's socket. */
   write(chunk: SharedChunk): void;
   /** Leaves the cohort and goes on by itself from where the cohort is (`resubscribe`: following the feeds again). */
@@ -49,9 +49,9 @@ export interface CohortSeed {
  * Clients of one group (same streams, filter and format) that have been sent exactly the same
  * bytes so far, served as one: the cohort follows the feeds, queues each event once and hands
  * every member the same chunk per flush. Per event nothing is done per member; per flush, one
- * write. A member whose socket is full when a chunk is due leaves with a copy of the cohort's
- * position and queue and goes on by itself (`CohortMember.fallOut`); it comes back once it is in
- * step again (`Cohorts.join`).
+ * write. A member that needs more than the cohort's events (its own heartbeat, an end, a lost
+ * position) leaves with a copy of the cohort's position and queue and goes on by itself
+ * (`CohortMember.fallOut`); it comes back once it is in step again (`Cohorts.join`).
  */
 export class Cohort implements EventSink {
   readonly cursors: PartitionCursor[];
@@ -166,7 +166,7 @@ export class Cohort implements EventSink {
     if (this.#dissolved || this.queue.empty) return;
     const members = this.members;
     // Backwards: a member that leaves is replaced by the last one, already checked.
-    for (let i = members.length - 1; i >= 0; i--) if (!members[i]!.inStep) members[i]!.fallOut(true);
+    for (let i = members.length - 1; i >= 0; i--) members[i]!.keepUp();
     if (this.#dissolved) return;
     const from = this.queue.written;
     const chunk = this.queue.take(this.#countSent);

@@ -186,12 +186,15 @@ export class StreamSession implements EventSink, CohortMember {
   }
 
   /**
-   * Connected, and its socket holds less than a quarter of its budget: it can stay in step with
-   * its cohort. What a socket holds of a cohort's chunks is shared with the other members, so a
-   * member may fall that far behind before it goes on by itself and its own budget counts.
+   * Before each chunk of its cohort: a member whose connection is gone stops, and one whose socket
+   * holds its whole budget is disconnected as too slow, as it would be alone. Below that it stays:
+   * its socket holds chunks shared with the other members, not copies.
    */
-  get inStep(): boolean {
-    return !this.#writer.gone && !this.#writer.holds(this.#options.backlogBytes / 4);
+  keepUp(): void {
+    if (this.#gone()) return;
+    if (!this.#writer.holds(this.#options.backlogBytes)) return;
+    this.fallOut(false);
+    this.#evict('slow_client');
   }
 
   /** A chunk of its cohort's. */

@@ -96,10 +96,9 @@ function clients(n: number, cohortsOn: boolean) {
       dropped: [],
       selection,
       countFiltered: () => undefined,
-      // A member falls out once its socket holds a quarter of this: 256 KiB, about 4 events here.
       backlogBytes: 1 << 20,
       stallMs: 0,
-      heartbeatIntervalMs: 0,
+      heartbeatIntervalMs: 1000,
       shareKey: 'sse|k',
       reconnectDelayMs: 1000,
       flush,
@@ -143,27 +142,41 @@ describe('cohorts', () => {
     }
   });
 
-  it('let a client whose socket is full fall out, catch up exactly once it drains, and join again', async () => {
+  it('keep a member whose socket fills while it holds less than its budget, and disconnect it past that with the id it has', async () => {
     const alone = clients(1, false);
     const many = clients(3, true);
     await Promise.all([alone, many].map((run) => run.produce(2)));
     const slow = many.clients[1]!;
     slow.res.stalled = true;
-    await Promise.all([alone, many].map((run) => run.produce(6)));
-    // Its socket took 4 more events; then it followed the feed by itself, with the others queued.
-    expect(many.feed.clients).toBe(2);
-    expect(slow.res.text.match(/event: message/g)).toHaveLength(6);
-    expect(many.clients[0]!.res.text).toBe(alone.clients[0]!.res.text);
-    slow.res.stalled = false;
-    slow.res.writableLength = 0;
-    slow.res.emit('drain');
+    // 1 MiB of budget: 14 more events of 70 KiB fit, the 15th does not.
+    await Promise.all([alone, many].map((run) => run.produce(14)));
+    expect([many.feed.clients, slow.session.ended]).toEqual([1, false]);
     expect(slow.res.text).toBe(alone.clients[0]!.res.text);
     await Promise.all([alone, many].map((run) => run.produce(2)));
+    expect([slow.session.ended, slow.session.endReason]).toEqual([true, 'slow_client']);
+    const text = slow.res.text;
+    const lastId = text.slice(text.lastIndexOf('event: message\nid: ') + 19).split('\n')[0];
+    expect(text.slice(text.lastIndexOf('event: error'))).toContain(`id: ${lastId}\ndata: {"name":"SlowClient"`);
+    // The others go on in their cohort.
     expect(many.feed.clients).toBe(1);
-    for (const { res, session } of many.clients) {
-      expect(res.text).toBe(alone.clients[0]!.res.text);
-      expect(session.stats.eventsSent).toBe(10);
-    }
+    expect(many.clients[0]!.res.text).toBe(alone.clients[0]!.res.text);
+  });
+
+  it('let a member leave for its own heartbeat, go on exactly from where the cohort is, and join again', async () => {
+    const alone = clients(1, false);
+    const many = clients(3, true);
+    await Promise.all([alone, many].map((run) => run.produce(3)));
+    const quiet = many.clients[2]!;
+    quiet.session.tick(Date.now() + 60_000);
+    expect(many.feed.clients).toBe(2);
+    await Promise.all([alone, many].map((run) => run.produce(3)));
+    expect(many.feed.clients).toBe(1);
+    // Its bytes: the others', with its heartbeat where it left.
+    const heartbeat = ':\n\n';
+    const expected = alone.clients[0]!.res.text;
+    const at = expected.split('event: message').slice(0, 4).join('event: message').length;
+    expect(quiet.res.text).toBe(expected.slice(0, at) + heartbeat + expected.slice(at));
+    for (const { session } of many.clients) expect(session.stats.eventsSent).toBe(6);
   });
 
   it('end a member with the id of what it was sent, and end with their last member', async () => {
