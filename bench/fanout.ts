@@ -143,6 +143,8 @@ interface RunResult {
   /** Deflate histories shared by gzip/deflate groups at the end of the window. */
   sharedHistories: number | null;
   kafkaFetchPerSec: number | null;
+  /** Mean duration of the service's fetches (the broker's wait for new data included), ms. */
+  kafkaFetchMeanMs: number | null;
   kafkaFetchByKindPerSec: Record<string, number> | null;
   kafkaMessagesReadByKind: Record<string, number> | null;
   metricsAvailable: boolean;
@@ -206,6 +208,7 @@ function emptyRun(server: Server, mode: string, encoding: EncodingSetting, filte
     serverStreamsByCoding: null,
     sharedHistories: null,
     kafkaFetchPerSec: null,
+    kafkaFetchMeanMs: null,
     kafkaFetchByKindPerSec: null,
     kafkaMessagesReadByKind: null,
     metricsAvailable: false,
@@ -367,6 +370,9 @@ async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProduce
     result.sharedHistories = metricSum(metrics1, 'eventstreams_shared_compression_histories');
     const fetches = metricDelta(metrics0, metrics1, 'eventstreams_kafka_fetch_requests_total');
     result.kafkaFetchPerSec = fetches === null ? null : round(fetches / secs, 1);
+    const fetchSeconds = metricDeltaBy(metrics0, metrics1, 'eventstreams_kafka_request_duration_seconds_sum', 'api')?.fetch;
+    const fetchCount = metricDeltaBy(metrics0, metrics1, 'eventstreams_kafka_request_duration_seconds_count', 'api')?.fetch;
+    result.kafkaFetchMeanMs = fetchSeconds !== undefined && fetchCount !== undefined && fetchCount > 0 ? round((1000 * fetchSeconds) / fetchCount, 0) : null;
     const byKind = metricDeltaBy(metrics0, metrics1, 'eventstreams_kafka_fetch_requests_total', 'kind');
     result.kafkaFetchByKindPerSec = byKind === null ? null : Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, round(v / secs, 1) ?? 0]));
     result.kafkaMessagesReadByKind = metricDeltaBy(metrics0, metrics1, 'eventstreams_kafka_messages_read_total', 'kind');
@@ -518,7 +524,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
         r.service !== null ? `${r.service.rssPeakMiB} / ${r.service.rssEndMiB}` : null,
         r.idleRssMiB,
         r.rssPerClientKB,
-        r.kafkaFetchPerSec,
+        r.kafkaFetchPerSec === null ? null : `${r.kafkaFetchPerSec}${r.kafkaFetchMeanMs === null ? '' : ` (${r.kafkaFetchMeanMs} ms)`}`,
         r.generator !== null && w !== null ? `${r.generator.cpuPct} (ELU ${w.usage.elu})` : null,
         r.otherLoadPct,
         targetCell(r),
@@ -550,7 +556,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
       'RSS peak/end MiB',
       'idle RSS MiB',
       'KB/client',
-      'Kafka fetch/s',
+      'Kafka fetch/s (mean ms)',
       'generator CPU %',
       'other load %',
       'targets',
