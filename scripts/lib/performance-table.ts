@@ -53,16 +53,19 @@ const SOURCES: { file: string; rows: (json: Loose, other: (file: string) => Loos
     file: 'fanout-cpu.json',
     rows: (j, other) => {
       const rows = (at(j, 'rows') as Json[] | undefined) ?? [];
-      const before = (at(other('fanout-cpu-before.json'), 'rows') as Json[] | undefined) ?? [];
-      const beforeCommit = at(other('fanout-cpu-before.json'), 'machine', 'gitCommit');
-      return rows.map((r) => {
-        const was = before.find((b) => b.clients === r.clients && b.coding === r.coding);
-        return {
-          benchmark: `fan-out path's own CPU, ${n(r.clients)} clients × ${n(at(j, 'args', 'rate'))} ev/s, ${String(r.coding)}, no sockets`,
-          result: `${n(r.nsPerEventClient)} ns per event × client, ${n(r.cpuPct)} % of a core, at most ${n(r.maxBehindEvents)} events behind, ${n(r.wireBytesPerEvent)} B/event on the wire`,
-          ratio: was === undefined ? '' : `${n((r.nsPerEventClient as number) / (was.nsPerEventClient as number), 2)}× the CPU of ${String(beforeCommit)} (${n(was.nsPerEventClient)} ns, ${n(was.wireBytesPerEvent)} B/event)`,
-        };
-      });
+      /** The same clients and coding in another run: cohorts off at the same commit, or an older commit. */
+      const compared = (file: string, r: Json, label: (commit: string) => string): string | undefined => {
+        const runs = (at(other(file), 'rows') as Json[] | undefined) ?? [];
+        const was = runs.find((b) => b.clients === r.clients && b.coding === r.coding);
+        if (was === undefined) return undefined;
+        const commit = String(at(other(file), 'machine', 'gitCommit'));
+        return `${n((r.nsPerEventClient as number) / (was.nsPerEventClient as number), 2)}× the CPU ${label(commit)} (${n(was.nsPerEventClient)} ns, ${n(was.wireBytesPerEvent)} B/event)`;
+      };
+      return rows.map((r) => ({
+        benchmark: `fan-out path's own CPU, ${n(r.clients)} clients × ${n(at(j, 'args', 'rate'))} ev/s, ${String(r.coding)}, no sockets`,
+        result: `${n(r.nsPerEventClient)} ns per event × client, ${n(r.cpuPct)} % of a core, at most ${n(r.maxBehindEvents)} events behind, ${n(r.wireBytesPerEvent)} B/event on the wire`,
+        ratio: [compared('fanout-cpu-no-cohorts.json', r, (c) => `without cohorts at ${c}`), compared('fanout-cpu-before.json', r, (c) => `of ${c}`)].filter((t) => t !== undefined).join('; '),
+      }));
     },
   },
   {
