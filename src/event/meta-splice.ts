@@ -92,6 +92,7 @@ export function spliceMeta(value: Buffer, fields: string, alloc: FrameAlloc = ow
   const insert = found.metaClose === undefined ? `${separator}"meta":{${fields}}` : `${separator}${fields}`;
   // Native calls cost more than the few bytes they write here: the fixed parts go in byte by byte.
   const insertBytes = fieldsAscii ? insert.length : Buffer.byteLength(insert);
+  const encoding = insertBytes === insert.length ? 'latin1' : 'utf8';
   const separators = findSeparators(value);
   const start = DATA_PREFIX_BYTES.length;
   const grow = separators === undefined ? 0 : escapedGrowth(value, separators);
@@ -101,10 +102,10 @@ export function spliceMeta(value: Buffer, fields: string, alloc: FrameAlloc = ow
     // The whole value, then its tail moved past the insert: no views of the value to allocate.
     frame.set(value, start);
     frame.copyWithin(start + head + insertBytes, start + head, start + value.length);
-    writeInsert(frame, start + head, insert, insertBytes);
+    frame.write(insert, start + head, encoding);
   } else {
     const at = copyEscaped(value, 0, head, frame, start, separators);
-    writeInsert(frame, at, insert, insertBytes);
+    frame.write(insert, at, encoding);
     copyEscaped(value, head, value.length, frame, at + insertBytes, separators);
   }
   frame[frame.length - 2] = DATA_SUFFIX_BYTES[0] as number;
@@ -120,15 +121,6 @@ export function spliceMeta(value: Buffer, fields: string, alloc: FrameAlloc = ow
     watched[k + 2] = to + start + (to <= head ? 0 : insertBytes) + (separators === undefined ? 0 : growthBefore(value, separators, to));
   }
   return { frame, canary: found.canary, watched };
-}
-
-/** `insert` (of `bytes` UTF-8 bytes) at `at`: a native write costs more than the few bytes of an ASCII one. */
-function writeInsert(frame: Buffer, at: number, insert: string, bytes: number): void {
-  if (bytes !== insert.length) {
-    frame.write(insert, at, 'utf8');
-    return;
-  }
-  for (let k = 0; k < bytes; k++) frame[at + k] = insert.charCodeAt(k);
 }
 
 interface TopLevel {
