@@ -19,28 +19,11 @@ const ESCAPE_2028 = Buffer.from('\\u2028', 'latin1');
 const ESCAPE_2029 = Buffer.from('\\u2029', 'latin1');
 const ESCAPE_0085 = Buffer.from('\\u0085', 'latin1');
 
-const LEAD_2028 = Buffer.from([0xe2, 0x80]);
-const SEPARATOR_0085 = Buffer.from([0xc2, 0x85]);
-
 /**
- * Where the separators in `bytes` start, ascending; undefined when there are none (almost always).
- * Two native searches over the whole text cost less than looking at every 0xE2 and 0xC2 byte in
- * a JavaScript scan (typographic punctuation and no-break spaces are made of them). Valid JSON has them only
- * inside strings, so every position found is one to escape.
+ * The length of the separator whose UTF-8 starts at `bytes[i]` (E2 80 A8, E2 80 A9 or C2 85), or 0.
+ * A caller that scans for them needs to look only at bytes 0xE2 and 0xC2, i.e. `(c | 0x20) === 0xe2`.
  */
-export function findSeparators(bytes: Buffer): number[] | undefined {
-  let at: number[] | undefined;
-  for (let i = bytes.indexOf(LEAD_2028); i >= 0; i = bytes.indexOf(LEAD_2028, i + 2)) {
-    if (bytes[i + 2] === 0xa8 || bytes[i + 2] === 0xa9) (at ??= []).push(i);
-  }
-  const before = at?.length ?? 0;
-  for (let i = bytes.indexOf(SEPARATOR_0085); i >= 0; i = bytes.indexOf(SEPARATOR_0085, i + 2)) (at ??= []).push(i);
-  if (at !== undefined && before > 0 && at.length > before) at.sort((x, y) => x - y);
-  return at;
-}
-
-/** The length of the separator whose UTF-8 starts at `bytes[i]` (E2 80 A8, E2 80 A9 or C2 85), or 0. */
-function separatorLength(bytes: Uint8Array, i: number): number {
+export function separatorLength(bytes: Uint8Array, i: number): number {
   const c = bytes[i];
   if (c === 0xe2) return bytes[i + 1] === 0x80 && (bytes[i + 2] === 0xa8 || bytes[i + 2] === 0xa9) ? 3 : 0;
   if (c === 0xc2) return bytes[i + 1] === 0x85 ? 2 : 0;

@@ -13,7 +13,7 @@
  */
 
 import { DATA_PREFIX, DATA_SUFFIX, ownedBuffer, type FrameAlloc } from './frame.ts';
-import { copyEscaped, escapedGrowth, findSeparators, growthBefore } from './line-separators.ts';
+import { copyEscaped, escapedGrowth, growthBefore, separatorLength } from './line-separators.ts';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -93,7 +93,7 @@ export function spliceMeta(value: Buffer, fields: string, alloc: FrameAlloc = ow
   // Native calls cost more than the few bytes they write here: the fixed parts go in byte by byte.
   const insertBytes = fieldsAscii ? insert.length : Buffer.byteLength(insert);
   const encoding = insertBytes === insert.length ? 'latin1' : 'utf8';
-  const separators = findSeparators(value);
+  const separators = scan.separators;
   const start = DATA_PREFIX_BYTES.length;
   const grow = separators === undefined ? 0 : escapedGrowth(value, separators);
   const frame = alloc(start + value.length + insertBytes + grow + DATA_SUFFIX_BYTES.length);
@@ -143,6 +143,8 @@ class Scanner {
   readonly #watch: KeyWatch | undefined;
   /** Watched members found: flat triples (key id, value start, value end) in the value's positions. */
   readonly hits: number[] = [];
+  /** Where the line separators to escape start, ascending; undefined while there are none (almost always). */
+  separators: number[] | undefined;
   /** Whether the last string scanned contained a backslash. */
   #escaped = false;
 
@@ -296,9 +298,10 @@ class Scanner {
   }
 
   /**
-   * A string's end. Only quotes, backslashes and control bytes stop the search (`#candidate`); a
-   * raw control byte is refused, escapes are checked. A native search per string costs more for the
-   * short strings events are made of, and could not refuse control bytes.
+   * A string's end. Only quotes, backslashes, control bytes and the first bytes of a line
+   * separator's UTF-8 (0xE2, 0xC2) stop the search (`#candidate`): a raw control byte is refused,
+   * escapes are checked, separators noted. A native search per string costs more for the short
+   * strings events are made of, and could not refuse control bytes.
    */
   #string(start: number): number {
     const b = this.#b;
@@ -313,7 +316,8 @@ class Scanner {
       if (c === QUOTE) return i + 1;
       if (c < SPACE) return FAIL;
       if (c !== BACKSLASH) {
-        // The word test's false alarm (a borrow from the byte below).
+        // A separator, another character starting 0xE2 or 0xC2, or the word test's false alarm (a borrow from the byte below).
+        if ((c | 0x20) === 0xe2 && separatorLength(b, i) !== 0) (this.separators ??= []).push(i);
         i++;
         continue;
       }
@@ -332,8 +336,8 @@ class Scanner {
   }
 
   /**
-   * The first quote, backslash or control byte at or after `i` (the value's length when there is
-   * none), or a byte before it that the caller looks at and passes: four bytes per test, a
+   * The first quote, backslash, control byte, 0xE2 or 0xC2 at or after `i` (the value's length when
+   * there is none), or a byte before it that the caller looks at and passes: four bytes per test, a
    * word of the underlying memory at a time (the bytes of the first word before `i` masked off),
    * straight to the first byte the test flags. The test never misses one; a borrow from a flagged
    * byte may flag the next as well, hence "or a byte before it". Little-endian memory (the first
@@ -359,7 +363,7 @@ class Scanner {
     const end = b.length;
     for (i = p - base; i < end; i++) {
       const c = b[i] as number;
-      if (c === QUOTE || c === BACKSLASH || c < SPACE) return i;
+      if (c === QUOTE || c === BACKSLASH || c < SPACE || (c | 0x20) === 0xe2) return i;
     }
     return end;
   }
@@ -406,13 +410,14 @@ class Scanner {
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * Per byte of the word `x`, the top bit set where the byte is a quote, a backslash or below 0x20
- * (a zero after the xors, or a borrow), and possibly on a byte above one that is.
+ * Per byte of the word `x`, the top bit set where the byte is a quote, a backslash, below 0x20, or
+ * 0xE2 or 0xC2 (a zero after the xors, or a borrow), and possibly on a byte above one that is.
  */
 function special(x: number): number {
   const quote = x ^ 0x22222222;
   const backslash = x ^ 0x5c5c5c5c;
-  return (((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((x - 0x20202020) & ~x)) & 0x80808080;
+  const lead = (x | 0x20202020) ^ 0xe2e2e2e2;
+  return (((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((lead - 0x01010101) & ~lead) | ((x - 0x20202020) & ~x)) & 0x80808080;
 }
 
 /** The values of one fetch share its buffer: one word view for all of them. */
