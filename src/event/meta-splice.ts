@@ -99,9 +99,10 @@ export function spliceMeta(value: Buffer, fields: string, alloc: FrameAlloc = ow
   const frame = alloc(start + value.length + insertBytes + grow + DATA_SUFFIX_BYTES.length);
   for (let k = 0; k < start; k++) frame[k] = DATA_PREFIX_BYTES[k] as number;
   if (separators === undefined) {
-    value.copy(frame, start, 0, head);
+    // The whole value, then its tail moved past the insert: no views of the value to allocate.
+    frame.set(value, start);
+    frame.copyWithin(start + head + insertBytes, start + head, start + value.length);
     frame.write(insert, start + head, encoding);
-    value.copy(frame, start + head + insertBytes, head);
   } else {
     const at = copyEscaped(value, 0, head, frame, start, separators);
     frame.write(insert, at, encoding);
@@ -137,18 +138,21 @@ class Scanner {
   /** The memory under `#b` as 32-bit words, and where `#b` starts in it. */
   readonly #words: Int32Array<ArrayBufferLike>;
   readonly #base: number;
+  /** Where the words that `#candidate` may read end, in the underlying memory: the value's end, or the last whole word before it. */
+  readonly #stop: number;
   readonly #watch: KeyWatch | undefined;
   /** Watched members found: flat triples (key id, value start, value end) in the value's positions. */
   readonly hits: number[] = [];
-  /** Whether the last string scanned contained a backslash. */
-  #escaped = false;
   /** Where the line separators to escape start, ascending; undefined while there are none (almost always). */
   separators: number[] | undefined;
+  /** Whether the last string scanned contained a backslash. */
+  #escaped = false;
 
   constructor(bytes: Buffer, watch: KeyWatch | undefined) {
     this.#b = bytes;
     this.#words = wordsOf(bytes.buffer);
     this.#base = bytes.byteOffset;
+    this.#stop = LITTLE_ENDIAN ? Math.min(bytes.byteOffset + bytes.length, this.#words.length << 2) : 0;
     this.#watch = watch;
   }
 
@@ -294,38 +298,25 @@ class Scanner {
   }
 
   /**
-   * A string's end. Four bytes at a time while none is a quote, a backslash, a control byte or the
-   * first byte of a line separator's UTF-8 (0xE2 or 0xC2; one test per aligned word of the
-   * underlying memory), byte by byte around those: a native search per string costs more for the
-   * short strings events are made of, and a raw control byte must be refused anyway. Only escapes
-   * and line separators are looked at more closely.
+   * A string's end. Only quotes, backslashes, control bytes and the first bytes of a line
+   * separator's UTF-8 (0xE2, 0xC2) stop the search (`#candidate`): a raw control byte is refused,
+   * escapes are checked, separators noted. A native search per string costs more for the short
+   * strings events are made of, and could not refuse control bytes.
    */
   #string(start: number): number {
     const b = this.#b;
     const end = b.length;
     if (b[start] !== QUOTE) return FAIL;
     this.#escaped = false;
-    const words = this.#words;
-    const base = this.#base;
     let i = start + 1;
     for (;;) {
-      if (((base + i) & 3) === 0) {
-        while (i + 4 <= end) {
-          const x = words[(base + i) >> 2] as number;
-          const quote = x ^ 0x22222222;
-          const backslash = x ^ 0x5c5c5c5c;
-          // 0xC2 and 0xE2 differ only in bit 0x20: both become zero here, and no other byte does.
-          const lead = (x | 0x20202020) ^ 0xe2e2e2e2;
-          // Per byte: is it zero (quote, backslash, lead after the xor) or below 0x20? (exact as a whole-word test)
-          if ((((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((lead - 0x01010101) & ~lead) | ((x - 0x20202020) & ~x)) & 0x80808080) break;
-          i += 4;
-        }
-      }
+      i = this.#candidate(i);
       if (i >= end) return FAIL;
       const c = b[i] as number;
       if (c === QUOTE) return i + 1;
       if (c < SPACE) return FAIL;
       if (c !== BACKSLASH) {
+        // A separator, another character starting 0xE2 or 0xC2, or the word test's false alarm (a borrow from the byte below).
         if ((c | 0x20) === 0xe2 && separatorLength(b, i) !== 0) (this.separators ??= []).push(i);
         i++;
         continue;
@@ -342,6 +333,39 @@ class Scanner {
         return FAIL;
       }
     }
+  }
+
+  /**
+   * The first quote, backslash, control byte, 0xE2 or 0xC2 at or after `i` (the value's length when
+   * there is none), or a byte before it that the caller looks at and passes: four bytes per test, a
+   * word of the underlying memory at a time (the bytes of the first word before `i` masked off),
+   * straight to the first byte the test flags. The test never misses one; a borrow from a flagged
+   * byte may flag the next as well, hence "or a byte before it". Little-endian memory (the first
+   * byte of a word is its lowest); elsewhere, and past the last whole word, byte by byte.
+   */
+  #candidate(i: number): number {
+    const base = this.#base;
+    let p = base + i;
+    const stop = this.#stop;
+    if (p < stop) {
+      const words = this.#words;
+      let w = p >> 2;
+      let m = special(words[w] as number) & (0x80808080 << ((p & 3) << 3));
+      for (;;) {
+        if (m !== 0) return (w << 2) + ((31 - Math.clz32(m & -m)) >> 3) - base;
+        w++;
+        if (w << 2 >= stop) break;
+        m = special(words[w] as number);
+      }
+      p = w << 2;
+    }
+    const b = this.#b;
+    const end = b.length;
+    for (i = p - base; i < end; i++) {
+      const c = b[i] as number;
+      if (c === QUOTE || c === BACKSLASH || c < SPACE || (c | 0x20) === 0xe2) return i;
+    }
+    return end;
   }
 
   #literal(i: number, literal: Buffer): number {
@@ -381,6 +405,19 @@ class Scanner {
     for (let k = 0; k < expected.length; k++) if (this.#b[start + k] !== expected[k]) return false;
     return true;
   }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Per byte of the word `x`, the top bit set where the byte is a quote, a backslash, below 0x20, or
+ * 0xE2 or 0xC2 (a zero after the xors, or a borrow), and possibly on a byte above one that is.
+ */
+function special(x: number): number {
+  const quote = x ^ 0x22222222;
+  const backslash = x ^ 0x5c5c5c5c;
+  const lead = (x | 0x20202020) ^ 0xe2e2e2e2;
+  return (((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((lead - 0x01010101) & ~lead) | ((x - 0x20202020) & ~x)) & 0x80808080;
 }
 
 /** The values of one fetch share its buffer: one word view for all of them. */

@@ -180,11 +180,12 @@ describe('spliceMeta', () => {
     expect(noted).toBeGreaterThan(500);
   });
 
-  it('finds every quote, backslash and control byte in a string wherever it falls in the words of memory', () => {
+  it('finds every quote, backslash and control byte in a string wherever it falls in the words of memory, up to the end of the memory', () => {
     const memory = Buffer.alloc(4096, 0x20);
     let checked = 0;
-    // Raw: a quote, a backslash (escaping what follows), control bytes, a two-byte character; escapes as JSON writes them.
-    const specials = ['"', '\\', '\\"', '\n', '\u0001', '\u001f', 'é', '\t', String.raw`\n`, String.raw`\u00e9`, String.raw`\\`, String.raw`\x`, '\u2028', '\u2029', '\u0085', '\u00a0', '\u2027', '–\u2028'];
+    // Raw: a quote, a backslash (escaping what follows), control bytes, a two-byte character; escapes as JSON writes them;
+    // bytes right after a quote or backslash that a word-wide test may flag too ('#' is '"' + 1, ']' is '\\' + 1).
+    const specials = ['"', '\\', '\\"', '\n', '\u0001', '\u001f', 'é', '\t', String.raw`\n`, String.raw`\u00e9`, String.raw`\\`, String.raw`\x`, '\u2028', '\u2029', '\u0085', '\u00a0', '\u2027', '–\u2028', String.raw`\"#`, String.raw`\\]`, '\u0001 '];
     for (const special of specials) {
       for (let before = 0; before < 9; before++) {
         for (let offset = 0; offset < 4; offset++) {
@@ -200,6 +201,10 @@ describe('spliceMeta', () => {
           }
           const spliced = spliceMeta(value, FIELDS);
           expect(spliced !== undefined, `${JSON.stringify(text)} at offset ${offset}`).toBe(parses && !/[\x00-\x1f]/.test(text));
+          // The same value alone in memory of its own: its last bytes are past the last whole word.
+          const alone = Buffer.allocUnsafeSlow(bytes.length);
+          bytes.copy(alone);
+          expect(spliceMeta(alone, FIELDS)?.frame).toEqual(spliced?.frame);
           if (spliced !== undefined) {
             const served = spliced.frame.toString('utf8', 6, spliced.frame.length - 2);
             expect(JSON.parse(served).k).toBe(JSON.parse(text).k);
