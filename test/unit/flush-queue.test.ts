@@ -11,6 +11,9 @@ class FakeClock implements FlushClock {
   after(ms: number, run: () => void): void {
     this.due.push({ ms, run });
   }
+  settled(run: () => void): void {
+    run();
+  }
   /** Runs the next scheduled flush. */
   next(): number {
     const { ms, run } = this.due.shift()!;
