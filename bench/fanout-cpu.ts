@@ -33,7 +33,7 @@ import { framingFor } from '../src/stream/framing.ts';
 import { PositionStates } from '../src/stream/position-ids.ts';
 import { StreamSession } from '../src/stream/session.ts';
 import { Cohorts } from '../src/stream/cohort.ts';
-import type { EventSource } from '../src/fanout/source.ts';
+import { oneFeedSource } from './lib/one-feed-source.ts';
 import type { StreamResponse } from '../src/stream/socket-writer.ts';
 import { repoRoot } from '../scripts/lib/repo-root.ts';
 import { machineInfo, table, writeResults } from './lib/report.ts';
@@ -72,9 +72,6 @@ function countingResponse(count: (bytes: number) => void): StreamResponse {
   };
 }
 
-/** Positions are resolved before a stream follows its source: nothing here asks. */
-const notResolved = (): Promise<never> => Promise.reject(new Error('positions are not resolved in process'));
-
 interface Row {
   cohorts: number;
   clients: number;
@@ -95,16 +92,7 @@ async function run(clients: number, coding: ContentCoding): Promise<Row> {
   const compression = new Compression({ deflateLevel: 6, zstdLevel: 3 }, 1000);
   const selection = new EventSelection('rc', new Sanitizer(new SuppressionIndex(10), new RedactedPages({}), () => undefined, metrics, silent), new Set());
   const feed = new PartitionFeed('eqiad.mediawiki.recentchange', 0, 0, 32 * 2 ** 20);
-  // The hub's part for one feed: cursors join it live (through its cache) and leave it.
-  const source: EventSource = {
-    offsets: { partitionCounts: notResolved, bounds: notResolved, offsetsForTimestamp: notResolved, maxTimestamps: notResolved },
-    ordersReplay: true,
-    subscribe: (cursors) => {
-      for (const cursor of cursors) feed.replay(cursor, Number.MAX_SAFE_INTEGER);
-      return { close: () => cursors.forEach((cursor) => feed.leave(cursor)) };
-    },
-    stop: () => Promise.resolve(),
-  };
+  const source = oneFeedSource(feed);
   const cohorts = useCohorts ? new Cohorts(source) : undefined;
   let wire = 0;
   const sessions: StreamSession[] = [];

@@ -6,7 +6,7 @@ import { Compression } from '../../src/compress/encoder.ts';
 import { dataLineBuffer } from '../../src/event/frame.ts';
 import type { PreparedEvent } from '../../src/event/prepared-event.ts';
 import { PartitionFeed } from '../../src/fanout/partition-feed.ts';
-import type { EventSource } from '../../src/fanout/source.ts';
+import { oneFeedSource } from '../../bench/lib/one-feed-source.ts';
 import { Metrics } from '../../src/metrics/registry.ts';
 import { RedactedPages } from '../../src/sanitize/redacted-pages.ts';
 import { Sanitizer } from '../../src/sanitize/sanitizer.ts';
@@ -31,8 +31,6 @@ const event = (offset: number): PreparedEvent => ({
   canary: false,
   frame: dataLineBuffer(`{"n":${offset},"pad":"${PADDING}"}`),
 });
-const notResolved = (): Promise<never> => Promise.reject(new Error('positions are resolved before following'));
-
 /** A response that keeps what it is sent; while `stalled`, what it is sent stays in its buffer. */
 class Response extends EventEmitter implements StreamResponse {
   writableLength = 0;
@@ -76,15 +74,7 @@ function clients(n: number, cohortsOn: boolean) {
   const compression = new Compression({ deflateLevel: 6, zstdLevel: 3 }, 10);
   const selection = new EventSelection('k', new Sanitizer(new SuppressionIndex(10), new RedactedPages({}), () => undefined, metrics, silent), new Set());
   const feed = new PartitionFeed('t', 0, 0, 1 << 24);
-  const source: EventSource = {
-    offsets: { partitionCounts: notResolved, bounds: notResolved, offsetsForTimestamp: notResolved, maxTimestamps: notResolved },
-    ordersReplay: true,
-    subscribe: (cursors) => {
-      for (const cursor of cursors) feed.replay(cursor, Number.MAX_SAFE_INTEGER);
-      return { close: () => cursors.forEach((cursor) => feed.leave(cursor)) };
-    },
-    stop: () => Promise.resolve(),
-  };
+  const source = oneFeedSource(feed);
   const cohorts = cohortsOn ? new Cohorts(source) : undefined;
   const list = Array.from({ length: n }, () => {
     const res = new Response();
