@@ -21,7 +21,7 @@ const MIN_SLICE_BYTES = 16 * 1024;
  * Milliseconds all catch-up readers together work per turn of the event loop (`CatchUpPacer`):
  * what a live event waits for them at most, beyond one slice.
  */
-export const CATCH_UP_TURN_MS = 1;
+export const CATCH_UP_TURN_MS = 0.5;
 
 /**
  * Reads one partition from an offset older than its feed's cache, for one or more clients, until
