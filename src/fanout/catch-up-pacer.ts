@@ -7,7 +7,9 @@
  * event loop, one after the other in the order they asked.
  */
 export class CatchUpPacer {
-  readonly budgetMs: number;
+  /** This turn's budget. */
+  budgetMs: number;
+  readonly #budget: () => number;
   readonly #now: () => number;
   /** Time spent by readers in the current turn. */
   #spentMs = 0;
@@ -16,8 +18,10 @@ export class CatchUpPacer {
   readonly #waiting: (() => void)[] = [];
   #scheduled = false;
 
-  constructor(budgetMs: number, now: () => number = () => performance.now()) {
-    this.budgetMs = budgetMs;
+  /** `budget`: milliseconds per turn, or asked at the start of each turn. */
+  constructor(budget: number | (() => number), now: () => number = () => performance.now()) {
+    this.#budget = typeof budget === 'number' ? () => budget : budget;
+    this.budgetMs = this.#budget();
     this.#now = now;
   }
 
@@ -53,6 +57,7 @@ export class CatchUpPacer {
     setImmediate(() => {
       this.#scheduled = false;
       this.#spentMs = 0;
+      this.budgetMs = this.#budget();
       if (this.#startedAt === undefined) this.#next();
       if (this.#startedAt !== undefined || this.#waiting.length > 0) this.#schedule();
     });

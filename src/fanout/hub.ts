@@ -4,7 +4,7 @@ import type { KafkaClient } from '../kafka/gateway.ts';
 import type { OffsetLookup } from '../kafka/start-positions.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import { partitionKey } from '../protocol/position.ts';
-import { CATCH_UP_TURN_MS, CatchUpReader } from './catch-up-reader.ts';
+import { CATCH_UP_TURN_LIVE_MS, CATCH_UP_TURN_MS, CatchUpReader } from './catch-up-reader.ts';
 import { CatchUpPacer } from './catch-up-pacer.ts';
 import { FeedOffsets } from './feed-offsets.ts';
 import type { PartitionCursor } from './cursor.ts';
@@ -34,7 +34,7 @@ export class FanoutHub implements EventSource {
   readonly #readerOf = new WeakMap<PartitionCursor, CatchUpReader>();
   readonly #sweeper: NodeJS.Timeout;
   /** All catch-up readers together work at most a few milliseconds per turn of the event loop. */
-  readonly #pacer = new CatchUpPacer(CATCH_UP_TURN_MS);
+  readonly #pacer = new CatchUpPacer(() => (this.#followedLive() ? CATCH_UP_TURN_LIVE_MS : CATCH_UP_TURN_MS));
 
   constructor(gateway: KafkaClient, config: ServiceConfig, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
     this.#config = config;
@@ -133,6 +133,12 @@ export class FanoutHub implements EventSource {
       readers.delete(reader);
       if (readers.size === 0) this.#catchUps.delete(key);
     });
+  }
+
+  /** Whether any client follows a feed live (asked once per turn while replays run: feeds are few). */
+  #followedLive(): boolean {
+    for (const feed of this.#feeds.values()) if (feed.liveClients > 0) return true;
+    return false;
   }
 
   /** Stops feeds nobody has followed for `idleReaderTtlMs`; their caches go with them. */

@@ -46,6 +46,11 @@ export class PartitionFeed {
     return this.cache.end;
   }
 
+  /** Clients following it live (offered each event, or those their filter's index selects). */
+  get liveClients(): number {
+    return this.#liveCount + this.#indexed.size;
+  }
+
   get clients(): number {
     return this.#liveCount + this.#indexed.size + this.catchingUp;
   }

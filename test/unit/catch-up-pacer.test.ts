@@ -4,7 +4,7 @@ import { CatchUpPacer } from '../../src/fanout/catch-up-pacer.ts';
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Readers each working `slices` slices of `ms` (on a fake clock); returns per turn of the event loop which slices ran. */
-async function run(budgetMs: number, readers: { slices: number; ms: number }[]): Promise<string[][]> {
+async function run(budgetMs: number | (() => number), readers: { slices: number; ms: number }[]): Promise<string[][]> {
   let clock = 0;
   const pacer = new CatchUpPacer(budgetMs, () => clock);
   const turns: string[][] = [[]];
@@ -30,6 +30,13 @@ async function run(budgetMs: number, readers: { slices: number; ms: number }[]):
 }
 
 describe('CatchUpPacer', () => {
+  it('asks its budget at the start of each turn (replays yield sooner while live clients wait)', async () => {
+    let asked = 0;
+    // Turns 1 and 2 (the first asked by the constructor): 10 ms, three slices of 4; then 4 ms, one slice.
+    const turns = await run(() => (++asked <= 2 ? 10 : 4), [{ slices: 8, ms: 4 }]);
+    expect(turns.map((t) => t.length)).toEqual([3, 3, 1, 1]);
+  });
+
   it('lets all readers together work about its budget per turn of the event loop, in the order they asked', async () => {
     const turns = await run(10, [
       { slices: 3, ms: 4 },
