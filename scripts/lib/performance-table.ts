@@ -27,7 +27,8 @@ type Json = Record<string, unknown>;
 type Loose = Json & Record<string, never>;
 
 const n = (v: unknown, digits = 0): string => (typeof v === 'number' && Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: digits }) : '–');
-const pct = (v: unknown): string => (typeof v === 'number' ? `${(100 * v).toFixed(v < 0.1 ? 1 : 0)} %` : '–');
+/** A fraction as a percentage; `digits` by default only for small ones. */
+const pct = (v: unknown, digits?: number): string => (typeof v === 'number' ? `${(100 * v).toFixed(digits ?? (v < 0.1 ? 1 : 0))} %` : '–');
 const at = (j: unknown, ...path: (string | number)[]): unknown => path.reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Json)[k] : undefined), j);
 
 /** One extractor per results file: the rows it gives the table. */
@@ -43,7 +44,7 @@ const SOURCES: { file: string; rows: (json: Loose, other: (file: string) => Loos
           const v = (key: string) => at(r, 'vsCeiling', key);
           return {
             benchmark: `fan-out, ${n(r.clients)} clients × 100 ev/s, ${String(r.encoding)}`,
-            result: `${pct(r.deliveredFraction)} delivered, p50/p99 ${n(at(r, 'window', 'latencyMs', 'p50'))}/${n(at(r, 'window', 'latencyMs', 'p99'))} ms, ${n(r.cpuUsPerEvent, 1)} µs CPU/event, wire ${pct(r.wireRatio)} of identity, ${n(r.rssPerClientKB)} KB/client, ${n(r.kafkaFetchPerSec, 1)} Kafka fetches/s; other load on the machine ${n(r.otherLoadPct)} % of a core`,
+            result: `${pct(r.deliveredFraction, 1)} delivered, p50/p99 ${n(at(r, 'window', 'latencyMs', 'p50'))}/${n(at(r, 'window', 'latencyMs', 'p99'))} ms, ${n(r.cpuUsPerEvent, 1)} µs CPU/event, wire ${pct(r.wireRatio)} of identity, ${n(r.rssPerClientKB)} KB/client, ${n(r.kafkaFetchPerSec, 1)} Kafka fetches/s; other load on the machine ${n(r.otherLoadPct)} % of a core`,
             ratio: `p99 ${n(v('p99'), 2)}×, CPU/event ${n(v('cpuPerEvent'), 2)}× the ceiling's`,
           };
         });
@@ -84,7 +85,7 @@ const SOURCES: { file: string; rows: (json: Loose, other: (file: string) => Loos
       {
         benchmark: `${n(at(j, 'alone', 'window', 'openClients'))} live clients, then with ${n(at(j, 'replays', 'connect', 'connected'))} concurrent replays`,
         result: `live p99 alone ${n(at(j, 'alone', 'window', 'latencyMs', 'p99'))} ms (target: at most 1.5× with the replays)`,
-        ratio: `live p99 ${n(at(j, 'ratios', 'p99'), 1)}× with the replays`,
+        ratio: `live p99 ${n(at(j, 'ratios', 'p99'), 2)}× with the replays`,
       },
     ],
   },
