@@ -8,10 +8,10 @@ import type { Metrics } from '../metrics/registry.ts';
 import type { FlushQueue } from './flush-queue.ts';
 import type { IndexHint } from '../filter/compile.ts';
 import type { EventSelection } from '../selection/event-selection.ts';
-import type { LoadGuard } from '../admission/load-guard.ts';
+import type { LoadGuard, Sheddable } from '../admission/load-guard.ts';
 import type { BodyEncoder } from '../compress/encoder.ts';
 import type { SharedChunk } from '../compress/shared-chunk.ts';
-import { ClientQueue, type EvictReason, type Schedule } from './client-queue.ts';
+import { ClientQueue, LAGGING_BYTES, type EvictReason, type Schedule } from './client-queue.ts';
 import type { Cohort, CohortMember, Cohorts } from './cohort.ts';
 import type { Framing } from './framing.ts';
 import { positionNotice } from './notice.ts';
@@ -81,7 +81,7 @@ const SLOW_CLIENT_MESSAGE = 'The client did not read events as fast as they arri
  * socket once per event-loop turn in its framing. A client whose queue outgrows its budget is told
  * so with an `event: error` and disconnected (it resumes with its id) instead of growing memory.
  */
-export class StreamSession implements EventSink, CohortMember {
+export class StreamSession implements EventSink, CohortMember, Sheddable {
   readonly cursors: PartitionCursor[];
   cohortIndex = -1;
   readonly #options: SessionOptions;
@@ -99,6 +99,8 @@ export class StreamSession implements EventSink, CohortMember {
   #cohort: Cohort | undefined;
   /** The cohort's `eventsSent` when this client joined it. */
   #sentAtJoin = 0;
+  /** While in a cohort: what its socket holds beyond `LAGGING_BYTES`, counted against the process-wide budget. */
+  #socketCounted = 0;
   #endReason: EndReason = 'client_closed';
   readonly #countSent = (slot: number, events: number): void => {
     this.#eventsSent += events;
@@ -192,9 +194,36 @@ export class StreamSession implements EventSink, CohortMember {
    */
   keepUp(): void {
     if (this.#gone()) return;
-    if (!this.#writer.holds(this.#options.backlogBytes)) return;
+    const buffered = this.#writer.holding(LAGGING_BYTES);
+    if (buffered >= this.#options.backlogBytes) {
+      this.fallOut(false);
+      this.#evict('slow_client');
+      return;
+    }
+    // A member that stopped reading holds the chunks written since: they count like a queue's.
+    this.#countSocket(buffered > LAGGING_BYTES ? buffered - LAGGING_BYTES : 0);
+    const guard = this.#options.guard;
+    if (guard.overBudget()) guard.enforce();
+  }
+
+  /** What the process-wide budget counts of this member (`Sheddable`). */
+  get queuedBytes(): number {
+    return this.#socketCounted;
+  }
+
+  /** The process is over its budget and this member's socket holds among the most. */
+  shed(): void {
     this.fallOut(false);
-    this.#evict('slow_client');
+    this.#evict('overloaded');
+  }
+
+  #countSocket(bytes: number): void {
+    const guard = this.#options.guard;
+    if (bytes === this.#socketCounted) return;
+    guard.queued(bytes - this.#socketCounted);
+    if (this.#socketCounted === 0) guard.queuing(this, true);
+    else if (bytes === 0) guard.queuing(this, false);
+    this.#socketCounted = bytes;
   }
 
   /** A chunk of its cohort's. */
@@ -215,6 +244,7 @@ export class StreamSession implements EventSink, CohortMember {
       cursor.lastSeq = from.lastSeq;
     }
     this.#cohort = undefined;
+    this.#countSocket(0);
     cohort.remove(this);
     // Ended (or ending: its connection's close unsubscribes whatever it follows then), it follows nothing more.
     if (resubscribe && !this.ended) this.#subscription = this.#source!.subscribe(this.cursors, new Map());

@@ -76,6 +76,12 @@ export class SocketWriter {
     return this.holds(SOCKET_HIGH_WATER);
   }
 
+  /** What the socket's buffer holds, asked only when the bound says it may hold `atLeast` or more (else the bound). */
+  holding(atLeast: number): number {
+    if (this.#bufferedBound >= atLeast) this.#bufferedBound = this.#res.writableLength;
+    return this.#bufferedBound;
+  }
+
   /** Whether the socket's buffer holds `bytes` or more (asked only when the bound says it may). */
   holds(bytes: number): boolean {
     if (this.#bufferedBound < bytes) return false;

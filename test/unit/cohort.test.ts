@@ -65,9 +65,9 @@ afterEach(() => {
 });
 
 /** `n` clients of one stream on one partition's feed, as the hub places them; cohorts on or off. */
-function clients(n: number, cohortsOn: boolean) {
+function clients(n: number, cohortsOn: boolean, totalBacklogBytes = 1e9) {
   const metrics = new Metrics();
-  const guard = new LoadGuard(1e9, 1e9);
+  const guard = new LoadGuard(totalBacklogBytes, 1e9);
   guards.push(guard);
   const flush = new FlushQueue();
   const positions = new PositionStates();
@@ -104,6 +104,7 @@ function clients(n: number, cohortsOn: boolean) {
   let next = 0;
   return {
     feed,
+    guard,
     cohorts,
     clients: list,
     /** The next `count` events from the feed, and the turn that writes them. */
@@ -150,6 +151,21 @@ describe('cohorts', () => {
     // The others go on in their cohort.
     expect(many.feed.clients).toBe(1);
     expect(many.clients[0]!.res.text).toBe(alone.clients[0]!.res.text);
+  });
+
+  it('count what the socket of a stalled member holds against the process budget, and shed it first past that', async () => {
+    // 512 KiB in all: the stalled member's socket passes it after about 8 more events.
+    const many = clients(3, true, 512 * 1024);
+    await many.produce(2);
+    const slow = many.clients[0]!;
+    slow.res.stalled = true;
+    await many.produce(4);
+    expect(many.guard.queuedBytes).toBeGreaterThan(0);
+    expect(slow.session.ended).toBe(false);
+    await many.produce(6);
+    expect([slow.session.ended, slow.session.endReason]).toEqual([true, 'overloaded']);
+    expect(many.guard.queuedBytes).toBe(0);
+    expect(many.clients.slice(1).map((c) => c.session.ended)).toEqual([false, false]);
   });
 
   it('let a member leave for its own heartbeat, go on exactly from where the cohort is, and join again', async () => {
