@@ -15,7 +15,10 @@ import type { PositionState, PositionStates } from './position-ids.ts';
 export interface CohortMember {
   /** Where it is in its cohort's list (kept by the cohort: removal is a swap). */
   cohortIndex: number;
-  /** Before each chunk: leaves the cohort if its connection is gone or it is too far behind. */
+  /**
+   * Before each chunk: leaves the cohort if its connection is gone or it is too far behind, and
+   * counts what its socket holds against the process-wide budget.
+   */
   keepUp(): void;
   /** Writes a chunk of the cohort's to the client's socket. */
   write(chunk: SharedChunk): void;
@@ -167,6 +170,8 @@ export class Cohort implements EventSink {
     const members = this.members;
     // Backwards: a member that leaves is replaced by the last one, already checked.
     for (let i = members.length - 1; i >= 0; i--) members[i]!.keepUp();
+    const guard = this.#seed.guard;
+    if (guard.overBudget()) guard.enforce();
     if (this.#dissolved) return;
     const from = this.queue.written;
     const chunk = this.queue.take(this.#countSent);

@@ -202,8 +202,6 @@ export class StreamSession implements EventSink, CohortMember, Sheddable {
     }
     // A member that stopped reading holds the chunks written since: they count like a queue's.
     this.#countSocket(buffered > LAGGING_BYTES ? buffered - LAGGING_BYTES : 0);
-    const guard = this.#options.guard;
-    if (guard.overBudget()) guard.enforce();
   }
 
   /** What the process-wide budget counts of this member (`Sheddable`). */
@@ -348,7 +346,7 @@ export class StreamSession implements EventSink, CohortMember, Sheddable {
       starts: options.starts,
       framing: options.framing,
       selection: options.selection,
-      countFiltered: (topic, clients) => options.countFiltered(topic, clients),
+      countFiltered: options.countFiltered,
       shareKey: options.shareKey,
       positions: options.positions,
       backlogBytes: options.backlogBytes,

@@ -73,20 +73,13 @@ export class SocketWriter {
 
   /** Writing more now would only grow the socket's buffer: wait for its drain. */
   get full(): boolean {
-    return this.holds(SOCKET_HIGH_WATER);
+    return this.holding(SOCKET_HIGH_WATER) >= SOCKET_HIGH_WATER;
   }
 
   /** What the socket's buffer holds, asked only when the bound says it may hold `atLeast` or more (else the bound). */
   holding(atLeast: number): number {
     if (this.#bufferedBound >= atLeast) this.#bufferedBound = this.#res.writableLength;
     return this.#bufferedBound;
-  }
-
-  /** Whether the socket's buffer holds `bytes` or more (asked only when the bound says it may). */
-  holds(bytes: number): boolean {
-    if (this.#bufferedBound < bytes) return false;
-    this.#bufferedBound = this.#res.writableLength;
-    return this.#bufferedBound >= bytes;
   }
 
   /** Bytes of this connection only. */
