@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics/registry.ts';
 import type { StartPosition } from '../protocol/position.ts';
 import type { EventSelection } from '../selection/event-selection.ts';
 import { ClientQueue, LAGGING_BYTES } from './client-queue.ts';
-import type { FlushQueue } from './flush-queue.ts';
+import type { FlushQueue, GroupFlushable } from './flush-queue.ts';
 import type { Framing } from './framing.ts';
 import type { PositionState, PositionStates } from './position-ids.ts';
 
@@ -15,6 +15,8 @@ import type { PositionState, PositionStates } from './position-ids.ts';
 export interface CohortMember {
   /** Where it is in its cohort's list (kept by the cohort: removal is a swap). */
   cohortIndex: number;
+  /** The number of the first of its cohort's chunks it has not been written yet (kept by the cohort). */
+  cohortNext: number;
   /**
    * Before each chunk: leaves the cohort if its connection is gone or it is too far behind, and
    * counts what its socket holds against the process-wide budget.
@@ -22,7 +24,10 @@ export interface CohortMember {
   keepUp(): void;
   /** Writes a chunk of the cohort's to the client's socket. */
   write(chunk: SharedChunk): void;
-  /** Leaves the cohort and goes on by itself from where the cohort is (`resubscribe`: following the feeds again). */
+  /**
+   * Leaves the cohort and goes on by itself from where the cohort is (`resubscribe`: following the
+   * feeds again), after `Cohort.catchUp` wrote it what the cohort's pass had not yet.
+   */
   fallOut(resubscribe: boolean): void;
   /** Moves to another cohort in the same state. */
   moveTo(cohort: Cohort): void;
@@ -50,13 +55,18 @@ export interface CohortSeed {
 
 /**
  * Clients of one group (same streams, filter and format) that have been sent exactly the same
- * bytes so far, served as one: the cohort follows the feeds, queues each event once and hands
- * every member the same chunk per flush. Per event nothing is done per member; per flush, one
- * write. A member that needs more than the cohort's events (its own heartbeat, an end, a lost
- * position) leaves with a copy of the cohort's position and queue and goes on by itself
- * (`CohortMember.fallOut`); it comes back once it is in step again (`Cohorts.join`).
+ * bytes so far, served as one: the cohort follows the feeds, queues each event once and cuts what
+ * it queued into chunks that every member is written in order. Per event nothing is done per
+ * member; per pass, one write. A member that needs more than the cohort's events (its own
+ * heartbeat, an end, a lost position) leaves with a copy of the cohort's position and queue and
+ * goes on by itself (`CohortMember.fallOut`); it comes back once it is in step again (`Cohorts.join`).
+ *
+ * A pass over thousands of members spans many turns of the event loop (`FlushQueue`). Events that
+ * arrive meanwhile are cut into a new chunk at the next slice, so the members still to come get
+ * them in the same write; the others get them on the next pass. Chunks are kept until every
+ * member has them: at most what arrives during one pass.
  */
-export class Cohort implements EventSink {
+export class Cohort implements EventSink, GroupFlushable {
   readonly cursors: PartitionCursor[];
   readonly queue: ClientQueue;
   readonly members: CohortMember[] = [];
@@ -71,6 +81,14 @@ export class Cohort implements EventSink {
   readonly #subscription: Subscription;
   #marked = false;
   #dissolved = false;
+  /** Chunks not yet written to every member, in order; `#chunks[0]` is chunk number `#firstChunk`. */
+  #chunks: SharedChunk[] = [];
+  #firstChunk = 0;
+  #chunkBytes = 0;
+  /** Of `#chunkBytes`, what counts against the process-wide budget: what lies beyond `LAGGING_BYTES`. */
+  #countedBytes = 0;
+  /** The next member of the pass being written (passes go from the last member down); -1: none. */
+  #passAt = -1;
   readonly #countSent = (slot: number, events: number): void => {
     this.eventsSent += events;
     this.#seed.metrics.countSent(this.cursors[slot]!.topic, events * this.members.length);
@@ -115,9 +133,15 @@ export class Cohort implements EventSink {
     return !this.#dissolved && this.queue.empty && this.queue.written === state && this.queue.state === state;
   }
 
+  /** Joins `member`, which has been written everything the cohort cut so far. */
   add(member: CohortMember): void {
     member.cohortIndex = this.members.length;
+    member.cohortNext = this.#firstChunk + this.#chunks.length;
     this.members.push(member);
+  }
+
+  get flushing(): boolean {
+    return this.#passAt >= 0;
   }
 
   remove(member: CohortMember): void {
@@ -141,7 +165,7 @@ export class Cohort implements EventSink {
     // One write per member per fetch where a client alone writes every 16 KiB: the queue is one
     // for all members, so it may hold up to what the process budget leaves uncounted.
     queue.push(slot, frame);
-    if (queue.queuedBytes >= LAGGING_BYTES) this.flush();
+    if (queue.queuedBytes >= LAGGING_BYTES) this.#cut();
     if (queue.keepWithinBudget()) this.#mark();
   }
 
@@ -163,26 +187,87 @@ export class Cohort implements EventSink {
     for (const member of this.#leaveAll(false)) member.fail(name, message);
   }
 
-  /** Hands what is queued to every member; members that cannot take it now go on by themselves with it. */
-  flush(): void {
+  /**
+   * Writes a slice of the members of its pass (starting one if none is under way) everything cut
+   * that they do not have; what was queued since the last slice is cut first, so they get it too.
+   * Members that cannot keep up go on by themselves or are disconnected (`CohortMember.keepUp`).
+   */
+  flush(budget: number): number {
     this.#marked = false;
-    if (this.#dissolved || this.queue.empty) return;
+    if (this.#dissolved) return 0;
+    this.#cut();
+    if (this.#dissolved) return 0;
     const members = this.members;
-    // Backwards: a member that leaves is replaced by the last one, already checked.
-    for (let i = members.length - 1; i >= 0; i--) members[i]!.keepUp();
+    if (this.#passAt < 0) {
+      if (this.#chunks.length === 0) return 0;
+      this.#passAt = members.length - 1;
+    }
+    let written = 0;
+    // Downwards: a member that leaves is replaced by the last one, already written this pass.
+    while (written < budget && this.#passAt >= 0) {
+      const member = members[this.#passAt--];
+      if (member === undefined) continue;
+      member.keepUp();
+      if (this.#dissolved) return written;
+      // It left (the one now in its place was written this pass).
+      if (members[this.#passAt + 1] !== member) continue;
+      this.catchUp(member);
+      written++;
+    }
+    // After the members counted what their sockets hold.
     const guard = this.#seed.guard;
     if (guard.overBudget()) guard.enforce();
-    if (this.#dissolved) return;
+    if (this.#passAt < 0 && !this.#dissolved) this.#passDone();
+    return written;
+  }
+
+  /** Writes `member` the chunks it does not have yet. */
+  catchUp(member: CohortMember): void {
+    const end = this.#firstChunk + this.#chunks.length;
+    for (let n = member.cohortNext; n < end; n++) member.write(this.#chunks[n - this.#firstChunk]!);
+    member.cohortNext = end;
+  }
+
+  /** What is queued becomes the next chunk for every member. */
+  #cut(): void {
+    if (this.#dissolved || this.queue.empty) return;
     const from = this.queue.written;
     const chunk = this.queue.take(this.#countSent);
-    for (const member of members) member.write(chunk);
     this.queue.release();
+    this.#chunks.push(chunk);
+    this.#count(chunk.bytes.length);
+    this.#mark();
     this.#registry.moved(this, from);
+  }
+
+  /** Forgets the chunks every member has; another pass when some do not have them all. */
+  #passDone(): void {
+    let oldest = this.#firstChunk + this.#chunks.length;
+    for (const member of this.members) if (member.cohortNext < oldest) oldest = member.cohortNext;
+    const drop = oldest - this.#firstChunk;
+    if (drop === 0) return;
+    let bytes = 0;
+    for (let i = 0; i < drop; i++) bytes += this.#chunks[i]!.bytes.length;
+    this.#chunks.splice(0, drop);
+    this.#firstChunk = oldest;
+    this.#count(-bytes);
+    if (this.#chunks.length > 0) this.#mark();
+  }
+
+  /** Keeps the process-wide account of what the cohort's chunks hold beyond `LAGGING_BYTES`. */
+  #count(bytes: number): void {
+    this.#chunkBytes += bytes;
+    const counted = Math.max(0, this.#chunkBytes - LAGGING_BYTES);
+    if (counted !== this.#countedBytes) this.#seed.guard.queued(counted - this.#countedBytes);
+    this.#countedBytes = counted;
   }
 
   /** Takes in the members of `other`, in the same state with nothing queued; `other` ends. */
   absorb(other: Cohort): void {
-    for (const member of other.members.splice(0)) member.moveTo(this);
+    for (const member of other.members.splice(0)) {
+      other.catchUp(member);
+      member.moveTo(this);
+    }
     other.dissolve();
   }
 
@@ -193,6 +278,8 @@ export class Cohort implements EventSink {
     this.#leaveAll(true);
     this.#subscription.close();
     this.queue.close();
+    this.#chunks = [];
+    this.#count(-this.#chunkBytes);
     this.#registry.forget(this);
   }
 
@@ -206,7 +293,7 @@ export class Cohort implements EventSink {
   #mark(): void {
     if (this.#marked || this.#dissolved) return;
     this.#marked = true;
-    this.#seed.flush.mark(this, true);
+    this.#seed.flush.markGroup(this);
   }
 }
 

@@ -1,78 +1,79 @@
 import type { SharedChunk } from '../compress/shared-chunk.ts';
 
-/** Something with queued output to write. */
+/** Something with queued output for one socket. */
 export interface Flushable {
   flush(): void;
 }
 
-/** A batch of this turn, and what it holds: chunks with the same ends but other contents are other batches. */
+/** Something that writes the same output to many sockets (a cohort): a slice of them at a time. */
+export interface GroupFlushable {
+  /** Writes to at most `budget` sockets; returns how many it wrote. */
+  flush(budget: number): number;
+  /** In the middle of a pass over its sockets: it wants the rest of them written before others get their turn. */
+  readonly flushing: boolean;
+}
+
+/** A batch of this pass, and what it holds: chunks with the same ends but other contents are other batches. */
 interface Batch {
   readonly chunk: SharedChunk;
   readonly events: number;
   readonly parts: number;
 }
 
-/** A flush that took less than this is followed by the next one as soon as there is something to write. */
-const COALESCE_ABOVE_MS = 2;
-/** However long flushes take, the next one starts within this. */
-const MAX_COALESCE_MS = 100;
+/**
+ * Socket writes per turn of the event loop. A write to a local socket costs about 15 µs of which
+ * most is the kernel's, spent in the ticks after the turn (Node's responses hand theirs over then):
+ * a slice of 128 takes about 2 ms, and Kafka's fetch responses and new connections wait at most
+ * that, not a whole pass over thousands of clients.
+ */
+export const SLICE_WRITES = 128;
+
+/** How a flush queue waits for the next turn: Node's `setImmediate` unless a test drives it. */
+export type NextTurn = (run: () => void) => void;
+
+const NODE_TURN: NextTurn = (run) => setImmediate(run);
 
 /**
  * Coalesces writes: everything queued for a client while one fetch is fanned out goes to its
- * socket as one write, on the next turn of the event loop. Clients in the same state get the same
- * bytes, so each distinct batch is built (and compressed, per coding) once per turn and shared (`shared`).
+ * socket as one write. Clients in the same state get the same bytes, so each distinct batch is
+ * built (and compressed, per coding) once per pass and shared (`shared`).
  *
- * A flush costs a write per client however few events it carries, so with many clients it paces
- * itself: after a flush that took `t` ms the next waits until `t` ms have passed, and each carries
- * the events of that time. Writing then takes at most half of the process's time, events wait at
- * most about two flushes, and with few clients nothing waits at all.
+ * A pass writes every target marked before it began, cohorts first, `SLICE_WRITES` sockets per
+ * turn; what is marked meanwhile waits for the next pass. With many clients a pass is long and
+ * each client's write carries everything that arrived since its last one, as a server writing
+ * the same frames to every socket would: the pass paces itself, with no timer, and the event loop
+ * stays free between slices.
  */
-/** How a flush queue tells time and waits: Node's clock and timers unless a test drives them. */
-export interface FlushClock {
-  now(): number;
-  /** Runs `run` after `ms` (0: on the next turn of the event loop). */
-  after(ms: number, run: () => void): void;
-  /**
-   * Runs `run` once the writes made so far in this turn reached the kernel: Node's HTTP responses
-   * hand theirs over in the ticks after the turn (one `writev` per response), often the larger
-   * part of a flush.
-   */
-  settled(run: () => void): void;
-}
-
-const NODE_CLOCK: FlushClock = {
-  now: () => performance.now(),
-  after: (ms, run) => {
-    if (ms <= 0) setImmediate(run);
-    else setTimeout(run, ms);
-  },
-  // After every tick queued so far, responses' uncorks included.
-  settled: (run) => process.nextTick(run),
-};
-
 export class FlushQueue {
-  // Callers mark a target once per turn (they keep a flag): a list, not a set, per client.
+  // Callers mark a target once per pass (they keep a flag): a list, not a set, per client.
   #dirty: Flushable[] = [];
-  /** Flushed before the others: cohorts, so clients flushed after them find them in their new state. */
-  #first: Flushable[] = [];
-  /** This turn's batches by the state they lead to (an object key: no string built per client). */
+  #groups: GroupFlushable[] = [];
+  /** The pass being written, and how far it is. */
+  #passDirty: Flushable[] = [];
+  #passGroups: GroupFlushable[] = [];
+  #dirtyAt = 0;
+  #groupsAt = 0;
+  /** This pass's batches by the state they lead to (an object key: no string built per client). */
   readonly #batches = new Map<object, Batch[]>();
   #scheduled = false;
-  /** When the last flush ended and how long it took (ms, `performance.now()`). */
-  #lastEnd = 0;
-  #lastTook = 0;
-  readonly #clock: FlushClock;
+  readonly #nextTurn: NextTurn;
 
-  constructor(clock: FlushClock = NODE_CLOCK) {
-    this.#clock = clock;
+  constructor(nextTurn: NextTurn = NODE_TURN) {
+    this.#nextTurn = nextTurn;
   }
 
-  mark(target: Flushable, first = false): void {
-    (first ? this.#first : this.#dirty).push(target);
+  mark(target: Flushable): void {
+    this.#dirty.push(target);
     this.#schedule();
   }
 
-  /** The batch built this turn from `from` to `to`, holding `events` events in `parts` parts, if any. */
+  /** Marks a group: groups are written before the clients of their pass, which find them in their new state. */
+  markGroup(target: GroupFlushable): void {
+    this.#groups.push(target);
+    this.#schedule();
+  }
+
+  /** The batch built this pass from `from` to `to`, holding `events` events in `parts` parts, if any. */
   shared(from: object, to: object, events: number, parts: number): SharedChunk | undefined {
     const batches = this.#batches.get(to);
     if (batches === undefined) return undefined;
@@ -80,7 +81,7 @@ export class FlushQueue {
     return undefined;
   }
 
-  /** Shares `chunk` (from `chunk.from` to `chunk.to`) for the rest of this turn. */
+  /** Shares `chunk` (from `chunk.from` to `chunk.to`) for the rest of this pass. */
   share(chunk: SharedChunk, events: number, parts: number): void {
     const to = chunk.to ?? chunk;
     const batches = this.#batches.get(to);
@@ -92,23 +93,35 @@ export class FlushQueue {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    const wait = this.#lastTook < COALESCE_ABOVE_MS ? 0 : this.#lastEnd + this.#lastTook - this.#clock.now();
-    this.#clock.after(Math.min(wait, MAX_COALESCE_MS), () => this.#run());
+    this.#nextTurn(() => this.#run());
   }
 
   #run(): void {
-    const start = this.#clock.now();
     this.#scheduled = false;
-    const first = this.#first;
-    const dirty = this.#dirty;
-    this.#first = [];
-    this.#dirty = [];
-    for (const target of first) target.flush();
-    for (const target of dirty) target.flush();
+    let budget = SLICE_WRITES;
+    while (budget > 0) {
+      if (this.#groupsAt < this.#passGroups.length) {
+        const group = this.#passGroups[this.#groupsAt]!;
+        budget -= group.flush(budget);
+        if (!group.flushing) this.#groupsAt++;
+      } else if (this.#dirtyAt < this.#passDirty.length) {
+        this.#passDirty[this.#dirtyAt++]!.flush();
+        budget--;
+      } else if (!this.#nextPass()) return;
+    }
+    this.#schedule();
+  }
+
+  /** Ends the pass written; false when nothing is marked for another. */
+  #nextPass(): boolean {
     this.#batches.clear();
-    this.#clock.settled(() => {
-      this.#lastEnd = this.#clock.now();
-      this.#lastTook = this.#lastEnd - start;
-    });
+    this.#passGroups.length = 0;
+    this.#passDirty.length = 0;
+    this.#groupsAt = 0;
+    this.#dirtyAt = 0;
+    if (this.#groups.length === 0 && this.#dirty.length === 0) return false;
+    [this.#passGroups, this.#groups] = [this.#groups, this.#passGroups];
+    [this.#passDirty, this.#dirty] = [this.#dirty, this.#passDirty];
+    return true;
   }
 }

@@ -84,6 +84,7 @@ const SLOW_CLIENT_MESSAGE = 'The client did not read events as fast as they arri
 export class StreamSession implements EventSink, CohortMember, Sheddable {
   readonly cursors: PartitionCursor[];
   cohortIndex = -1;
+  cohortNext = 0;
   readonly #options: SessionOptions;
   readonly #framing: Framing;
   readonly #writer: SocketWriter;
@@ -232,6 +233,7 @@ export class StreamSession implements EventSink, CohortMember, Sheddable {
   fallOut(resubscribe: boolean): void {
     const cohort = this.#cohort;
     if (cohort === undefined) return;
+    cohort.catchUp(this);
     // Copied before leaving: the last member out ends the cohort, and its queue with it.
     this.#eventsSent += cohort.eventsSent - this.#sentAtJoin;
     this.#queue.follow(cohort.queue, this.#eventsSent > 0);

@@ -13,7 +13,7 @@ import { Sanitizer } from '../../src/sanitize/sanitizer.ts';
 import { SuppressionIndex } from '../../src/sanitize/suppression-index.ts';
 import { EventSelection } from '../../src/selection/event-selection.ts';
 import { Cohorts } from '../../src/stream/cohort.ts';
-import { FlushQueue } from '../../src/stream/flush-queue.ts';
+import { FlushQueue, SLICE_WRITES } from '../../src/stream/flush-queue.ts';
 import { framingFor } from '../../src/stream/framing.ts';
 import { PositionStates } from '../../src/stream/position-ids.ts';
 import { StreamSession } from '../../src/stream/session.ts';
@@ -143,7 +143,8 @@ describe('cohorts', () => {
     await Promise.all([alone, many].map((run) => run.produce(14)));
     expect([many.feed.clients, slow.session.ended]).toEqual([1, false]);
     expect(slow.res.text).toBe(alone.clients[0]!.res.text);
-    await Promise.all([alone, many].map((run) => run.produce(2)));
+    // Checked before each pass writes it: the 15th is written, and the pass after that finds it past its budget.
+    for (let i = 0; i < 2; i++) await Promise.all([alone, many].map((run) => run.produce(1)));
     expect([slow.session.ended, slow.session.endReason]).toEqual([true, 'slow_client']);
     const text = slow.res.text;
     const lastId = text.slice(text.lastIndexOf('event: message\nid: ') + 19).split('\n')[0];
@@ -159,10 +160,11 @@ describe('cohorts', () => {
     await many.produce(2);
     const slow = many.clients[0]!;
     slow.res.stalled = true;
-    await many.produce(4);
+    // Its socket is counted before each pass writes it.
+    for (let i = 0; i < 4; i++) await many.produce(1);
     expect(many.guard.queuedBytes).toBeGreaterThan(0);
     expect(slow.session.ended).toBe(false);
-    await many.produce(6);
+    for (let i = 0; i < 6; i++) await many.produce(1);
     expect([slow.session.ended, slow.session.endReason]).toEqual([true, 'overloaded']);
     expect(many.guard.queuedBytes).toBe(0);
     expect(many.clients.slice(1).map((c) => c.session.ended)).toEqual([false, false]);
@@ -198,5 +200,31 @@ describe('cohorts', () => {
     many.clients[2]!.res.close();
     expect(many.cohorts!.size).toBe(0);
     expect(many.feed.clients).toBe(0);
+  });
+
+  it(`write a pass over many members ${SLICE_WRITES} per turn, and the members still to come in it get the events that arrived meanwhile`, async () => {
+    const alone = clients(1, false);
+    const n = SLICE_WRITES + 72;
+    const many = clients(n, true);
+    await Promise.all([alone, many].map((run) => run.produce(2)));
+    expect(many.cohorts!.size).toBe(1);
+    const messages = (text: string) => text.split('event: message').length - 1;
+    const counts = () => many.clients.map(({ res }) => messages(res.text)).sort((a, b) => a - b);
+    await alone.produce(2);
+    // The third event, and one slice of the pass that writes it.
+    many.feed.accept([event(2)], 3, undefined);
+    await turn();
+    expect(counts()).toEqual([...Array<number>(72).fill(2), ...Array<number>(SLICE_WRITES).fill(3)]);
+    const toCome = many.clients.filter(({ res }) => messages(res.text) === 2);
+    // The fourth arrives while 72 members have not been written the third: they get both, and
+    // the rest of the turn's slice starts the next pass, which brings 56 others the fourth.
+    many.feed.accept([event(3)], 4, undefined);
+    await turn();
+    expect(counts()).toEqual([...Array<number>(72).fill(3), ...Array<number>(128).fill(4)]);
+    for (const { res } of toCome) expect(messages(res.text)).toBe(4);
+    // The next pass brings the others the fourth, and everyone has exactly the bytes of a client alone.
+    await turn();
+    await turn();
+    for (const { res } of many.clients) expect(res.text).toBe(alone.clients[0]!.res.text);
   });
 });

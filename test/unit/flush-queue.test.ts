@@ -1,60 +1,92 @@
 import { describe, expect, it } from 'vitest';
-import { FlushQueue, type FlushClock } from '../../src/stream/flush-queue.ts';
+import { SharedChunk } from '../../src/compress/shared-chunk.ts';
+import { FlushQueue, SLICE_WRITES, type GroupFlushable } from '../../src/stream/flush-queue.ts';
 
-/** A clock moved by hand, and the runs it was asked to make, with their delays. */
-class FakeClock implements FlushClock {
-  time = 0;
-  readonly due: { ms: number; run: () => void }[] = [];
-  now(): number {
-    return this.time;
+/** Turns of the event loop run by hand. */
+class Turns {
+  readonly due: (() => void)[] = [];
+  readonly nextTurn = (run: () => void): void => void this.due.push(run);
+  /** Runs the next turn. */
+  next(): void {
+    this.due.shift()!();
   }
-  after(ms: number, run: () => void): void {
-    this.due.push({ ms, run });
+}
+
+/** A group of `sockets` sockets that writes a slice at a time, as a cohort does. */
+class Group implements GroupFlushable {
+  at = 0;
+  readonly log: string[];
+  readonly sockets: number;
+  constructor(log: string[], sockets: number) {
+    this.log = log;
+    this.sockets = sockets;
   }
-  settled(run: () => void): void {
-    run();
+  get flushing(): boolean {
+    return this.at > 0 && this.at < this.sockets;
   }
-  /** Runs the next scheduled flush. */
-  next(): number {
-    const { ms, run } = this.due.shift()!;
-    run();
-    return ms;
+  flush(budget: number): number {
+    const n = Math.min(budget, this.sockets - this.at);
+    this.at += n;
+    this.log.push(`group ${n}`);
+    if (this.at === this.sockets) this.at = 0;
+    return n;
   }
 }
 
 describe('FlushQueue', () => {
-  it('flushes a marked target on the next turn while flushes are cheap', () => {
-    const clock = new FakeClock();
-    const queue = new FlushQueue(clock);
-    let flushed = 0;
-    const target = { flush: () => (flushed++, (clock.time += 1)) };
-    queue.mark(target);
-    expect(clock.next()).toBe(0);
-    queue.mark(target);
-    expect(clock.next()).toBe(0);
-    expect(flushed).toBe(2);
+  it('flushes a marked target on the next turn, and a target marked during a pass in the next pass', () => {
+    const turns = new Turns();
+    const queue = new FlushQueue(turns.nextTurn);
+    const flushed: string[] = [];
+    const again = { flush: () => (flushed.push('again'), queue.mark(other)) };
+    const other = { flush: () => flushed.push('other') };
+    queue.mark(again);
+    expect(turns.due).toHaveLength(1);
+    turns.next();
+    expect(flushed).toEqual(['again', 'other']);
+    expect(turns.due).toHaveLength(1);
+    turns.next();
+    expect(turns.due).toHaveLength(0);
   });
 
-  it('after a long flush, waits as long as it took before the next, and then writes everything marked meanwhile at once', () => {
-    const clock = new FakeClock();
-    const queue = new FlushQueue(clock);
-    const flushed: string[] = [];
-    const slow = { flush: () => (flushed.push('slow'), (clock.time += 30)) };
-    const other = { flush: () => flushed.push('other') };
-    queue.mark(slow);
-    clock.next();
-    // Marked 5 ms after a flush that took 30: it waits the other 25.
-    clock.time += 5;
-    queue.mark(slow);
-    queue.mark(other);
-    expect(clock.due.map((d) => d.ms)).toEqual([25]);
-    clock.next();
-    expect(flushed).toEqual(['slow', 'slow', 'other']);
-    // However long a flush took, the next starts within 100 ms.
-    const stuck = { flush: () => (clock.time += 5000) };
-    queue.mark(stuck);
-    clock.next();
-    queue.mark(stuck);
-    expect(clock.due.map((d) => d.ms)).toEqual([100]);
+  it(`writes at most ${SLICE_WRITES} sockets per turn, and finishes a group's pass before the clients of its pass`, () => {
+    const turns = new Turns();
+    const queue = new FlushQueue(turns.nextTurn);
+    const log: string[] = [];
+    const clients = Array.from({ length: SLICE_WRITES }, () => ({ flush: () => log.push('client') }));
+    for (const client of clients) queue.mark(client);
+    queue.markGroup(new Group(log, SLICE_WRITES * 2 + 10));
+    const slices: string[][] = [];
+    while (turns.due.length > 0) {
+      turns.next();
+      slices.push(log.splice(0));
+    }
+    const summary = slices.map((slice) => slice.reduce<Record<string, number>>((counts, entry) => {
+      const [kind, n] = entry.split(' ');
+      counts[kind!] = (counts[kind!] ?? 0) + Number(n ?? 1);
+      return counts;
+    }, {}));
+    expect(summary).toEqual([
+      { group: SLICE_WRITES },
+      { group: SLICE_WRITES },
+      { group: 10, client: SLICE_WRITES - 10 },
+      { client: 10 },
+    ]);
+  });
+
+  it('shares a batch with the clients of its pass only', () => {
+    const turns = new Turns();
+    const queue = new FlushQueue(turns.nextTurn);
+    const from = {};
+    const to = {};
+    const seen: (SharedChunk | undefined)[] = [];
+    const writer = { flush: () => queue.share(new SharedChunk(Buffer.from('x'), from, to), 1, 1) };
+    const reader = { flush: () => seen.push(queue.shared(from, to, 1, 1)) };
+    queue.mark(writer);
+    queue.mark(reader);
+    turns.next();
+    queue.mark(reader);
+    turns.next();
+    expect(seen.map((chunk) => chunk?.bytes.toString())).toEqual(['x', undefined]);
   });
 });
