@@ -9,6 +9,7 @@ import type { EventSelection } from '../selection/event-selection.ts';
 import { ClientQueue, LAGGING_BYTES } from './client-queue.ts';
 import type { FlushQueue, GroupFlushable } from './flush-queue.ts';
 import type { Framing } from './framing.ts';
+import { JoinedRuns } from './joined-runs.ts';
 import type { PositionState, PositionStates } from './position-ids.ts';
 
 /** A client as its cohort sees it (`StreamSession`). */
@@ -22,8 +23,8 @@ export interface CohortMember {
    * counts what its socket holds against the process-wide budget.
    */
   keepUp(): void;
-  /** Writes a chunk of the cohort's to the client's socket. */
-  write(chunk: SharedChunk): void;
+  /** Writes chunks of the cohort's to the client's socket, `chunks[from]` (chunk number `start`) and those after it, in one write. */
+  writeRun(chunks: readonly SharedChunk[], from: number, start: number, runs: JoinedRuns): void;
   /**
    * Leaves the cohort and goes on by itself from where the cohort is (`resubscribe`: following the
    * feeds again), after `Cohort.catchUp` wrote it what the cohort's pass had not yet.
@@ -87,6 +88,8 @@ export class Cohort implements EventSink, GroupFlushable {
   #chunkBytes = 0;
   /** Of `#chunkBytes`, what counts against the process-wide budget: what lies beyond `LAGGING_BYTES`. */
   #countedBytes = 0;
+  /** The runs of chunks written to members in one write, ending at the last chunk. */
+  readonly #runs = new JoinedRuns();
   /** The next member of the pass being written (passes go from the last member down); -1: none. */
   #passAt = -1;
   readonly #countSent = (slot: number, events: number): void => {
@@ -165,7 +168,7 @@ export class Cohort implements EventSink, GroupFlushable {
     // One write per member per fetch where a client alone writes every 16 KiB: the queue is one
     // for all members, so it may hold up to what the process budget leaves uncounted.
     queue.push(slot, frame);
-    if (queue.queuedBytes >= LAGGING_BYTES) this.#cut();
+    if (queue.queuedBytes >= LAGGING_BYTES) this.cut();
     if (queue.keepWithinBudget()) this.#mark();
   }
 
@@ -195,7 +198,7 @@ export class Cohort implements EventSink, GroupFlushable {
   flush(budget: number): number {
     this.#marked = false;
     if (this.#dissolved) return 0;
-    this.#cut();
+    this.cut();
     if (this.#dissolved) return 0;
     const members = this.members;
     if (this.#passAt < 0) {
@@ -224,17 +227,19 @@ export class Cohort implements EventSink, GroupFlushable {
   /** Writes `member` the chunks it does not have yet. */
   catchUp(member: CohortMember): void {
     const end = this.#firstChunk + this.#chunks.length;
-    for (let n = member.cohortNext; n < end; n++) member.write(this.#chunks[n - this.#firstChunk]!);
+    const next = member.cohortNext;
+    if (next < end) member.writeRun(this.#chunks, next - this.#firstChunk, next, this.#runs);
     member.cohortNext = end;
   }
 
   /** What is queued becomes the next chunk for every member. */
-  #cut(): void {
+  cut(): void {
     if (this.#dissolved || this.queue.empty) return;
     const from = this.queue.written;
     const chunk = this.queue.take(this.#countSent);
     this.queue.release();
     this.#chunks.push(chunk);
+    this.#runs.clear();
     this.#count(chunk.bytes.length);
     this.#mark();
     this.#registry.moved(this, from);
@@ -249,6 +254,7 @@ export class Cohort implements EventSink, GroupFlushable {
     let bytes = 0;
     for (let i = 0; i < drop; i++) bytes += this.#chunks[i]!.bytes.length;
     this.#chunks.splice(0, drop);
+    this.#runs.clear();
     this.#firstChunk = oldest;
     this.#count(-bytes);
     if (this.#chunks.length > 0) this.#mark();
@@ -279,6 +285,7 @@ export class Cohort implements EventSink, GroupFlushable {
     this.#subscription.close();
     this.queue.close();
     this.#chunks = [];
+    this.#runs.clear();
     this.#count(-this.#chunkBytes);
     this.#registry.forget(this);
   }

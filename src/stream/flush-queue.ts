@@ -11,6 +11,8 @@ export interface GroupFlushable {
   flush(budget: number): number;
   /** In the middle of a pass over its sockets: it wants the rest of them written before others get their turn. */
   readonly flushing: boolean;
+  /** Makes what it queued its next output: clients written after that, in step with it, find it in their state and join. */
+  cut(): void;
 }
 
 /** A batch of this pass, and what it holds: chunks with the same ends but other contents are other batches. */
@@ -98,6 +100,7 @@ export class FlushQueue {
 
   #run(): void {
     this.#scheduled = false;
+    for (const group of this.#groups) group.cut();
     let budget = SLICE_WRITES;
     while (budget > 0) {
       if (this.#groupsAt < this.#passGroups.length) {

@@ -12,6 +12,7 @@ import type { LoadGuard, Sheddable } from '../admission/load-guard.ts';
 import type { BodyEncoder } from '../compress/encoder.ts';
 import type { SharedChunk } from '../compress/shared-chunk.ts';
 import { ClientQueue, LAGGING_BYTES, type EvictReason, type Schedule } from './client-queue.ts';
+import type { JoinedRuns } from './joined-runs.ts';
 import type { Cohort, CohortMember, Cohorts } from './cohort.ts';
 import type { Framing } from './framing.ts';
 import { positionNotice } from './notice.ts';
@@ -180,6 +181,9 @@ export class StreamSession implements EventSink, CohortMember, Sheddable {
   follow(source: EventSource, ends: ReadonlyMap<string, number>): void {
     this.#source = source;
     this.#subscription = source.subscribe(this.cursors, ends);
+    // A client that starts live joins its cohort at once: served alone until its first event, the
+    // clients that connected while a stream was quiet would all be served alone at that event.
+    this.#joinCohort();
   }
 
   /** Stops following them (the connection closed). */
@@ -225,9 +229,9 @@ export class StreamSession implements EventSink, CohortMember, Sheddable {
     this.#socketCounted = bytes;
   }
 
-  /** A chunk of its cohort's. */
-  write(chunk: SharedChunk): void {
-    this.#writer.writeShared(chunk);
+  /** Chunks of its cohort's. */
+  writeRun(chunks: readonly SharedChunk[], from: number, start: number, runs: JoinedRuns): void {
+    this.#writer.writeRun(chunks, from, start, runs);
   }
 
   fallOut(resubscribe: boolean): void {
@@ -334,6 +338,10 @@ export class StreamSession implements EventSink, CohortMember, Sheddable {
   flush(): void {
     this.#marked = false;
     this.#writeQueued();
+    this.#joinCohort();
+  }
+
+  #joinCohort(): void {
     if (this.#options.cohorts !== undefined) this.#join(this.#options.cohorts);
   }
 
@@ -407,6 +415,8 @@ export class StreamSession implements EventSink, CohortMember, Sheddable {
       for (const cursor of this.cursors) cursor.catchUp();
       this.#write(this.#queue.takePosition() ?? this.#framing.heartbeat);
     }
+    // Back in step at once: a heartbeat moves no position.
+    this.#joinCohort();
   }
 
   /** Ends the stream with an `event: error` the client can see; it resumes with its id. */

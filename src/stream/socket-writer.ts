@@ -1,5 +1,6 @@
 import type { BodyEncoder } from '../compress/encoder.ts';
 import type { SharedChunk } from '../compress/shared-chunk.ts';
+import type { JoinedRuns } from './joined-runs.ts';
 
 /** Bytes in the socket's buffer past which we stop writing and wait for it to drain. */
 export const SOCKET_HIGH_WATER = 64 * 1024;
@@ -90,6 +91,17 @@ export class SocketWriter {
   /** A batch shared with the connections in the same state: encoded once for all of them. */
   writeShared(chunk: SharedChunk): void {
     this.#send(this.#encoder.shared(chunk));
+  }
+
+  /**
+   * Consecutive shared batches, from `chunks[from]` on, in one write: encoded one by one (the
+   * coding's state follows each), joined once for the connections that get the same run.
+   */
+  writeRun(chunks: readonly SharedChunk[], from: number, start: number, runs: JoinedRuns): void {
+    if (from === chunks.length - 1) return this.writeShared(chunks[from]!);
+    const parts: Buffer[] = [];
+    for (let i = from; i < chunks.length; i++) parts.push(this.#encoder.shared(chunks[i]!));
+    this.#send(runs.join(start, parts));
   }
 
   #send(out: string | Buffer): void {

@@ -21,6 +21,7 @@ class Group implements GroupFlushable {
     this.log = log;
     this.sockets = sockets;
   }
+  cut(): void {}
   get flushing(): boolean {
     return this.at > 0 && this.at < this.sockets;
   }
