@@ -7,10 +7,13 @@ import type { Metrics } from '../metrics/registry.ts';
 import type { StartPosition } from '../protocol/position.ts';
 import type { EventSelection } from '../selection/event-selection.ts';
 import { ClientQueue, LAGGING_BYTES } from './client-queue.ts';
-import type { FlushQueue, GroupFlushable } from './flush-queue.ts';
+import { SLICE_WRITES, type FlushQueue, type GroupFlushable } from './flush-queue.ts';
 import type { Framing } from './framing.ts';
 import { JoinedRuns } from './joined-runs.ts';
 import type { PositionState, PositionStates } from './position-ids.ts';
+
+/** Chunks cut per pass over a cohort's members, at most (besides those its queue's size forces). */
+const CUTS_PER_PASS = 8;
 
 /** A client as its cohort sees it (`StreamSession`). */
 export interface CohortMember {
@@ -92,6 +95,8 @@ export class Cohort implements EventSink, GroupFlushable {
   readonly #runs = new JoinedRuns();
   /** The next member of the pass being written (passes go from the last member down); -1: none. */
   #passAt = -1;
+  /** Members written since the last chunk was cut. */
+  #sinceCut = 0;
   readonly #countSent = (slot: number, events: number): void => {
     this.eventsSent += events;
     this.#seed.metrics.countSent(this.cursors[slot]!.topic, events * this.members.length);
@@ -168,7 +173,7 @@ export class Cohort implements EventSink, GroupFlushable {
     // One write per member per fetch where a client alone writes every 16 KiB: the queue is one
     // for all members, so it may hold up to what the process budget leaves uncounted.
     queue.push(slot, frame);
-    if (queue.queuedBytes >= LAGGING_BYTES) this.cut();
+    if (queue.queuedBytes >= LAGGING_BYTES) this.#cut();
     if (queue.keepWithinBudget()) this.#mark();
   }
 
@@ -198,9 +203,11 @@ export class Cohort implements EventSink, GroupFlushable {
   flush(budget: number): number {
     this.#marked = false;
     if (this.#dissolved) return 0;
-    this.cut();
-    if (this.#dissolved) return 0;
     const members = this.members;
+    // Mid-pass, at most every eighth of the members: a member is written every chunk cut since its
+    // last write, one by one through its coding, so cuts per pass are what a write costs.
+    if (this.#passAt < 0 || this.#sinceCut >= Math.max(SLICE_WRITES, members.length / CUTS_PER_PASS)) this.#cut();
+    if (this.#dissolved) return 0;
     if (this.#passAt < 0) {
       if (this.#chunks.length === 0) return 0;
       this.#passAt = members.length - 1;
@@ -216,6 +223,7 @@ export class Cohort implements EventSink, GroupFlushable {
       if (members[this.#passAt + 1] !== member) continue;
       this.catchUp(member);
       written++;
+      this.#sinceCut++;
     }
     // After the members counted what their sockets hold.
     const guard = this.#seed.guard;
@@ -232,9 +240,15 @@ export class Cohort implements EventSink, GroupFlushable {
     member.cohortNext = end;
   }
 
-  /** What is queued becomes the next chunk for every member. */
+  /** Between passes, what is queued becomes the next chunk: clients in step with it find it at their position. */
   cut(): void {
+    if (this.#passAt < 0) this.#cut();
+  }
+
+  /** What is queued becomes the next chunk for every member. */
+  #cut(): void {
     if (this.#dissolved || this.queue.empty) return;
+    this.#sinceCut = 0;
     const from = this.queue.written;
     const chunk = this.queue.take(this.#countSent);
     this.queue.release();
@@ -285,6 +299,7 @@ export class Cohort implements EventSink, GroupFlushable {
     this.#subscription.close();
     this.queue.close();
     this.#chunks = [];
+    this.#passAt = -1;
     this.#runs.clear();
     this.#count(-this.#chunkBytes);
     this.#registry.forget(this);

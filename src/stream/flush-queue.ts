@@ -105,8 +105,10 @@ export class FlushQueue {
     while (budget > 0) {
       if (this.#groupsAt < this.#passGroups.length) {
         const group = this.#passGroups[this.#groupsAt]!;
-        budget -= group.flush(budget);
-        if (!group.flushing) this.#groupsAt++;
+        const wrote = group.flush(budget);
+        budget -= wrote;
+        // One that wrote nothing is done, whatever it says (it may have ended meanwhile).
+        if (wrote === 0 || !group.flushing) this.#groupsAt++;
       } else if (this.#dirtyAt < this.#passDirty.length) {
         this.#passDirty[this.#dirtyAt++]!.flush();
         budget--;

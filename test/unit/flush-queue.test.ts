@@ -75,6 +75,18 @@ describe('FlushQueue', () => {
     ]);
   });
 
+  it('moves on from a group that writes nothing, even one that says it is in the middle of a pass', () => {
+    const turns = new Turns();
+    const queue = new FlushQueue(turns.nextTurn);
+    let asked = 0;
+    const ended: GroupFlushable = { flushing: true, cut: () => undefined, flush: () => (asked++, 0) };
+    const flushed: string[] = [];
+    queue.markGroup(ended);
+    queue.mark({ flush: () => flushed.push('client') });
+    turns.next();
+    expect([asked, flushed, turns.due.length]).toEqual([1, ['client'], 0]);
+  });
+
   it('shares a batch with the clients of its pass only', () => {
     const turns = new Turns();
     const queue = new FlushQueue(turns.nextTurn);
