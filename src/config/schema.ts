@@ -335,7 +335,7 @@ export const configSchema = {
           "default": 1000
         },
         "cohorts": {
-          "description": "Serve the clients of one group (same streams, filter and format) that have been sent exactly the same bytes as one cohort: its events are queued once and each flush writes the same chunk to every member, so the work per event does not grow with the clients. A member whose socket holds `client_backlog_bytes` is disconnected as too slow, as it would be alone; a member that needs a heartbeat of its own (a quiet stream) leaves with a copy of the cohort's position and goes on by itself, and joins again once it is in step. Only with `mode: shared`; false = every client follows the feeds by itself (for comparison).",
+          "description": "Serve the clients of one group (same streams, filter and format) that have been sent exactly the same bytes as one cohort: its events are queued once and each pass over its members writes every member what it lacks in one write, so the work per event does not grow with the clients. A member whose socket holds `client_backlog_bytes` is disconnected as too slow, as it would be alone; a member that needs something of its own (its end, a lost position) leaves with a copy of the cohort's position and goes on by itself, and joins again once it is in step (right after a heartbeat of its own, which moves no position). Only with `mode: shared`; false = every client follows the feeds by itself (for comparison).",
           "type": "boolean",
           "default": true
         },
