@@ -75,9 +75,10 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
   const visibility = config.sanitize.visibilityStreams.flatMap((name) => catalogue.current().get(name)?.topics ?? []);
   follower.start([...new Set(visibility)]);
   // The streams' side: where events come from, who may stream, what each kind of client is sent.
+  const flush = new FlushQueue();
   const source: EventSource =
     config.fanout.mode === 'shared'
-      ? new FanoutHub(gateway, config, sanitizer, metrics, logger)
+      ? new FanoutHub(gateway, config, sanitizer, metrics, logger, () => flush.groupsPending)
       : new PerConnectionSource(gateway, config.maxEventBytes, sanitizer, metrics, logger);
   const cohorts = config.fanout.mode === 'shared' && config.fanout.cohorts ? new Cohorts(source) : undefined;
   metrics.countCohorts = () => cohorts?.size ?? 0;
@@ -101,7 +102,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     sessions,
     slots: new StreamSlots(config.clientIpConnectionLimit, config.connections.maxStreams),
     guard,
-    flush: new FlushQueue(),
+    flush,
     ...(cohorts !== undefined ? { cohorts } : {}),
     positions: new PositionStates(),
     compression,

@@ -33,11 +33,13 @@ export class FanoutHub implements EventSource {
   readonly #catchUps = new Map<string, Set<CatchUpReader>>();
   readonly #readerOf = new WeakMap<PartitionCursor, CatchUpReader>();
   readonly #sweeper: NodeJS.Timeout;
-  /** All catch-up readers together work at most a few milliseconds per turn of the event loop. */
-  readonly #pacer = new CatchUpPacer(() => (this.#followedLive() ? CATCH_UP_TURN_LIVE_MS : CATCH_UP_TURN_MS));
+  /** All catch-up readers together work at most a few milliseconds per turn of the event loop, and wait for live writes. */
+  readonly #pacer: CatchUpPacer;
 
-  constructor(gateway: KafkaClient, config: ServiceConfig, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger) {
+  /** `liveWritesPending`: whether live clients' writes wait (replays then yield to them). */
+  constructor(gateway: KafkaClient, config: ServiceConfig, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger, liveWritesPending: () => boolean = () => false) {
     this.#config = config;
+    this.#pacer = new CatchUpPacer(() => (this.#followedLive() ? CATCH_UP_TURN_LIVE_MS : CATCH_UP_TURN_MS), { yieldTo: liveWritesPending });
     this.#context = { gateway, metrics, log, prepare: (message, alloc) => prepareSanitized(message, config.maxEventBytes, sanitizer, metrics, log, alloc) };
     this.#tail = new TailReader(this.#context);
     // A followed partition's bounds are at most one fetch wait (plus slack) old.

@@ -64,6 +64,11 @@ export class FlushQueue {
     this.#nextTurn = nextTurn;
   }
 
+  /** Whether groups (cohorts: live clients in step) are marked or in the middle of their pass. */
+  get groupsPending(): boolean {
+    return this.#groups.length > 0 || this.#groupsAt < this.#passGroups.length;
+  }
+
   mark(target: Flushable): void {
     this.#dirty.push(target);
     this.#schedule();

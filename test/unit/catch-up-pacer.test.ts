@@ -6,7 +6,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(reso
 /** Readers each working `slices` slices of `ms` (on a fake clock); returns per turn of the event loop which slices ran. */
 async function run(budgetMs: number | (() => number), readers: { slices: number; ms: number }[]): Promise<string[][]> {
   let clock = 0;
-  const pacer = new CatchUpPacer(budgetMs, () => clock);
+  const pacer = new CatchUpPacer(budgetMs, { now: () => clock });
   const turns: string[][] = [[]];
   let turnsRunning = true;
   void (async () => {
@@ -64,5 +64,30 @@ describe('CatchUpPacer', () => {
 
   it('runs a lone reader within its budget without waiting for a turn', async () => {
     expect(await run(10, [{ slices: 5, ms: 1 }])).toEqual([['0.0', '0.1', '0.2', '0.3', '0.4']]);
+  });
+
+  it('waits while live writes are pending, except one turn per starvation interval', async () => {
+    let clock = 0;
+    let live = true;
+    const pacer = new CatchUpPacer(10, { now: () => clock, yieldTo: () => live, starvationMs: 20 });
+    const got: number[] = [];
+    const reader = (async () => {
+      for (let s = 0; s < 4; s++) {
+        await pacer.turn();
+        got.push(clock);
+        clock += 1;
+        pacer.done();
+      }
+    })();
+    // The first turn is never starved; then none until 20 ms after it, however many turns pass.
+    for (let t = 0; t < 10; t++) await nextTurn();
+    expect(got).toEqual([0]);
+    clock = 20;
+    for (let t = 0; t < 3; t++) await nextTurn();
+    expect(got).toEqual([0, 20]);
+    // Live writes done: the rest goes in the same turn, within the budget.
+    live = false;
+    await reader;
+    expect(got).toEqual([0, 20, 21, 22]);
   });
 });
