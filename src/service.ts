@@ -10,6 +10,7 @@ import { PerConnectionSource } from './fanout/per-connection.ts';
 import type { EventSource } from './fanout/source.ts';
 import { buildApp } from './http/app.ts';
 import { compileTrust, type ClientIpPolicy } from './http/client-ip.ts';
+import { listen } from './http/listen.ts';
 import { Readiness } from './http/readiness.ts';
 import { KafkaGateway } from './kafka/gateway.ts';
 import { Metrics } from './metrics/registry.ts';
@@ -115,8 +116,9 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     }),
     suppressionsReady: (timeoutMs) => follower.ready(timeoutMs),
   });
-  // A reconnect storm arrives all at once: queue connections up to the kernel's usual limit.
-  const url = await server.listen({ port: config.port, host: config.listenAddress, backlog: 4096 });
+  // A reconnect storm arrives all at once: queue connections up to the kernel's usual limit, and accept many per turn.
+  const listening = await listen(server, { port: config.port, host: config.listenAddress, backlog: 4096, sockets: config.connections.acceptSockets });
+  const url = listening.url;
   return {
     server,
     sessions,
@@ -132,6 +134,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       await sessions.drain(config.connections.shutdownDrainMs, config.connections.reconnectDelayMs);
       sessions.stop();
       guard.stop();
+      listening.close();
       await server.close();
       await source.stop();
       await follower.stop();

@@ -69,6 +69,16 @@ export class LoadGuard {
     return this.#queued > this.#limitBytes;
   }
 
+  /**
+   * Whether replays may fill clients' queues (up to a quarter of a client's budget each): not past
+   * half the budget. Otherwise thousands of clients resuming at once queue their replays until the
+   * process sheds them, the replaying clients first (their queues are the longest), and they come
+   * back to do it again.
+   */
+  replaysMayQueue(): boolean {
+    return this.#queued <= this.#limitBytes / 2;
+  }
+
   /** New streams are refused while the process is behind or most of the budget is in use. */
   overloaded(): boolean {
     return this.#lagMs > this.#maxLagMs || this.#queued > this.#limitBytes * 0.75;

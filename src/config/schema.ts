@@ -389,6 +389,13 @@ export const configSchema = {
           "type": "integer",
           "minimum": 0,
           "default": 10000
+        },
+        "accept_sockets": {
+          "description": "Listening sockets on the port (SO_REUSEPORT; the kernel spreads new connections among them). Node accepts one connection per socket per turn of its event loop, and a loop busy with thousands of streams turns every 10-20 ms: one socket then accepts 50-100 connections a second, and a reconnect storm waits in the kernel's queue for minutes. Each socket queues up to 4,096 connections. 1 = one plain socket (no SO_REUSEPORT).",
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 64,
+          "default": 16
         }
       }
     },

@@ -52,7 +52,7 @@ export interface ClientQueueOptions {
   positions: PositionStates;
   batches: Pick<FlushQueue, 'shared' | 'share'>;
   /** The process-wide account of queued bytes. */
-  guard: Pick<LoadGuard, 'queued' | 'queuing' | 'overBudget' | 'enforce'>;
+  guard: Pick<LoadGuard, 'queued' | 'queuing' | 'overBudget' | 'enforce' | 'replaysMayQueue'>;
   /** Disconnects the client; the queue decides when, its owner does it. */
   evict(reason: EvictReason): void;
   /** The stall timer's clock: Node's timers unless a test runs them by hand. */
@@ -281,7 +281,17 @@ export class ClientQueue implements Sheddable {
 
   /** Whether the client takes more now: what `writable` waits for. */
   get hasRoom(): boolean {
-    return this.#closed || this.backlog < this.#options.backlogBytes / 4;
+    return this.#closed || this.backlog < this.#room();
+  }
+
+  /**
+   * The backlog below which readers go on: a quarter of the client's budget, or while the process
+   * is short of room only what counts against no budget (`LAGGING_BYTES`), so replays then move
+   * at the pace of the sockets instead of piling up in memory.
+   */
+  #room(): number {
+    const own = this.#options.backlogBytes / 4;
+    return this.#options.guard.replaysMayQueue() ? own : Math.min(own, LAGGING_BYTES);
   }
 
   /** Resolves when the client has room (backpressure for catch-up reads and cache replays). */
@@ -302,7 +312,7 @@ export class ClientQueue implements Sheddable {
   /** Wakes the readers waiting for room once there is some (after a write or a drain). */
   release(): void {
     if (this.#waiters.length === 0) return;
-    if (!this.#closed && this.backlog >= this.#options.backlogBytes / 4) {
+    if (!this.hasRoom) {
       this.#outlet.awaitDrain();
       return;
     }

@@ -287,6 +287,28 @@ describe('ClientQueue backpressure and stalls', () => {
     expect([resumed, timers.due.size]).toEqual([true, 0]);
   });
 
+  it('holds readers until the client queues no more than the current write while the process is past half its budget', async () => {
+    const guard = new LoadGuard(1_000_000, 1e9);
+    const { queue, outlet } = harness({ backlogBytes: 1 << 20 }, guard);
+    outlet.buffered = 100 * 1024;
+    expect(queue.hasRoom).toBe(true);
+    // Other clients' queues take more than half the process's budget: replays wait for the sockets.
+    guard.queued(600_000);
+    let resumed = false;
+    void queue.writable().then(() => (resumed = true));
+    outlet.buffered = LAGGING_BYTES;
+    queue.release();
+    await Promise.resolve();
+    expect(resumed).toBe(false);
+    outlet.buffered = LAGGING_BYTES - 1;
+    queue.release();
+    await Promise.resolve();
+    expect(resumed).toBe(true);
+    guard.queued(-600_000);
+    outlet.buffered = 100 * 1024;
+    expect(queue.hasRoom).toBe(true);
+  });
+
   it('evicts a client that makes no room before the stall timeout', async () => {
     const { queue, outlet, timers, evicted } = harness({ backlogBytes: 1000 });
     outlet.buffered = 900;

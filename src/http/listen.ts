@@ -1,0 +1,73 @@
+import type { Server } from 'node:http';
+import { createServer, type AddressInfo, type ListenOptions, type Server as NetServer } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * libuv (since 1.45) accepts one connection per listening socket per turn of the event loop. A
+ * loop busy writing thousands of streams turns every 10-20 ms, so one socket accepts 50-100
+ * connections a second and a reconnect storm waits minutes in the kernel's accept queue (measured:
+ * 1,541 of 5,000 clients had no response after 125 s). More sockets on the same port
+ * (SO_REUSEPORT, the kernel spreads connections among them) accept that many per turn.
+ */
+export interface ListenSettings {
+  host: string;
+  port: number;
+  /** Each socket's accept queue. */
+  backlog: number;
+  /** Listening sockets on the port (`connections.accept_sockets`). */
+  sockets: number;
+}
+
+export interface Listening {
+  /** The server's address as fastify reports it. */
+  url: string;
+  /** Stops accepting on the extra sockets (the server's own closes with the app). */
+  close(): void;
+}
+
+/** Listens on `settings.sockets` sockets of one port; every connection goes to the app's server. */
+export async function listen(app: FastifyInstance, settings: ListenSettings): Promise<Listening> {
+  const shared = settings.sockets > 1;
+  // With SO_REUSEPORT a second instance on a taken port would share it silently: fail as a plain bind does.
+  if (shared && settings.port !== 0) await ensureFree(settings.host, settings.port);
+  const url = await app.listen({ port: settings.port, host: settings.host, backlog: settings.backlog, ...(shared ? { reusePort: true } : {}) });
+  const extras: NetServer[] = [];
+  try {
+    const { address, port } = app.server.address() as AddressInfo;
+    for (let i = 1; i < settings.sockets; i++) extras.push(await forward(app.server, { host: address, port, backlog: settings.backlog, reusePort: true }));
+  } catch (error) {
+    closeAll(extras);
+    await app.close();
+    throw error;
+  }
+  return { url, close: () => closeAll(extras) };
+}
+
+/** A socket that hands what it accepts to `server`, as if `server` had accepted it. */
+async function forward(server: Server, options: ListenOptions): Promise<NetServer> {
+  // Like an http.Server's own: no Nagle delay on event streams.
+  const extra = createServer({ noDelay: true }, (socket) => server.emit('connection', socket));
+  await bind(extra, options);
+  return extra;
+}
+
+async function ensureFree(host: string, port: number): Promise<void> {
+  const probe = createServer();
+  await bind(probe, { host, port });
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+}
+
+function bind(server: NetServer, options: ListenOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeAll(servers: readonly NetServer[]): void {
+  // Stops accepting at once; the connections accepted are the app server's to end.
+  for (const server of servers) server.close();
+}
