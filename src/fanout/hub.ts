@@ -15,6 +15,12 @@ import { prepareSanitized, type EventSource, type Subscription } from './source.
 
 /** Cache replay per step: a quarter of the smallest client budget, so a replay never looks slow. */
 const REPLAY_SLICE_BYTES = 16 * 1024;
+/**
+ * Milliseconds all cache replays together work per turn of the event loop. Unpaced, thousands of
+ * clients resuming at once replayed in one chain of promise callbacks that held the loop for
+ * seconds (measured 3.5 s): no connection was accepted, no live event written meanwhile.
+ */
+export const CACHE_REPLAY_TURN_MS = 2;
 const SWEEP_INTERVAL_MS = 1000;
 
 /**
@@ -35,6 +41,8 @@ export class FanoutHub implements EventSource {
   readonly #sweeper: NodeJS.Timeout;
   /** All catch-up readers together work at most a few milliseconds per turn of the event loop, and wait for live writes. */
   readonly #pacer: CatchUpPacer;
+  /** Cache replays get their own budget: they are cheaper than reads from Kafka, and bring clients back to live. */
+  readonly #replayPacer = new CatchUpPacer(CACHE_REPLAY_TURN_MS);
 
   /** `liveWritesPending`: whether live clients' writes wait (replays then yield to them). */
   constructor(gateway: KafkaClient, config: ServiceConfig, sanitizer: Sanitizer, metrics: Metrics, log: FastifyBaseLogger, liveWritesPending: () => boolean = () => false) {
@@ -78,8 +86,8 @@ export class FanoutHub implements EventSource {
 
   /**
    * Brings a cursor to its feed's live tail: from the cache in slices paced by the client (a big
-   * replay must not count as a slow client), or through a catch-up reader when the cache no
-   * longer holds its position.
+   * replay must not count as a slow client) and by the turn budget of all cache replays, or
+   * through a catch-up reader when the cache no longer holds its position.
    */
   #follow(feed: PartitionFeed, cursor: PartitionCursor): 'live' | 'more' | 'uncached' {
     const first = feed.replay(cursor, REPLAY_SLICE_BYTES);
@@ -91,7 +99,14 @@ export class FanoutHub implements EventSource {
         for (;;) {
           await cursor.writable();
           if (cursor.sink.ended) return;
-          const step = feed.replay(cursor, REPLAY_SLICE_BYTES);
+          await this.#replayPacer.turn();
+          let step: ReturnType<PartitionFeed['replay']>;
+          try {
+            if (cursor.sink.ended) return;
+            step = feed.replay(cursor, REPLAY_SLICE_BYTES);
+          } finally {
+            this.#replayPacer.done();
+          }
           if (step === 'uncached') this.#catchUp(feed, cursor);
           if (step !== 'more') return;
         }
