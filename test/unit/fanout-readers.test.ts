@@ -228,6 +228,21 @@ describe('FanoutHub', () => {
     expect(kafka.fetchers).toBe(3);
   });
 
+  it('replays from its cache a little per turn of the event loop, so many clients resuming at once do not hold it', async () => {
+    const kafka = new MemoryKafka();
+    kafka.append('t', 0, 0);
+    const { hub: source } = hub(kafka);
+    const live = client(source, 0, 0);
+    kafka.append('t', 0, 5000);
+    await received(live.sink, 5000);
+    const resumed = Array.from({ length: 50 }, () => client(source, 0, 5000));
+    // A turn of the loop comes between the replays' slices: this runs before they are done.
+    const atNextTurn = await new Promise<number>((resolve) => setImmediate(() => resolve(resumed.reduce((n, c) => n + c.sink.received.length, 0))));
+    expect(atNextTurn).toBeLessThan(50 * 5000);
+    await Promise.all(resumed.map((c) => received(c.sink, 5000)));
+    expect(resumed.every((c) => c.sink.received.length === 5000 && c.sink.received.at(-1) === 4999)).toBe(true);
+  });
+
   it('offers nothing more to a client once it closed its subscription', async () => {
     const kafka = new MemoryKafka();
     kafka.append('t', 0, 0);
