@@ -38,6 +38,10 @@ export class FanoutHub implements EventSource {
   readonly #feeds = new Map<string, PartitionFeed>();
   readonly #catchUps = new Map<string, Set<CatchUpReader>>();
   readonly #readerOf = new WeakMap<PartitionCursor, CatchUpReader>();
+  /** Catch-up readers running (at most `fanout.maxCatchUpReaders`). */
+  #readers = 0;
+  /** Cursors waiting for a catch-up reader, first come first served. */
+  readonly #queued = new Map<PartitionCursor, PartitionFeed>();
   readonly #sweeper: NodeJS.Timeout;
   /** All catch-up readers together work at most a few milliseconds per turn of the event loop, and wait for live writes. */
   readonly #pacer: CatchUpPacer;
@@ -64,6 +68,7 @@ export class FanoutHub implements EventSource {
           const cursor = cursors[i]!;
           feeds[i]!.leave(cursor);
           this.#readerOf.get(cursor)?.remove(cursor);
+          this.#unqueue(cursor);
         }
       },
     };
@@ -129,7 +134,10 @@ export class FanoutHub implements EventSource {
     return feed;
   }
 
-  /** Joins a running catch-up reader at most `catchUpShareWindow` offsets behind the cursor, else starts one. */
+  /**
+   * Joins a running catch-up reader at most `catchUpShareWindow` offsets behind the cursor, else
+   * starts one, or while `maxCatchUpReaders` run queues the cursor until one ends.
+   */
   #catchUp(feed: PartitionFeed, cursor: PartitionCursor): void {
     const key = partitionKey(feed.topic, feed.partition);
     const readers = this.#catchUps.get(key) ?? new Set<CatchUpReader>();
@@ -142,14 +150,40 @@ export class FanoutHub implements EventSource {
         return;
       }
     }
+    if (this.#readers >= this.#config.fanout.maxCatchUpReaders) {
+      if (readers.size === 0) this.#catchUps.delete(key);
+      // Counted as a client of the feed meanwhile, so the feed is not swept.
+      this.#queued.set(cursor, feed);
+      feed.catchUpStarted();
+      return;
+    }
     const reader = new CatchUpReader(feed, from, this.#context, (c) => this.#follow(feed, c), { fetchBytes: this.#config.fanout.catchUpFetchBytes, pacer: this.#pacer });
     readers.add(reader);
     reader.add(cursor);
     this.#readerOf.set(cursor, reader);
+    this.#readers++;
     void reader.run().finally(() => {
       readers.delete(reader);
       if (readers.size === 0) this.#catchUps.delete(key);
+      this.#readers--;
+      this.#dequeue();
     });
+  }
+
+  /** Starts (or shares) readers for the cursors waiting, while there is room. */
+  #dequeue(): void {
+    for (const [cursor, feed] of this.#queued) {
+      if (this.#readers >= this.#config.fanout.maxCatchUpReaders) return;
+      this.#unqueue(cursor);
+      if (!cursor.sink.ended) this.#catchUp(feed, cursor);
+    }
+  }
+
+  #unqueue(cursor: PartitionCursor): void {
+    const feed = this.#queued.get(cursor);
+    if (feed === undefined) return;
+    this.#queued.delete(cursor);
+    feed.catchUpEnded();
   }
 
   /** Whether any client follows a feed live (asked once per turn while replays run: feeds are few). */

@@ -243,6 +243,34 @@ describe('FanoutHub', () => {
     expect(resumed.every((c) => c.sink.received.length === 5000 && c.sink.received.at(-1) === 4999)).toBe(true);
   });
 
+  it('runs at most max_catch_up_readers catch-up readers; a client past it waits for one to end, then gets every event', async () => {
+    const kafka = new MemoryKafka();
+    kafka.append('t', 0, 30);
+    const { hub: source, metrics } = hub(kafka, { catchUpShareWindow: 0, maxCatchUpReaders: 1 });
+    const clients = [client(source, 2, 30), client(source, 10, 30), client(source, 20, 30)];
+    // The second and third wait: nothing is read for them yet.
+    expect(kafka.fetchers).toBe(2);
+    expect((await metrics.catchUpReaders.get()).values[0]?.value).toBe(1);
+    await waitFor(() => clients.every((c) => c.sink.received.at(-1) === 29), 'every client to catch up', 5000);
+    expect(clients.map((c) => c.sink.received)).toEqual([range(2, 30), range(10, 30), range(20, 30)]);
+    // Then one reader each, one after the other.
+    expect(kafka.fetchers).toBe(4);
+  });
+
+  it('forgets a client that closes while waiting for a catch-up reader', async () => {
+    const kafka = new MemoryKafka();
+    kafka.append('t', 0, 30);
+    const { hub: source } = hub(kafka, { catchUpShareWindow: 0, maxCatchUpReaders: 1 });
+    const first = client(source, 2, 30);
+    const waiting = client(source, 10, 30);
+    waiting.close();
+    await received(first.sink, 28);
+    await settle();
+    expect([first.sink.received, waiting.sink.received]).toEqual([range(2, 30), []]);
+    // The tail reader and the first client's reader: none was started for the one that left.
+    expect(kafka.fetchers).toBe(2);
+  });
+
   it('offers nothing more to a client once it closed its subscription', async () => {
     const kafka = new MemoryKafka();
     kafka.append('t', 0, 0);
