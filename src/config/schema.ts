@@ -323,10 +323,10 @@ export const configSchema = {
           "default": 4194304
         },
         "max_catch_up_readers": {
-          "description": "Most catch-up readers the process runs at once. Each holds a Kafka connection and up to two fetches (`catch_up_fetch_bytes` each), so this bounds what clients resuming from old positions cost: 16 × 8 MiB = 128 MiB and 16 connections by default, whoever asks. A client that needs a reader past it (and shares none within `catch_up_share_window`) waits, its response already open, until one ends.",
+          "description": "Most catch-up readers the process runs at once. Each holds a Kafka connection and up to two fetches (`catch_up_fetch_bytes` each), so this bounds what clients resuming from old positions cost: 64 × 8 MiB = 512 MiB and 64 connections by default, whoever asks. A client that needs a reader past it (and shares none within `catch_up_share_window`) waits, its response already open, until one ends. One client address (`client_ip_connection_limit` streams of a few partitions each) should not be able to take them all: the default leaves room beside 16 streams of 2 partitions.",
           "type": "integer",
           "minimum": 1,
-          "default": 16
+          "default": 64
         },
         "replay_lookahead_bytes": {
           "description": "A connection that replays several partitions (`since`, `Last-Event-ID`; both data centres' topics) gets their history merged by event time (the Kafka timestamp, which `since` and ids use): each partition's reader runs ahead of the others by at most this many bytes of events, held per partition and connection until their turn (plus one catch-up slice, 256 KiB). A partition that reached the live tail holds its new events until the others catch up with them, and past this many bytes sends its oldest without waiting. 0 = no merging: each partition's history as it is read, in runs. Only with `mode: shared`.",
