@@ -45,8 +45,8 @@ export async function listen(app: FastifyInstance, settings: ListenSettings): Pr
 
 /** A socket that hands what it accepts to `server`, as if `server` had accepted it. */
 async function forward(server: Server, options: ListenOptions): Promise<NetServer> {
-  // Like an http.Server's own: no Nagle delay on event streams.
-  const extra = createServer({ noDelay: true }, (socket) => server.emit('connection', socket));
+  // The options an http.Server gives its own sockets: the HTTP parser decides what a half-close means, and no Nagle delay.
+  const extra = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => server.emit('connection', socket));
   await bind(extra, options);
   return extra;
 }
