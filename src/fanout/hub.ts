@@ -155,6 +155,7 @@ export class FanoutHub implements EventSource {
       // Counted as a client of the feed meanwhile, so the feed is not swept.
       this.#queued.set(cursor, feed);
       feed.catchUpStarted();
+      this.#context.metrics.catchUpWaiting.set(this.#queued.size);
       return;
     }
     const reader = new CatchUpReader(feed, from, this.#context, (c) => this.#follow(feed, c), { fetchBytes: this.#config.fanout.catchUpFetchBytes, pacer: this.#pacer });
@@ -184,6 +185,7 @@ export class FanoutHub implements EventSource {
     if (feed === undefined) return;
     this.#queued.delete(cursor);
     feed.catchUpEnded();
+    this.#context.metrics.catchUpWaiting.set(this.#queued.size);
   }
 
   /** Whether any client follows a feed live (asked once per turn while replays run: feeds are few). */

@@ -48,6 +48,7 @@ export class Metrics implements KafkaObserver {
   });
   readonly cacheLookups = new Counter({ name: 'eventstreams_cache_lookups_total', help: 'Client start positions served from the recent-events cache (hit) or needing a Kafka catch-up (miss)', labelNames: ['result'], registers: [this.registry] });
   readonly catchUpReaders = new Gauge({ name: 'eventstreams_catch_up_readers', help: 'Running catch-up readers', registers: [this.registry] });
+  readonly catchUpWaiting = new Gauge({ name: 'eventstreams_catch_up_waiting', help: 'Client partitions waiting for a catch-up reader (fanout.max_catch_up_readers are running)', registers: [this.registry] });
   readonly catchUpReadersStarted = new Counter({ name: 'eventstreams_catch_up_readers_started_total', help: 'Catch-up readers started (clients resuming close together share one)', registers: [this.registry] });
   readonly sharedReaders = new Gauge({ name: 'eventstreams_shared_readers', help: 'Partitions with a running shared reader', registers: [this.registry] });
   readonly sharedReaderLag = new Gauge({ name: 'eventstreams_shared_reader_lag_messages', help: "Offsets between a shared reader's position and its partition's high watermark, at its last fetch", labelNames: ['topic', 'partition'], registers: [this.registry] });

@@ -251,7 +251,9 @@ describe('FanoutHub', () => {
     // The second and third wait: nothing is read for them yet.
     expect(kafka.fetchers).toBe(2);
     expect((await metrics.catchUpReaders.get()).values[0]?.value).toBe(1);
+    expect((await metrics.catchUpWaiting.get()).values[0]?.value).toBe(2);
     await waitFor(() => clients.every((c) => c.sink.received.at(-1) === 29), 'every client to catch up', 5000);
+    expect((await metrics.catchUpWaiting.get()).values[0]?.value).toBe(0);
     expect(clients.map((c) => c.sink.received)).toEqual([range(2, 30), range(10, 30), range(20, 30)]);
     // Then one reader each, one after the other.
     expect(kafka.fetchers).toBe(4);
