@@ -140,8 +140,8 @@ export class FanoutHub implements EventSource {
    */
   #catchUp(feed: PartitionFeed, cursor: PartitionCursor): void {
     const key = partitionKey(feed.topic, feed.partition);
+    // A partition's set is in the map only while it has readers.
     const readers = this.#catchUps.get(key) ?? new Set<CatchUpReader>();
-    this.#catchUps.set(key, readers);
     const from = cursor.next;
     for (const reader of readers) {
       if (!reader.done && reader.position <= from && from - reader.position <= this.#config.fanout.catchUpShareWindow) {
@@ -151,7 +151,6 @@ export class FanoutHub implements EventSource {
       }
     }
     if (this.#readers >= this.#config.fanout.maxCatchUpReaders) {
-      if (readers.size === 0) this.#catchUps.delete(key);
       // Counted as a client of the feed meanwhile, so the feed is not swept.
       this.#queued.set(cursor, feed);
       feed.catchUpStarted();
@@ -160,6 +159,7 @@ export class FanoutHub implements EventSource {
     }
     const reader = new CatchUpReader(feed, from, this.#context, (c) => this.#follow(feed, c), { fetchBytes: this.#config.fanout.catchUpFetchBytes, pacer: this.#pacer });
     readers.add(reader);
+    this.#catchUps.set(key, readers);
     reader.add(cursor);
     this.#readerOf.set(cursor, reader);
     this.#readers++;

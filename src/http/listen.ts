@@ -1,7 +1,3 @@
-import type { Server } from 'node:http';
-import { createServer, type AddressInfo, type ListenOptions, type Server as NetServer } from 'node:net';
-import type { FastifyInstance } from 'fastify';
-
 /**
  * libuv (since 1.45) accepts one connection per listening socket per turn of the event loop. A
  * loop busy writing thousands of streams turns every 10-20 ms, so one socket accepts 50-100
@@ -9,6 +5,10 @@ import type { FastifyInstance } from 'fastify';
  * 1,541 of 5,000 clients had no response after 125 s). More sockets on the same port
  * (SO_REUSEPORT, the kernel spreads connections among them) accept that many per turn.
  */
+import type { Server } from 'node:http';
+import { createServer, type AddressInfo, type ListenOptions, type Server as NetServer } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+
 export interface ListenSettings {
   host: string;
   port: number;
