@@ -117,7 +117,15 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     suppressionsReady: (timeoutMs) => follower.ready(timeoutMs),
   });
   // A reconnect storm arrives all at once: queue connections up to the kernel's usual limit, and accept many per turn.
-  const listening = await listen(server, { port: config.port, host: config.listenAddress, backlog: 4096, sockets: config.connections.acceptSockets });
+  const listening = await listen(server, {
+    port: config.port,
+    host: config.listenAddress,
+    backlog: 4096,
+    sockets: config.connections.acceptSockets,
+    maxConnections: config.connections.maxConnections,
+    dropped: () => metrics.droppedConnections.inc(),
+  });
+  metrics.countConnections = () => listening.connections;
   const url = listening.url;
   return {
     server,

@@ -58,6 +58,7 @@ export const ENV_RULES: readonly EnvRule[] = [
   { variable: 'HEARTBEAT_INTERVAL', key: ['heartbeat_interval'], parse: asInteger },
   { variable: 'CLIENT_IP_CONNECTION_LIMIT', key: ['client_ip_connection_limit'], parse: asInteger },
   { variable: 'MAX_STREAMS', key: ['connections', 'max_streams'], parse: asInteger },
+  { variable: 'MAX_CONNECTIONS', key: ['connections', 'max_connections'], parse: asInteger },
   { variable: 'TRUSTED_PROXIES', key: ['trusted_proxies'], parse: asList, emptyIsValue: true },
   { variable: 'FILTERS_MAX_COST', key: ['filters', 'max_cost'], parse: asInteger },
   { variable: 'FILTERS_MAX_TOTAL_COST', key: ['filters', 'max_total_cost'], parse: asInteger },

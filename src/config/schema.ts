@@ -396,6 +396,12 @@ export const configSchema = {
           "minimum": 0,
           "default": 10000
         },
+        "max_connections": {
+          "description": "Most connections the process keeps open, of every kind: streams, other requests, idle keep-alive connections, requests still arriving. Past it a new connection is closed at once, unanswered (counted in `eventstreams_dropped_connections_total`): a client can hold connections without opening a stream, and each holds a file descriptor and memory. At least `max_streams` (every stream holds one); keep it below the process's file-descriptor limit (`ulimit -n`), which Kafka connections and files share. 0 = unlimited. Environment: `MAX_CONNECTIONS`.",
+          "type": "integer",
+          "minimum": 0,
+          "default": 15000
+        },
         "accept_sockets": {
           "description": "Listening sockets on the port (SO_REUSEPORT; the kernel spreads new connections among them). Node accepts one connection per socket per turn of its event loop, and a loop busy with thousands of streams turns every 10-20 ms: one socket then accepts 50-100 connections a second, and a reconnect storm waits in the kernel's queue for minutes. Each socket queues up to 4,096 connections. 1 = one plain socket (no SO_REUSEPORT).",
           "type": "integer",

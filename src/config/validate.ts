@@ -44,6 +44,15 @@ export function validateConfig(conf: RawObject, file: string, envOverrides: EnvO
   if (proxy !== undefined) {
     throw new ConfigError(`Invalid configuration file ${file}: trusted_proxies: must be IP addresses, CIDRs or loopback, linklocal, uniquelocal; ${JSON.stringify(proxy)} is none of these`, { file, key: 'trusted_proxies' });
   }
+  const { max_connections: maxConnections, max_streams: maxStreams } = conf.connections;
+  if (maxConnections > 0 && maxConnections < maxStreams) {
+    const from = envOverrides.filter((o) => o.key[0] === 'connections').map((o) => o.variable);
+    const source = from.length === 0 ? '' : ` (from ${from.join(', ')})`;
+    throw new ConfigError(`Invalid configuration file ${file}: connections.max_connections${source}: must be at least connections.max_streams (${maxStreams}), not ${maxConnections}: every stream holds a connection`, {
+      file,
+      key: 'connections.max_connections',
+    });
+  }
   return conf;
 }
 

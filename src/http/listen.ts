@@ -6,7 +6,7 @@
  * (SO_REUSEPORT, the kernel spreads connections among them) accept that many per turn.
  */
 import type { Server } from 'node:http';
-import { createServer, type AddressInfo, type ListenOptions, type Server as NetServer } from 'node:net';
+import { createServer, type AddressInfo, type ListenOptions, type Server as NetServer, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
 export interface ListenSettings {
@@ -16,11 +16,17 @@ export interface ListenSettings {
   backlog: number;
   /** Listening sockets on the port (`connections.accept_sockets`). */
   sockets: number;
+  /** Open connections of every kind (streams, requests, idle keep-alive) past which new ones are closed unanswered; 0 = unlimited (`connections.max_connections`). */
+  maxConnections: number;
+  /** A connection was closed unanswered because `maxConnections` were open. */
+  dropped?: () => void;
 }
 
 export interface Listening {
   /** The server's address as fastify reports it. */
   url: string;
+  /** Connections open now (what `maxConnections` bounds). */
+  readonly connections: number;
   /** Stops accepting on the extra sockets (the server's own closes with the app). */
   close(): void;
 }
@@ -30,6 +36,7 @@ export async function listen(app: FastifyInstance, settings: ListenSettings): Pr
   const shared = settings.sockets > 1;
   // With SO_REUSEPORT a second instance on a taken port would share it silently: fail as a plain bind does.
   if (shared && settings.port !== 0) await ensureFree(settings.host, settings.port);
+  const open = countConnections(app.server, settings);
   const url = await app.listen({ port: settings.port, host: settings.host, backlog: settings.backlog, ...(shared ? { reusePort: true } : {}) });
   const extras: NetServer[] = [];
   try {
@@ -40,7 +47,33 @@ export async function listen(app: FastifyInstance, settings: ListenSettings): Pr
     await app.close();
     throw error;
   }
-  return { url, close: () => closeAll(extras) };
+  return {
+    url,
+    get connections() {
+      return open.count;
+    },
+    close: () => closeAll(extras),
+  };
+}
+
+/**
+ * Counts the connections the server gets from all its sockets and closes, before the HTTP parser
+ * sees them, those past the cap: an anonymous client may hold connections without opening a stream
+ * (idle keep-alive, a request sent a byte at a time), and each holds a file descriptor and memory.
+ * Node's own `maxConnections` counts per listening socket, not per port.
+ */
+function countConnections(server: Server, settings: ListenSettings): { count: number } {
+  const open = { count: 0 };
+  server.prependListener('connection', (socket: Socket) => {
+    if (settings.maxConnections > 0 && open.count >= settings.maxConnections) {
+      socket.destroy();
+      settings.dropped?.();
+      return;
+    }
+    open.count++;
+    socket.once('close', () => open.count--);
+  });
+  return open;
 }
 
 /** A socket that hands what it accepts to `server`, as if `server` had accepted it. */

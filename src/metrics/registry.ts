@@ -46,6 +46,15 @@ export class Metrics implements KafkaObserver {
     registers: [this.registry],
     collect: () => this.cohorts.set(this.countCohorts()),
   });
+  /** Read when metrics are scraped; the composition root points it at the listening sockets' count. */
+  countConnections: () => number = () => 0;
+  readonly openConnections: Gauge = new Gauge({
+    name: 'eventstreams_open_connections',
+    help: 'Open connections of every kind (streams, requests, idle keep-alive): connections.max_connections bounds them',
+    registers: [this.registry],
+    collect: () => this.openConnections.set(this.countConnections()),
+  });
+  readonly droppedConnections = new Counter({ name: 'eventstreams_dropped_connections_total', help: 'Connections closed unanswered because connections.max_connections were open', registers: [this.registry] });
   readonly cacheLookups = new Counter({ name: 'eventstreams_cache_lookups_total', help: 'Client start positions served from the recent-events cache (hit) or needing a Kafka catch-up (miss)', labelNames: ['result'], registers: [this.registry] });
   readonly catchUpReaders = new Gauge({ name: 'eventstreams_catch_up_readers', help: 'Running catch-up readers', registers: [this.registry] });
   readonly catchUpWaiting = new Gauge({ name: 'eventstreams_catch_up_waiting', help: 'Client partitions waiting for a catch-up reader (fanout.max_catch_up_readers are running)', registers: [this.registry] });

@@ -91,7 +91,7 @@ describe('defaults', () => {
       trustedProxies: ['loopback'],
       logClientIp: 'truncated',
       fanout: { mode: 'shared', cacheBytesPerPartition: 33554432, idleReaderTtlMs: 30000, clientBacklogBytes: 2097152, clientStallMs: 30000, catchUpShareWindow: 10000, catchUpFetchBytes: 4194304, maxCatchUpReaders: 64, replayLookaheadBytes: 262144, replayOrderWaitMs: 1000, cohorts: true, totalBacklogBytes: 268435456, maxEventLoopLagMs: 1000 },
-      connections: { maxDurationMs: 900000, maxDurationJitter: 0.1, reconnectDelayMs: 1000, shutdownDrainMs: 10000, maxStreams: 10000, acceptSockets: 16 },
+      connections: { maxDurationMs: 900000, maxDurationJitter: 0.1, reconnectDelayMs: 1000, shutdownDrainMs: 10000, maxStreams: 10000, maxConnections: 15000, acceptSockets: 16 },
       filters: { maxCost: 2000, maxTotalCost: 100000 },
       compression: { codings: ['gzip', 'deflate', 'zstd'], deflateLevel: 6, zstdLevel: 3, maxSharedHistories: 1000, identityUserAgents: ['python-requests/'] },
       streamUiEnabled: true,
@@ -137,7 +137,7 @@ describe('every key', () => {
       trusted_proxies: ['10.0.0.0/8', '2001:db8::/32', 'uniquelocal', '192.0.2.7'],
       log_client_ip: 'none',
       fanout: { mode: 'per_connection', cache_bytes_per_partition: 1000, idle_reader_ttl_ms: 5, client_backlog_bytes: 70000, catch_up_share_window: 3, max_catch_up_readers: 3, cohorts: false, total_backlog_bytes: 2000000, max_event_loop_lag_ms: 50 },
-      connections: { max_duration: 60, max_duration_jitter: 0.5, reconnect_delay_ms: 250, shutdown_drain_ms: 0, max_streams: 5, accept_sockets: 4 },
+      connections: { max_duration: 60, max_duration_jitter: 0.5, reconnect_delay_ms: 250, shutdown_drain_ms: 0, max_streams: 5, max_connections: 9, accept_sockets: 4 },
       filters: { max_cost: 300, max_total_cost: 9000 },
       compression: { codings: ['zstd'], deflate_level: 1, zstd_level: 9, max_shared_histories: 7, identity_user_agents: ['sseclient-like/'] },
       stream_ui_enabled: false,
@@ -168,7 +168,7 @@ describe('every key', () => {
       trustedProxies: ['10.0.0.0/8', '2001:db8::/32', 'uniquelocal', '192.0.2.7'],
       logClientIp: 'none',
       fanout: { mode: 'per_connection', cacheBytesPerPartition: 1000, idleReaderTtlMs: 5, clientBacklogBytes: 70000, clientStallMs: 30000, catchUpShareWindow: 3, catchUpFetchBytes: 4194304, maxCatchUpReaders: 3, replayLookaheadBytes: 262144, replayOrderWaitMs: 1000, cohorts: false, totalBacklogBytes: 2000000, maxEventLoopLagMs: 50 },
-      connections: { maxDurationMs: 60000, maxDurationJitter: 0.5, reconnectDelayMs: 250, shutdownDrainMs: 0, maxStreams: 5, acceptSockets: 4 },
+      connections: { maxDurationMs: 60000, maxDurationJitter: 0.5, reconnectDelayMs: 250, shutdownDrainMs: 0, maxStreams: 5, maxConnections: 9, acceptSockets: 4 },
       filters: { maxCost: 300, maxTotalCost: 9000 },
       compression: { codings: ['zstd'], deflateLevel: 1, zstdLevel: 9, maxSharedHistories: 7, identityUserAgents: ['sseclient-like/'] },
       streamUiEnabled: false,
@@ -377,6 +377,7 @@ describe('unknown and invalid keys', () => {
     [{ fanout: { client_backlog_bytes: 10 } }, 'fanout.client_backlog_bytes', 'must be >= 65536'],
     [{ connections: { max_duration_jitter: 2 } }, 'connections.max_duration_jitter', 'must be <= 1'],
     [{ connections: { max_duration: -1 } }, 'connections.max_duration', 'must be >= 0'],
+    [{ connections: { max_streams: 100, max_connections: 99 } }, 'connections.max_connections', 'must be at least connections.max_streams (100), not 99: every stream holds a connection'],
     [{ mediawiki_redacted_pages: { 'ru.wikipedia.org': 'x' } }, 'mediawiki_redacted_pages.ru.wikipedia.org', 'must be array'],
     [{ name: 7 }, 'name', 'must be string'],
   ])('fails on %j naming the file and %s', async (content, key, text) => {
@@ -407,6 +408,8 @@ describe('environment overrides', () => {
         CLIENT_IP_CONNECTION_LIMIT: '3',
         FILTERS_MAX_COST: '500',
         FILTERS_MAX_TOTAL_COST: '50000',
+        MAX_STREAMS: '20',
+        MAX_CONNECTIONS: '30',
       },
     );
     expect(config.port).toBe(8100);
@@ -418,6 +421,7 @@ describe('environment overrides', () => {
     expect(config.heartbeatInterval).toBe(2500);
     expect(config.clientIpConnectionLimit).toBe(3);
     expect(config.filters).toEqual({ maxCost: 500, maxTotalCost: 50000 });
+    expect([config.connections.maxStreams, config.connections.maxConnections]).toEqual([20, 30]);
   });
 
   it('STREAM_CONFIG_URI relative to cwd, not to the config file; URLs kept', async () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listen, type Listening } from '../../src/http/listen.ts';
@@ -31,10 +31,10 @@ afterEach(async () => {
   listening = undefined;
 });
 
-async function serve(sockets: number, port = 0): Promise<{ app: FastifyInstance; port: number }> {
+async function serve(sockets: number, port = 0, maxConnections = 0, dropped?: () => void): Promise<{ app: FastifyInstance; port: number }> {
   app = Fastify();
   app.get('/', async () => 'ok');
-  listening = await listen(app, { host: '127.0.0.1', port, backlog: 4096, sockets });
+  listening = await listen(app, { host: '127.0.0.1', port, backlog: 4096, sockets, maxConnections, ...(dropped ? { dropped } : {}) });
   return { app, port: (app.server.address() as AddressInfo).port };
 }
 
@@ -102,4 +102,41 @@ describe('listening sockets', () => {
     );
     expect(refused.every((r) => r === 'ECONNREFUSED')).toBe(true);
   });
+
+  it('closes connections past max_connections unanswered, whichever socket took them, and takes new ones once some close', async () => {
+    let dropped = 0;
+    const { port } = await serve(8, 0, 5, () => dropped++);
+    // Idle keep-alive connections: each answered once, then held open without a stream.
+    const held = await Promise.all(Array.from({ length: 5 }, () => request(port, 'keep-alive')));
+    expect(held.map((h) => h.answer)).toEqual(Array(5).fill('HTTP/1.1 200'));
+    await until(() => listening?.connections === 5);
+    const refused = await Promise.all(Array.from({ length: 10 }, () => request(port, 'close')));
+    expect(refused.map((r) => r.answer)).toEqual(Array(10).fill('closed unanswered'));
+    expect(dropped).toBe(10);
+    expect(listening?.connections).toBe(5);
+    for (const h of held.slice(0, 2)) h.socket.destroy();
+    await until(() => listening?.connections === 3);
+    const again = await Promise.all(Array.from({ length: 2 }, () => request(port, 'close')));
+    expect(again.map((a) => a.answer)).toEqual(Array(2).fill('HTTP/1.1 200'));
+    for (const h of held.slice(2)) h.socket.destroy();
+  });
 });
+
+/** One request on a new connection: the status line, or 'closed unanswered'; a keep-alive connection is left open. */
+function request(port: number, connection: 'close' | 'keep-alive'): Promise<{ answer: string; socket: Socket }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(`GET / HTTP/1.1\r\nHost: t\r\nConnection: ${connection}\r\n\r\n`));
+    let data = '';
+    const answer = (): string => (data === '' ? 'closed unanswered' : data.slice(0, 12));
+    socket.on('data', (d: Buffer) => {
+      data += d.toString();
+      if (connection === 'keep-alive' && data.includes('\r\n\r\n')) resolve({ answer: answer(), socket });
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve({ answer: answer(), socket }));
+  });
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+}
