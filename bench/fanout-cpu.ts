@@ -69,6 +69,7 @@ function countingResponse(count: (bytes: number) => void): StreamResponse {
     write: (chunk) => (count(typeof chunk === 'string' ? chunk.length : chunk.length), true),
     end: () => undefined,
     once: () => undefined,
+    on: () => undefined,
   };
 }
 

@@ -71,7 +71,7 @@ function countConnections(server: Server, settings: ListenSettings): { count: nu
       return;
     }
     open.count++;
-    socket.once('close', () => open.count--);
+    socket.on('close', () => open.count--);
   });
   return open;
 }

@@ -76,7 +76,8 @@ export class ClientQueue implements Sheddable {
   #countedBytes = 0;
   #pendingEvents = 0;
   /** Of `#pendingEvents`, how many per slot: events sent are counted per topic. */
-  readonly #pendingBySlot: Uint32Array;
+  /** Events queued per slot: a plain array (a typed array of a few slots costs ~220 bytes a client). */
+  readonly #pendingBySlot: number[];
   /** The position in the last queued block, when the format carries ids: what the client has once it read all. */
   #queued: PositionState | undefined;
   /** The position after the last block handed to the socket. */
@@ -93,7 +94,7 @@ export class ClientQueue implements Sheddable {
     this.#outlet = outlet;
     this.#schedule = options.schedule ?? unrefTimer;
     this.#ids = new PositionIds(options.starts, options.positions.root(options.shareKey, options.starts));
-    this.#pendingBySlot = new Uint32Array(options.starts.length);
+    this.#pendingBySlot = Array.from({ length: options.starts.length }, () => 0);
     this.#written = this.#ids.state;
   }
 
@@ -250,7 +251,7 @@ export class ClientQueue implements Sheddable {
     if (handed) this.#idHanded = true;
     for (const part of other.#pending) this.#add(part);
     this.#pendingEvents = other.#pendingEvents;
-    this.#pendingBySlot.set(other.#pendingBySlot);
+    for (let slot = 0; slot < other.#pendingBySlot.length; slot++) this.#pendingBySlot[slot] = other.#pendingBySlot[slot]!;
   }
 
   /** Forgets what is queued (written, or dropped with the client). */

@@ -14,7 +14,8 @@ export interface StreamResponse {
   readonly socket: { destroy(): void } | null;
   write(chunk: string | Buffer): boolean;
   end(callback?: () => void): void;
-  once(event: 'drain' | 'close', listener: () => void): void;
+  once(event: 'drain', listener: () => void): void;
+  on(event: 'close', listener: () => void): void;
 }
 
 export interface SocketWriterHooks {
@@ -48,7 +49,8 @@ export class SocketWriter {
     this.#res = res;
     this.#hooks = hooks;
     this.#encoder = encoder;
-    res.once('close', () => {
+    // `on`, not `once`: 'close' comes once, and `once` keeps a wrapper (~300 bytes) for the connection's life.
+    res.on('close', () => {
       encoder.release();
       hooks.closed();
     });

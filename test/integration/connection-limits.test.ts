@@ -1,5 +1,6 @@
 import { EventSource } from 'eventsource';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -181,6 +182,45 @@ describe('connections.max_streams', () => {
       expect(again.status).toBe(200);
     } finally {
       for (const s of open) s.close();
+      await svc.stop();
+    }
+  });
+});
+
+describe('connections.max_connections', () => {
+  it('closes connections past it unanswered, streams or not, and counts them', async () => {
+    const topic = await uniqueTopic('eqiad.max-connections', 1);
+    const svc = await startTestService({ c: { topics: [topic] } }, { connections: { max_streams: 2, max_connections: 3 }, client_ip_header: 'x-client-ip' });
+    const { port } = new URL(svc.url);
+    const streams: RawStream[] = [];
+    let idle: Socket | undefined;
+    try {
+      for (const ip of ['2001:db8:1::1', '2001:db8:2::1']) streams.push(await openRaw(`${svc.url}/v2/stream/c`, { 'x-client-ip': ip }));
+      expect(streams.map((s) => s.status)).toEqual([200, 200]);
+      // A connection that sends nothing holds the third place.
+      idle = await new Promise<Socket>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1', () => resolve(socket));
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const refused = await new Promise<string>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.write('GET /_info HTTP/1.1\r\nHost: x\r\n\r\n'));
+        let answer = '';
+        socket.on('data', (d: Buffer) => (answer += d.toString()));
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve(answer));
+      });
+      expect(refused).toBe('');
+      idle.destroy();
+      // Asked in-process (no connection): the two streams are what is left open.
+      const scrape = async (name: string): Promise<number> => {
+        const text = (await svc.server.inject({ url: '/metrics' })).body;
+        return Number(text.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1]);
+      };
+      await expect.poll(() => scrape('eventstreams_open_connections')).toBe(2);
+      expect(await scrape('eventstreams_dropped_connections_total')).toBe(1);
+    } finally {
+      idle?.destroy();
+      for (const s of streams) s.close();
       await svc.stop();
     }
   });

@@ -26,6 +26,7 @@ import { StreamSession } from '../../stream/session.ts';
 import { clientIp, clientIpLogField, limiterKey, type ClientIpPolicy } from '../client-ip.ts';
 import { sendProblem } from '../problem.ts';
 import { releaseRequestParser } from '../request-parser.ts';
+import { forgetSentHeaders } from '../sent-headers.ts';
 import type { ProblemAnswer } from '../problems.ts';
 import { refusalStatus, RETRY_AFTER_SECONDS, sendRetryLater } from '../retry-later.ts';
 
@@ -230,6 +231,7 @@ function openStream(
     [START_POSITIONS_HEADER]: startPositionsHeader(assignment.starts),
   });
   res.flushHeaders();
+  forgetSentHeaders(res);
   releaseRequestParser(request.raw);
 
   const { connections, fanout } = deps.config;
@@ -289,7 +291,7 @@ function openStream(
       'stream closed',
     );
   };
-  res.once('close', close);
+  res.on('close', close); // not `once`: see SocketWriter's constructor
   log.info({ streams: names, format, coding, partitions: assignment.starts.length, ...loggedIp, userAgent }, 'stream opened');
   // A client gone while the request was being resolved: its 'close' has been and will not come again.
   if (res.destroyed) close();
