@@ -31,8 +31,9 @@
 import { Ceiling, type CeilingStats } from './lib/ceiling.ts';
 import { clientFilters, expectedDeliveries, FILTER_MODES, isFilterMode, type FilterMode } from './lib/client-filters.ts';
 import { codingCounts, codingPattern, ENCODING_SETTINGS, isEncodingSetting, MIX, type EncodingSetting } from './lib/encodings.ts';
+import { KafkaHop } from './lib/kafka-hop.ts';
 import { LoadGen } from './lib/loadgen-client.ts';
-import type { CheckResult, ConnectResult, WindowResult } from './lib/loadgen-protocol.ts';
+import type { CheckResult, ConnectResult, Percentiles, WindowResult } from './lib/loadgen-protocol.ts';
 import { RECENTCHANGE_TOPICS, type RateProducer } from './lib/kafka.ts';
 import { readProc, type MachineWindow, type Monitor, type ProcWindow } from './lib/proc.ts';
 import { RECENTCHANGE_STREAMS, startLiveBench } from './lib/setup.ts';
@@ -146,6 +147,8 @@ interface RunResult {
   /** Mean duration of the service's fetches (the broker's wait for new data included), ms. */
   kafkaFetchMeanMs: number | null;
   kafkaFetchByKindPerSec: Record<string, number> | null;
+  /** Produce-to-arrival latency of a bare Kafka consumer in the same window (bench/lib/kafka-hop.ts): the part of the latency that is Kafka's; null without Kafka (the ceiling). */
+  kafkaHopMs: Percentiles | null;
   kafkaMessagesReadByKind: Record<string, number> | null;
   metricsAvailable: boolean;
   /** The server process (service or ceiling) over the window. */
@@ -210,6 +213,7 @@ function emptyRun(server: Server, mode: string, encoding: EncodingSetting, filte
     kafkaFetchPerSec: null,
     kafkaFetchMeanMs: null,
     kafkaFetchByKindPerSec: null,
+    kafkaHopMs: null,
     kafkaMessagesReadByKind: null,
     metricsAvailable: false,
     service: null,
@@ -291,7 +295,7 @@ async function startTarget(cleanup: Cleanup, producer: RateProducer, brokers: st
   };
 }
 
-async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProducer, monitor: Monitor, server: Server, mode: string, encoding: EncodingSetting, filtered: FilterMode, n: number): Promise<RunResult> {
+async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProducer, hop: KafkaHop, monitor: Monitor, server: Server, mode: string, encoding: EncodingSetting, filtered: FilterMode, n: number): Promise<RunResult> {
   const label = `fanout-${server === 'ceiling' ? 'ceiling' : mode}-${encoding}${filtered === 'none' ? '' : `-${filtered}`}-${n}`;
   const result = emptyRun(server, server === 'ceiling' ? 'ceiling' : mode, encoding, filtered, n, null);
   const filters = server === 'service' ? clientFilters(filtered, n) : undefined;
@@ -339,10 +343,13 @@ async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProduce
     const metrics0 = await target.metrics();
     const m0 = monitor.mark();
     const seq0 = await target.nextSeq();
+    hop.reset();
     await gen.request({ type: 'window-start' }, 10_000);
     log(`${label}: measuring ${seconds} s`);
     await sleep(seconds * 1000);
     const win = await gen.request({ type: 'window-end' }, 30_000);
+    const hopMs = hop.take();
+    result.kafkaHopMs = hopMs.count > 0 ? hopMs : null;
     const m1 = monitor.mark();
     const seq1 = (await target.nextSeq()) - 1;
     const metrics1 = await target.metrics();
@@ -525,6 +532,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
         r.idleRssMiB,
         r.rssPerClientKB,
         r.kafkaFetchPerSec === null ? null : `${r.kafkaFetchPerSec}${r.kafkaFetchMeanMs === null ? '' : ` (${r.kafkaFetchMeanMs} ms)`}`,
+        r.kafkaHopMs === null ? null : `${r.kafkaHopMs.p50} / ${r.kafkaHopMs.p99}`,
         r.generator !== null && w !== null ? `${r.generator.cpuPct} (ELU ${w.usage.elu})` : null,
         r.otherLoadPct,
         targetCell(r),
@@ -557,6 +565,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
       'idle RSS MiB',
       'KB/client',
       'Kafka fetch/s (mean ms)',
+      'Kafka hop p50/p99 ms',
       'generator CPU %',
       'other load %',
       'targets',
@@ -571,7 +580,8 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
     `Latency = produce (Date.now() before send) to the generator's read of the event's last bytes, for every coding; "decode p99" = what the generator's zlib decoders then took (not in the latency). "ceiling" = bench/lib/ceiling-server.ts in the same run with the same codings and clients: ` +
     `the same frames, built and compressed once per tick for all clients. "vs ceiling" = ours / the ceiling's at the same N and coding. ` +
     `CPU % is of one core (${info.cores} cores shared by server, generator, Kafka and producer; "sys" = kernel share); CPU µs/event = server CPU / delivered events; ` +
-    `KB/client = (RSS peak − idle RSS) / clients; "other load" = CPU used by processes outside this run (a noisy machine). ` +
+    `KB/client = (RSS peak − idle RSS) / clients; "Kafka hop" = produce to arrival at a bare Kafka consumer in the benchmark process during the same window: the part of our latency that is Kafka's (the ceiling has no Kafka). ` +
+    `"other load" = CPU used by processes outside this run (a noisy machine). ` +
     `Targets: all = every client connected and ≥ ${TARGET.deliveredFraction * 100} % delivered; p99 and CPU/event ≤ ${TARGET.p99VsCeiling}× the ceiling's; mem ≤ ${TARGET.kbPerClient} KB/client; ` +
     `TARGET = all four, shared, unfiltered, N ≥ ${TARGET.clients.toLocaleString('en-US')}.\n\n` +
     main +
@@ -676,6 +686,8 @@ function deadlineMs(): number {
 runMain('fanout', deadlineMs(), async (cleanup) => {
   const info = machineInfo();
   const { kafka, producer, monitor } = await startLiveBench(cleanup, kafkaPort);
+  const hop = await KafkaHop.start(kafka.brokers, RECENTCHANGE_TOPICS);
+  cleanup.add('kafka hop', () => hop.stop());
   const runs: RunResult[] = [];
   const save = (): void => {
     const json = {
@@ -698,7 +710,7 @@ runMain('fanout', deadlineMs(), async (cleanup) => {
   };
   const attempt = async (server: Server, mode: string, encoding: EncodingSetting, filtered: FilterMode, n: number): Promise<RunResult> => {
     try {
-      return await runOne(cleanup, kafka.brokers, producer, monitor, server, mode, encoding, filtered, n);
+      return await runOne(cleanup, kafka.brokers, producer, hop, monitor, server, mode, encoding, filtered, n);
     } catch (error) {
       const r = emptyRun(server, server === 'ceiling' ? 'ceiling' : mode, encoding, filtered, n, error instanceof Error ? error.message : String(error));
       log(`${design(r)} ${encoding} ${n}: ${r.error}`);
