@@ -20,6 +20,9 @@ const retryAnswers = new WeakMap<FastifyReply, number>();
  * as the web UI), get the problem (429 or 503) with `Retry-After`.
  */
 export function sendRetryLater(request: FastifyRequest, reply: FastifyReply, type: RetryLaterType, detail: string, retryMs: number): FastifyReply {
+  // The client comes back after a while: an idle keep-alive connection meanwhile would only hold a
+  // descriptor and memory (thousands of them when a process at capacity refuses a crowd).
+  reply.header('connection', 'close');
   if (!wantsRetryStream(request.headers.accept)) {
     reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     return sendProblem(request, reply, type, detail);

@@ -65,6 +65,8 @@ describe('client_ip_connection_limit', () => {
       await refused.ended;
       expect(refused.status).toBe(200);
       expect(refused.text()).toMatch(/^:too_many_connections: .*\n\nretry: \d+\n\n$/);
+      // Not kept alive: the client comes back later, on a new connection.
+      expect(refused.headers.connection).toBe('close');
       expect(await metric(service.url, 'eventstreams_rejected_requests_total', { status: '429' })).toBeGreaterThan(0);
       // It keeps being told to retry while the two slots are held, and keeps trying.
       await new Promise((r) => setTimeout(r, 1000));
@@ -175,6 +177,7 @@ describe('connections.max_streams', () => {
       expect(refused.status).toBe(503);
       expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(refused.body).toMatchObject({ type: 'overloaded' });
+      expect(refused.headers.get('connection')).toBe('close');
       open.shift()?.close();
       await expect.poll(() => svc.sessions.size).toBe(2);
       const again = await openRaw(`${svc.url}/v2/stream/m`, { 'x-client-ip': '2001:db8:4::1' });
