@@ -51,7 +51,7 @@ const opts = options('node bench/fanout.ts [options]', {
   'per-connection-max': { default: '1000', help: 'largest N run in per_connection mode' },
   'sample-every': { default: '50', help: 'decode and parse every n-th client (2 %)' },
   warmup: { default: '3', help: 'seconds between "events flowing" and the window' },
-  'kafka-warmup': { default: '60', help: 'seconds of production before the first run, so no run meets a cold broker (its JIT compiling the fetch path)' },
+  'kafka-warmup': { default: '60', help: 'seconds of production before the first run, so no run meets a broker that has just started' },
   ceiling: { default: 'yes', help: 'run the ceiling for each N and coding (yes/no)' },
   filtered: { default: 'none', help: `client filters, comma-separated, each a run per mode: ${FILTER_MODES.join(', ')}` },
   'deflate-level': { default: '6', help: 'gzip/deflate level of the service (compression.deflate_level) and the ceiling' },
@@ -691,8 +691,7 @@ runMain('fanout', deadlineMs(), async (cleanup) => {
   const hop = await KafkaHop.start(kafka.brokers, RECENTCHANGE_TOPICS);
   cleanup.add('kafka hop', () => hop.stop());
   if (kafkaWarmup > 0) {
-    // A fresh broker's JVM compiles its produce and fetch paths in the first minute: the first runs
-    // would meet a Kafka hop several times slower (p99 12-23 ms at 1,000 clients against 3-6 ms after).
+    // A fresh broker's JVM still compiles its produce and fetch paths: no run should meet that.
     log(`kafka: warming the broker up for ${kafkaWarmup} s`);
     producer.setRate(rate);
     const last = Math.min(10, kafkaWarmup);
