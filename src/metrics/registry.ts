@@ -30,30 +30,13 @@ export class Metrics implements KafkaObserver {
   readonly eventsSent = this.#perStreamCounter('eventstreams_events_sent_total', 'Events written to clients, per stream of their topic', this.#sentByTopic);
   readonly bytesSent = new Counter({ name: 'eventstreams_bytes_sent_total', help: 'Bytes written to clients (as sent: compressed when the stream is)', registers: [this.registry] });
   readonly encodedConnections = new Counter({ name: 'eventstreams_stream_encodings_total', help: 'Stream connections opened, by content coding (identity, gzip, deflate, zstd)', labelNames: ['encoding'], registers: [this.registry] });
-  /** Read when metrics are scraped; the composition root points it at the compression's count. */
+  // Counts read when metrics are scraped; the composition root points each at what it counts.
   countSharedHistories: () => number = () => 0;
-  readonly sharedHistories: Gauge = new Gauge({
-    name: 'eventstreams_shared_compression_histories',
-    help: 'Deflate histories shared by groups of gzip/deflate connections (compression.max_shared_histories)',
-    registers: [this.registry],
-    collect: () => this.sharedHistories.set(this.countSharedHistories()),
-  });
-  /** Read when metrics are scraped; the composition root points it at the cohorts' count. */
   countCohorts: () => number = () => 0;
-  readonly cohorts: Gauge = new Gauge({
-    name: 'eventstreams_cohorts',
-    help: 'Groups of clients in step, each served as one (fanout.cohorts)',
-    registers: [this.registry],
-    collect: () => this.cohorts.set(this.countCohorts()),
-  });
-  /** Read when metrics are scraped; the composition root points it at the listening sockets' count. */
   countConnections: () => number = () => 0;
-  readonly openConnections: Gauge = new Gauge({
-    name: 'eventstreams_open_connections',
-    help: 'Open connections of every kind (streams, requests, idle keep-alive): connections.max_connections bounds them',
-    registers: [this.registry],
-    collect: () => this.openConnections.set(this.countConnections()),
-  });
+  readonly sharedHistories = this.#scrapedGauge('eventstreams_shared_compression_histories', 'Deflate histories shared by groups of gzip/deflate connections (compression.max_shared_histories)', () => this.countSharedHistories());
+  readonly cohorts = this.#scrapedGauge('eventstreams_cohorts', 'Groups of clients in step, each served as one (fanout.cohorts)', () => this.countCohorts());
+  readonly openConnections = this.#scrapedGauge('eventstreams_open_connections', 'Open connections of every kind (streams, requests, idle keep-alive): connections.max_connections bounds them', () => this.countConnections());
   readonly droppedConnections = new Counter({ name: 'eventstreams_dropped_connections_total', help: 'Connections closed unanswered because connections.max_connections were open', registers: [this.registry] });
   readonly cacheLookups = new Counter({ name: 'eventstreams_cache_lookups_total', help: 'Client start positions served from the recent-events cache (hit) or needing a Kafka catch-up (miss)', labelNames: ['result'], registers: [this.registry] });
   readonly catchUpReaders = new Gauge({ name: 'eventstreams_catch_up_readers', help: 'Running catch-up readers', registers: [this.registry] });
@@ -102,6 +85,12 @@ export class Metrics implements KafkaObserver {
         throw error;
       },
     );
+  }
+
+  /** A gauge set from `read()` at each scrape. */
+  #scrapedGauge(name: string, help: string, read: () => number): Gauge {
+    const gauge: Gauge = new Gauge({ name, help, registers: [this.registry], collect: () => gauge.set(read()) });
+    return gauge;
   }
 
   /** A counter whose per-stream samples are computed at scrape time from per-topic counts. */
