@@ -75,8 +75,7 @@ export class ClientQueue implements Sheddable {
   /** Of `#pendingBytes`, what counts against the process-wide budget: what lies beyond `LAGGING_BYTES`. */
   #countedBytes = 0;
   #pendingEvents = 0;
-  /** Of `#pendingEvents`, how many per slot: events sent are counted per topic. */
-  /** Events queued per slot: a plain array (a typed array of a few slots costs ~220 bytes a client). */
+  /** Of `#pendingEvents`, how many per slot (events sent are counted per topic); a plain array, as a typed array of a few slots costs ~220 bytes a client. */
   readonly #pendingBySlot: number[];
   /** The position in the last queued block, when the format carries ids: what the client has once it read all. */
   #queued: PositionState | undefined;
