@@ -39,7 +39,7 @@ import { readProc, type MachineWindow, type Monitor, type ProcWindow } from './l
 import { RECENTCHANGE_STREAMS, startLiveBench } from './lib/setup.ts';
 import { machineInfo, table, writeResults, type Cell } from './lib/report.ts';
 import { log, num, numList, options, runMain, sleep, type Cleanup, nodeArgs, serviceOptions } from './lib/run.ts';
-import { metricDelta, metricDeltaBy, metricSum, scrapeMetrics, startServiceChild, type LogSummary, type MetricSamples } from './lib/service.ts';
+import { histogramQuantile, metricDelta, metricDeltaBy, metricSum, scrapeMetrics, startServiceChild, type LogSummary, type MetricSamples } from './lib/service.ts';
 import { ratio, round } from './lib/stats.ts';
 
 const opts = options('node bench/fanout.ts [options]', {
@@ -138,6 +138,20 @@ interface RunResult {
   cpuUsPerEvent: number | null;
   /** (RSS peak in the window − idle RSS) / open clients, KB (1,000 bytes). */
   rssPerClientKB: number | null;
+  /**
+   * (RSS peak − the RSS peak of the run at the next smaller N, same server and coding) / the clients
+   * added, KB: what one more client costs, without the fixed cost of serving at all (V8's young
+   * generation grows to its maximum under any load).
+   */
+  rssAddedPerClientKB: number | null;
+  /** The service's V8 heap at the end of the window (used / reserved), MiB: what is live vs what the GC keeps around. */
+  heapMiB: { used: number; total: number } | null;
+  /**
+   * The service's own account of its latency, from its histograms over the window (ms, p50 and p99):
+   * how old events were when its reader got them from Kafka, and how long a write pass took.
+   */
+  eventAgeMs: { p50: number | null; p99: number | null } | null;
+  writePassMs: { p50: number | null; p99: number | null } | null;
   serverEventsSentPerSec: number | null;
   /** What the service counts as written (eventstreams_bytes_sent_total, compressed as sent, HTTP chunking not included). */
   serverMiBSentPerSec: number | null;
@@ -208,6 +222,10 @@ function emptyRun(server: Server, mode: string, encoding: EncodingSetting, filte
     decodedBytesPerEvent: null,
     cpuUsPerEvent: null,
     rssPerClientKB: null,
+    rssAddedPerClientKB: null,
+    heapMiB: null,
+    eventAgeMs: null,
+    writePassMs: null,
     serverEventsSentPerSec: null,
     serverMiBSentPerSec: null,
     serverStreamsByCoding: null,
@@ -377,6 +395,11 @@ async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProduce
     result.serverMiBSentPerSec = sentBytes === null ? null : round(sentBytes / MiB / secs, 1);
     result.serverStreamsByCoding = metricDeltaBy(new Map(), metrics1, 'eventstreams_stream_encodings_total', 'encoding');
     result.sharedHistories = metricSum(metrics1, 'eventstreams_shared_compression_histories');
+    const heapUsed = metricSum(metrics1, 'nodejs_heap_size_used_bytes');
+    const heapTotal = metricSum(metrics1, 'nodejs_heap_size_total_bytes');
+    result.eventAgeMs = quantilesMs(metrics0, metrics1, 'eventstreams_live_event_age_seconds');
+    result.writePassMs = quantilesMs(metrics0, metrics1, 'eventstreams_write_pass_seconds');
+    result.heapMiB = heapUsed === null || heapTotal === null ? null : { used: round(heapUsed / MiB, 0) ?? 0, total: round(heapTotal / MiB, 0) ?? 0 };
     const fetches = metricDelta(metrics0, metrics1, 'eventstreams_kafka_fetch_requests_total');
     result.kafkaFetchPerSec = fetches === null ? null : round(fetches / secs, 1);
     const fetchSeconds = metricDeltaBy(metrics0, metrics1, 'eventstreams_kafka_request_duration_seconds_sum', 'api')?.fetch;
@@ -443,6 +466,30 @@ function compareWithCeiling(r: RunResult, c: RunResult | undefined): void {
     cpu: ratio(r.service?.cpuPct, c.service?.cpuPct),
     cpuPerEvent: ratio(r.cpuUsPerEvent, c.cpuUsPerEvent),
   };
+}
+
+/** p50 and p99 of a service histogram over the window, ms; null when it observed nothing (or is not the service). */
+function quantilesMs(a: MetricSamples | null, b: MetricSamples | null, name: string): { p50: number | null; p99: number | null } | null {
+  const ms = (q: number): number | null => {
+    const v = histogramQuantile(a, b, name, q);
+    return v === null ? null : round(v * 1000, 1);
+  };
+  const p50 = ms(0.5);
+  return p50 === null ? null : { p50, p99: ms(0.99) };
+}
+
+/** RSS per client added since the run of the same design and coding at the next smaller N (`rssAddedPerClientKB`). */
+function addedPerClient(r: RunResult, runs: readonly RunResult[]): number | null {
+  const peak = r.service?.rssPeakMiB;
+  const open = r.window?.openClients;
+  if (peak === undefined || peak === null || open === undefined) return null;
+  const smaller = runs
+    .filter((p) => p.server === r.server && p.mode === r.mode && p.encoding === r.encoding && p.filtered === r.filtered && p.clients < r.clients)
+    .sort((a, b) => b.clients - a.clients)[0];
+  const before = smaller?.service?.rssPeakMiB;
+  const openBefore = smaller?.window?.openClients;
+  if (before === undefined || before === null || openBefore === undefined || open <= openBefore) return null;
+  return round(((peak - before) * MiB) / 1000 / (open - openBefore), 1);
 }
 
 /** The targets of a service row: each on its own at every N, the whole at N >= 10,000 (shared, unfiltered). */
@@ -533,8 +580,12 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
         r.service !== null ? `${r.service.rssPeakMiB} / ${r.service.rssEndMiB}` : null,
         r.idleRssMiB,
         r.rssPerClientKB,
+        r.rssAddedPerClientKB,
+        r.heapMiB === null ? null : `${r.heapMiB.used} / ${r.heapMiB.total}`,
         r.kafkaFetchPerSec === null ? null : `${r.kafkaFetchPerSec}${r.kafkaFetchMeanMs === null ? '' : ` (${r.kafkaFetchMeanMs} ms)`}`,
         r.kafkaHopMs === null ? null : `${r.kafkaHopMs.p50} / ${r.kafkaHopMs.p99}`,
+        r.eventAgeMs === null ? null : `${r.eventAgeMs.p50} / ${r.eventAgeMs.p99}`,
+        r.writePassMs === null ? null : `${r.writePassMs.p50} / ${r.writePassMs.p99}`,
         r.generator !== null && w !== null ? `${r.generator.cpuPct} (ELU ${w.usage.elu})` : null,
         r.otherLoadPct,
         targetCell(r),
@@ -566,8 +617,12 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
       'RSS peak/end MiB',
       'idle RSS MiB',
       'KB/client',
+      'KB/client added',
+      'heap used / total MiB',
       'Kafka fetch/s (mean ms)',
       'Kafka hop p50/p99 ms',
+      'event age p50/p99 ms',
+      'write pass p50/p99 ms',
       'generator CPU %',
       'other load %',
       'targets',
@@ -579,10 +634,14 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
     `## fanout: ${rate} events/s, ${seconds} s windows, codings ${encodings.join(', ')}${filterModes.some((f) => f !== 'none') ? `, clients filtered: ${filterModes.join(', ')}` : ''}\n\n` +
     `${info.date}, node ${info.node}, ${info.cores} cores (${info.cpuModel}), commit ${info.gitCommit ?? '?'}${info.gitDirty === true ? ' + uncommitted src changes' : ''}. ` +
     `Deflate level ${levels.deflateLevel}, zstd level ${levels.zstdLevel}; mix = ${mixShares()}. ` +
+    (serviceNodeArgs.length > 0 ? `The service ran as \`node ${serviceNodeArgs.join(' ')} src/main.ts\`. ` : '') +
     `Latency = produce (Date.now() before send) to the generator's read of the event's last bytes, for every coding; "decode p99" = what the generator's zlib decoders then took (not in the latency). "ceiling" = bench/lib/ceiling-server.ts in the same run with the same codings and clients: ` +
     `the same frames, built and compressed once per tick for all clients. "vs ceiling" = ours / the ceiling's at the same N and coding. ` +
     `CPU % is of one core (${info.cores} cores shared by server, generator, Kafka and producer; "sys" = kernel share); CPU µs/event = server CPU / delivered events; ` +
-    `KB/client = (RSS peak − idle RSS) / clients; "Kafka hop" = produce to arrival at a bare Kafka consumer in the benchmark process during the same window: the part of our latency that is Kafka's (the ceiling has no Kafka). ` +
+    `KB/client = (RSS peak − idle RSS) / clients; "KB/client added" = RSS peak growth since the same server and coding at the next smaller N / the clients added: ` +
+    `the cost of one more client, without the fixed cost of serving at all (V8 grows its young generation to the maximum, 128 MiB here, under any load); "heap" = the service's V8 heap at the window's end, live / reserved. ` +
+    `"Kafka hop" = produce to arrival at a bare Kafka consumer in the benchmark process during the same window: the part of our latency that is Kafka's (the ceiling has no Kafka). ` +
+    `"event age" and "write pass" = the service's own histograms over the window (eventstreams_live_event_age_seconds: how old an event was when its reader got it from Kafka; eventstreams_write_pass_seconds: how long a pass writing every client took), estimated within their buckets. ` +
     `"other load" = CPU used by processes outside this run (a noisy machine). ` +
     `Targets: all = every client connected and ≥ ${TARGET.deliveredFraction * 100} % delivered; p99 and CPU/event ≤ ${TARGET.p99VsCeiling}× the ceiling's; mem ≤ ${TARGET.kbPerClient} KB/client; ` +
     `TARGET = all four, shared, unfiltered, N ≥ ${TARGET.clients.toLocaleString('en-US')}.\n\n` +
@@ -706,7 +765,7 @@ runMain('fanout', deadlineMs(), async (cleanup) => {
   const save = (): void => {
     const json = {
       benchmark: 'fanout',
-      args: { clients: clientCounts, encodings, rate, seconds, modes, filtered: filterModes, perConnectionMax, sampleEvery, warmup, kafkaWarmup, withCeiling, levels, idleSeconds, kafkaPort, logLevel: opts['log-level'] },
+      args: { clients: clientCounts, encodings, rate, seconds, modes, filtered: filterModes, perConnectionMax, sampleEvery, warmup, kafkaWarmup, withCeiling, levels, idleSeconds, kafkaPort, logLevel: opts['log-level'], serviceNodeArgs },
       mix: MIX,
       machine: info,
       target: TARGET,
@@ -717,6 +776,7 @@ runMain('fanout', deadlineMs(), async (cleanup) => {
   };
   const record = (r: RunResult): void => {
     compareWithCeiling(r, runs.find((c) => c.server === 'ceiling' && c.clients === r.clients && c.encoding === r.encoding));
+    r.rssAddedPerClientKB = addedPerClient(r, runs);
     judge(r);
     runs.push(r);
     // Partial results survive a later failure or Ctrl-C.

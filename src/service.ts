@@ -76,7 +76,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
   const visibility = config.sanitize.visibilityStreams.flatMap((name) => catalogue.current().get(name)?.topics ?? []);
   follower.start([...new Set(visibility)]);
   // The streams' side: where events come from, who may stream, what each kind of client is sent.
-  const flush = new FlushQueue();
+  const flush = new FlushQueue(undefined, (seconds) => metrics.writePass.observe(seconds));
   const source: EventSource =
     config.fanout.mode === 'shared'
       ? new FanoutHub(gateway, config, sanitizer, metrics, logger, () => flush.groupsPending)

@@ -205,6 +205,32 @@ export function metricDelta(a: MetricSamples | null, b: MetricSamples | null, na
   return x === null || y === null ? null : y - x;
 }
 
+/**
+ * The `q` quantile of what an unlabelled histogram observed between two scrapes, estimated as
+ * Prometheus' `histogram_quantile` does (linear within the bucket); null with nothing observed.
+ */
+export function histogramQuantile(a: MetricSamples | null, b: MetricSamples | null, name: string, q: number): number | null {
+  const counts = metricDeltaBy(a, b, `${name}_bucket`, 'le');
+  if (counts === null) return null;
+  const buckets = Object.entries(counts)
+    .map(([le, count]) => ({ le: le === '+Inf' ? Infinity : Number(le), count }))
+    .sort((x, y) => x.le - y.le);
+  const total = buckets.at(-1)?.count ?? 0;
+  if (total <= 0) return null;
+  const rank = q * total;
+  let lower = 0;
+  let below = 0;
+  for (const { le, count } of buckets) {
+    if (count >= rank) {
+      if (le === Infinity) return lower;
+      return lower + ((le - lower) * (rank - below)) / (count - below);
+    }
+    lower = le;
+    below = count;
+  }
+  return lower;
+}
+
 /** The first `event: message` of a stream request (data parsed, id as text), or null within timeoutMs. */
 export function readFirstEvent(port: number, path: string, headers: Record<string, string>, timeoutMs = 10_000): Promise<{ id: string; data: unknown } | null> {
   return new Promise((resolve) => {

@@ -44,7 +44,7 @@ const SOURCES: { file: string; rows: (json: Loose, other: (file: string) => Loos
           const v = (key: string) => at(r, 'vsCeiling', key);
           return {
             benchmark: `fan-out, ${n(r.clients)} clients × 100 ev/s, ${String(r.encoding)}`,
-            result: `${pct(r.deliveredFraction, 1)} delivered, p50/p99 ${n(at(r, 'window', 'latencyMs', 'p50'))}/${n(at(r, 'window', 'latencyMs', 'p99'))} ms, ${n(r.cpuUsPerEvent, 1)} µs CPU/event, wire ${pct(r.wireRatio)} of identity, ${n(r.rssPerClientKB)} KB/client, ${n(r.kafkaFetchPerSec, 1)} Kafka fetches/s; other load on the machine ${n(r.otherLoadPct)} % of a core`,
+            result: `${pct(r.deliveredFraction, 1)} delivered, p50/p99 ${n(at(r, 'window', 'latencyMs', 'p50'))}/${n(at(r, 'window', 'latencyMs', 'p99'))} ms, ${n(r.cpuUsPerEvent, 1)} µs CPU/event, wire ${pct(r.wireRatio)} of identity, ${n(r.rssPerClientKB)} KB/client${typeof r.rssAddedPerClientKB === 'number' ? ` (${n(r.rssAddedPerClientKB)} KB per client added)` : ''}, ${n(r.kafkaFetchPerSec, 1)} Kafka fetches/s; other load on the machine ${n(r.otherLoadPct)} % of a core`,
             ratio: `p99 ${n(v('p99'), 2)}×, CPU/event ${n(v('cpuPerEvent'), 2)}× the ceiling's`,
           };
         });

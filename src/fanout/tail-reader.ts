@@ -72,7 +72,10 @@ export class TailReader {
 
   #deliver(result: FetchResult): void {
     const byFeed = new Map<string, PreparedEvent[]>();
+    const now = Date.now();
     for (const message of result.messages) {
+      // A producer's clock may run ahead of ours: that is no delay.
+      this.#context.metrics.liveEventAge.observe(Math.max(0, now - message.timestamp) / 1000);
       const key = partitionKey(message.topic, message.partition);
       const list = byFeed.get(key) ?? [];
       list.push(this.#context.prepare(message));

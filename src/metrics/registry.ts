@@ -1,6 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { KafkaApi, KafkaObserver } from '../kafka/observer.ts';
 
+/** Seconds, for delays on the way from Kafka to the sockets: milliseconds on a quiet instance, seconds on a saturated one. */
+const DELAY_BUCKETS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30];
+
 /**
  * The service's Prometheus metrics. Label values are bounded: single stream names and topics from
  * the catalogue, fixed kinds and reasons; never sets of streams, client IPs or raw query strings.
@@ -24,6 +27,18 @@ export class Metrics implements KafkaObserver {
     help: 'Duration of requests to Kafka (fetches include the broker-side wait for new data), by API and outcome',
     labelNames: ['api', 'outcome'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly liveEventAge = new Histogram({
+    name: 'eventstreams_live_event_age_seconds',
+    help: "Age of live events when the shared reader gets them from Kafka (now minus the record's timestamp): how late fan-out starts",
+    buckets: DELAY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly writePass = new Histogram({
+    name: 'eventstreams_write_pass_seconds',
+    help: 'Duration of a write pass over every stream with output: what the last stream written waits on top of the event age',
+    buckets: DELAY_BUCKETS,
     registers: [this.registry],
   });
   readonly eventsRead = this.#perStreamCounter('eventstreams_events_read_total', 'Messages read from Kafka (all reader kinds), per stream of their topic', this.#readByTopic);

@@ -35,6 +35,9 @@ export type NextTurn = (run: () => void) => void;
 
 const NODE_TURN: NextTurn = (run) => setImmediate(run);
 
+/** Told each pass's duration in seconds, from its first slice to the end of its last (metrics). */
+export type PassTimer = (seconds: number) => void;
+
 /**
  * Coalesces writes: everything queued for a client while one fetch is fanned out goes to its
  * socket as one write. Clients in the same state get the same bytes, so each distinct batch is
@@ -58,10 +61,14 @@ export class FlushQueue {
   /** This pass's batches by the state they lead to (an object key: no string built per client). */
   readonly #batches = new Map<object, Batch[]>();
   #scheduled = false;
+  /** When the pass being written began (performance.now()). */
+  #passStart = 0;
   readonly #nextTurn: NextTurn;
+  readonly #timePass: PassTimer | undefined;
 
-  constructor(nextTurn: NextTurn = NODE_TURN) {
+  constructor(nextTurn: NextTurn = NODE_TURN, timePass?: PassTimer) {
     this.#nextTurn = nextTurn;
+    this.#timePass = timePass;
   }
 
   /** Whether groups (cohorts: live clients in step) are marked or in the middle of their pass. */
@@ -124,6 +131,8 @@ export class FlushQueue {
 
   /** Ends the pass written; false when nothing is marked for another. */
   #nextPass(): boolean {
+    const passed = this.#passGroups.length > 0 || this.#passDirty.length > 0;
+    if (passed) this.#timePass?.((performance.now() - this.#passStart) / 1000);
     this.#batches.clear();
     this.#passGroups.length = 0;
     this.#passDirty.length = 0;
@@ -132,6 +141,7 @@ export class FlushQueue {
     if (this.#groups.length === 0 && this.#dirty.length === 0) return false;
     [this.#passGroups, this.#groups] = [this.#groups, this.#passGroups];
     [this.#passDirty, this.#dirty] = [this.#dirty, this.#passDirty];
+    this.#passStart = performance.now();
     return true;
   }
 }

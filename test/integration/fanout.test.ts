@@ -75,6 +75,28 @@ describe('Kafka is read once per partition, whatever the number of clients', () 
   });
 });
 
+describe('delay metrics', () => {
+  it('time every live event from its Kafka timestamp, and every write pass', async () => {
+    const topic = await uniqueTopic('eqiad.delays', 1);
+    await withService({ d: { topics: [topic] } }, {}, async (svc) => {
+      const live = await openRaw(`${svc.url}/v2/stream/d`);
+      await live.until((x) => x.text().startsWith(':ok'));
+      const sent = Date.now();
+      await produceJson(testBrokers(), topic, range(0, 20).map((i) => ({ value: rcEvent(i, { seq: i }) })));
+      await live.until((x) => x.messages().length >= 20);
+      const within = (Date.now() - sent) / 1000;
+      expect(await metric(svc.url, 'eventstreams_live_event_age_seconds_count')).toBe(20);
+      const ages = await metric(svc.url, 'eventstreams_live_event_age_seconds_sum');
+      expect(ages).toBeGreaterThanOrEqual(0);
+      expect(ages).toBeLessThanOrEqual(20 * within);
+      const passes = await metric(svc.url, 'eventstreams_write_pass_seconds_count');
+      expect(passes).toBeGreaterThan(0);
+      expect(await metric(svc.url, 'eventstreams_write_pass_seconds_sum')).toBeLessThanOrEqual(within);
+      live.close();
+    });
+  });
+});
+
 describe('recent-events cache', () => {
   it('serves a reconnect from a recent position from memory, with no Kafka catch-up', async () => {
     const topic = await uniqueTopic('eqiad.cache', 1);

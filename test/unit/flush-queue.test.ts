@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SharedChunk } from '../../src/compress/shared-chunk.ts';
 import { FlushQueue, SLICE_WRITES, type GroupFlushable } from '../../src/stream/flush-queue.ts';
 
@@ -34,7 +34,32 @@ class Group implements GroupFlushable {
   }
 }
 
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 describe('FlushQueue', () => {
+  it('times each pass from its first slice to the end of its last, however many turns it takes', () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    const turns = new Turns();
+    const passes: number[] = [];
+    const queue = new FlushQueue(turns.nextTurn, (seconds) => passes.push(seconds));
+    const late = { flush: () => undefined };
+    const clients = Array.from({ length: SLICE_WRITES * 2 + 1 }, () => ({ flush: () => undefined }));
+    for (const client of clients) queue.mark(client);
+    // Each turn takes 3 ms; a client marked during the first pass gets a second pass, which the
+    // third turn has room for after the first pass's last client.
+    turns.next();
+    vi.advanceTimersByTime(3);
+    queue.mark(late);
+    turns.next();
+    vi.advanceTimersByTime(3);
+    expect(passes).toEqual([]);
+    turns.next();
+    expect(passes).toEqual([0.006, 0]);
+    expect(turns.due).toHaveLength(0);
+  });
+
   it('flushes a marked target on the next turn, and a target marked during a pass in the next pass', () => {
     const turns = new Turns();
     const queue = new FlushQueue(turns.nextTurn);
