@@ -201,7 +201,10 @@ export class Cohort implements EventSink, GroupFlushable {
    * Members that cannot keep up go on by themselves or are disconnected (`CohortMember.keepUp`).
    */
   flush(budget: number): number {
-    this.#marked = false;
+    // Marked = in the flush queue's next pass. Only the first call of a pass takes it out of that:
+    // the calls that go on with the pass must not put it in again, once per slice, or each pass
+    // would hold the cohort as many times as the one before had slices, and never end.
+    if (this.#passAt < 0) this.#marked = false;
     if (this.#dissolved) return 0;
     const members = this.members;
     // Mid-pass, at most every eighth of the members: a member is written every chunk cut since its

@@ -71,7 +71,8 @@ function clients(n: number, cohortsOn: boolean, totalBacklogBytes = 1e9, coding:
   const metrics = new Metrics();
   const guard = new LoadGuard(totalBacklogBytes, 1e9);
   guards.push(guard);
-  const flush = new FlushQueue();
+  const passes: number[] = [];
+  const flush = new FlushQueue(undefined, (seconds) => passes.push(seconds));
   const positions = new PositionStates();
   const compression = new Compression({ deflateLevel: 6, zstdLevel: 3 }, 10);
   const selection = new EventSelection('k', new Sanitizer(new SuppressionIndex(10), new RedactedPages({}), () => undefined, metrics, silent), new Set());
@@ -108,6 +109,8 @@ function clients(n: number, cohortsOn: boolean, totalBacklogBytes = 1e9, coding:
     feed,
     guard,
     cohorts,
+    /** Durations of the flush queue's passes so far. */
+    passes,
     clients: list,
     /** The next `count` events from the feed, and the turn that writes them. */
     async produce(count = 1): Promise<void> {
@@ -230,6 +233,26 @@ describe('cohorts', () => {
     await turn();
     await turn();
     for (const { res } of many.clients) expect(res.text).toBe(alone.clients[0]!.res.text);
+  });
+
+  it('take one place in the next pass, however many turns their own pass takes and however many events arrive meanwhile', async () => {
+    // A pass over 4 slices of members, an event every turn: each pass must end and leave one more.
+    const many = clients(SLICE_WRITES * 4, true);
+    await many.produce(1);
+    const before = many.passes.length;
+    for (let i = 1; i <= 40; i++) {
+      many.feed.accept([event(i)], i + 1, undefined);
+      await turn();
+    }
+    // Once per cohort pass (4 or 5 turns), not one place per event or slice, which made each pass longer than the last.
+    expect(many.passes.length - before).toBeGreaterThanOrEqual(7);
+    await turn();
+    await turn();
+    await turn();
+    await turn();
+    await turn();
+    const written = many.clients.map(({ res }) => res.text.split('event: message').length - 1);
+    expect(new Set(written)).toEqual(new Set([41]));
   });
 
   it('write gzip members the chunks they lack in one write that decodes to the bytes of a client alone', async () => {
