@@ -639,7 +639,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
     `the same frames, built and compressed once per tick for all clients. "vs ceiling" = ours / the ceiling's at the same N and coding. ` +
     `CPU % is of one core (${info.cores} cores shared by server, generator, Kafka and producer; "sys" = kernel share); CPU µs/event = server CPU / delivered events; ` +
     `KB/client = (RSS peak − idle RSS) / clients; "KB/client added" = RSS peak growth since the same server and coding at the next smaller N / the clients added: ` +
-    `the cost of one more client, without the fixed cost of serving at all (V8 grows its young generation to the maximum, 128 MiB here, under any load); "heap" = the service's V8 heap at the window's end, live / reserved. ` +
+    `the cost of one more client, without the fixed cost of serving at all (under any load V8 grows its young generation to its maximum, 2 × --max-semi-space-size); "heap" = the service's V8 heap at the window's end, live / reserved. ` +
     `"Kafka hop" = produce to arrival at a bare Kafka consumer in the benchmark process during the same window: the part of our latency that is Kafka's (the ceiling has no Kafka). ` +
     `"event age" and "write pass" = the service's own histograms over the window (eventstreams_live_event_age_seconds: how old an event was when its reader got it from Kafka; eventstreams_write_pass_seconds: how long a pass writing every client took), estimated within their buckets. ` +
     `"other load" = CPU used by processes outside this run (a noisy machine). ` +
