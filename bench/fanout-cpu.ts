@@ -90,7 +90,7 @@ async function run(clients: number, coding: ContentCoding): Promise<Row> {
   const guard = new LoadGuard(256 * 2 ** 20, 1e9);
   const flush = new FlushQueue();
   const positions = new PositionStates();
-  const compression = new Compression({ deflateLevel: 6, zstdLevel: 3 }, 1000);
+  const compression = new Compression({ deflateLevel: 6, zstdLevel: 3, maxSharedHistories: 1000, maxSharedZstdStreams: 1000 });
   const selection = new EventSelection('rc', new Sanitizer(new SuppressionIndex(10), new RedactedPages({}), () => undefined, metrics, silent), new Set());
   const feed = new PartitionFeed('eqiad.mediawiki.recentchange', 0, 0, 32 * 2 ** 20);
   const source = oneFeedSource(feed);

@@ -89,8 +89,9 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
   const clientIpPolicy: ClientIpPolicy = { trust: compileTrust(config.trustedProxies) };
   if (config.clientIpHeader !== undefined) clientIpPolicy.header = config.clientIpHeader;
   const readiness = new Readiness(() => gateway.ping(), Math.min(READINESS_TIMEOUT_MS, config.kafka.requestTimeoutMs));
-  const compression = new Compression({ deflateLevel: config.compression.deflateLevel, zstdLevel: config.compression.zstdLevel }, config.compression.maxSharedHistories);
+  const compression = new Compression(config.compression);
   metrics.countSharedHistories = () => compression.sharedHistories;
+  metrics.countSharedZstdStreams = () => compression.sharedZstdStreams;
   const server = await buildApp({
     config,
     catalogue: () => catalogue.current(),

@@ -1,7 +1,9 @@
 import type { ContentCoding } from '../protocol/content-coding.ts';
 import { DEFLATE_CONTAINERS, type DeflateCoding, type DeflateContainer } from './containers.ts';
 import { deflateSegment, zstdFrame, type SharedChunk } from './shared-chunk.ts';
-import { DEFLATE_WINDOW, SharedHistories, type SharedHistory } from './shared-history.ts';
+import { GroupShares } from './group-shares.ts';
+import { FRAME_END, SharedFrame, type FrameLink } from './shared-frame.ts';
+import { DEFLATE_WINDOW, SharedHistory } from './shared-history.ts';
 
 /**
  * How one connection's body is encoded. Writes are either the connection's own (opening,
@@ -21,6 +23,10 @@ export interface BodyEncoder {
 export interface CompressionSettings {
   deflateLevel: number;
   zstdLevel: number;
+  /** Groups with a shared deflate history at once (32 KiB each). */
+  maxSharedHistories: number;
+  /** Groups with a shared zstd frame at once (a compressor each). */
+  maxSharedZstdStreams: number;
 }
 
 const IDENTITY: BodyEncoder = {
@@ -55,7 +61,7 @@ class DeflateEncoder implements BodyEncoder {
   readonly #container: DeflateContainer;
   readonly #level: number;
   readonly #constants: ConstantCache;
-  readonly #histories: SharedHistories;
+  readonly #histories: GroupShares<SharedHistory>;
   readonly #history: SharedHistory | undefined;
   #started = false;
   #checksum: number;
@@ -65,7 +71,7 @@ class DeflateEncoder implements BodyEncoder {
   /** How many trailing bytes of this connection's output equal the history's up to `#seq`. */
   #synced = 0;
 
-  constructor(coding: DeflateCoding, level: number, constants: ConstantCache, histories: SharedHistories, group: string) {
+  constructor(coding: DeflateCoding, level: number, constants: ConstantCache, histories: GroupShares<SharedHistory>, group: string) {
     this.coding = coding;
     this.#container = DEFLATE_CONTAINERS[coding];
     this.#level = level;
@@ -140,50 +146,114 @@ class DeflateEncoder implements BodyEncoder {
   }
 }
 
-/** zstd: every write a frame of its own (a zstd body is a sequence of frames); shared chunks compressed once. */
+/**
+ * zstd: the group's shared frames (`SharedFrame`) while this connection is in step with them,
+ * otherwise a frame of its own per write (shared chunks' still compressed once for all).
+ */
 class ZstdEncoder implements BodyEncoder {
   readonly coding: ContentCoding = 'zstd';
   readonly #level: number;
   readonly #constants: ConstantCache;
+  readonly #frames: GroupShares<SharedFrame>;
+  readonly #frame: SharedFrame | undefined;
+  /** The shared frame this connection's output is in, and the last of its segments it was sent (0: none). */
+  #frameNo = 0;
+  #seq = 0;
+  /** Its output ends inside a frame: anything else it is sent must end that frame first. */
+  #open = false;
 
-  constructor(level: number, constants: ConstantCache) {
+  constructor(level: number, constants: ConstantCache, frames: GroupShares<SharedFrame>, group: string) {
     this.#level = level;
     this.#constants = constants;
+    this.#frames = frames;
+    this.#frame = frames.acquire(group);
   }
 
   own(data: string | Buffer): Buffer {
-    if (typeof data === 'string' && data.length <= CONSTANT_MAX_LENGTH) return this.#constants.get(data, (b) => zstdFrame(b, this.#level));
-    return zstdFrame(typeof data === 'string' ? Buffer.from(data) : data, this.#level);
+    const frame =
+      typeof data === 'string' && data.length <= CONSTANT_MAX_LENGTH
+        ? this.#constants.get(data, (b) => zstdFrame(b, this.#level))
+        : zstdFrame(typeof data === 'string' ? Buffer.from(data) : data, this.#level);
+    return this.#leave(frame);
   }
 
   shared(chunk: SharedChunk): Buffer {
-    return chunk.zstd(this.#level);
+    const frame = this.#frame;
+    if (frame === undefined) return chunk.zstd(this.#level);
+    // As a deflate history: what the connections at the head are sent next extends the frame.
+    const atHead = this.#seq > 0 && this.#frameNo === frame.frameNo && this.#seq === frame.seq;
+    const continues = (chunk.from !== undefined && chunk.from === frame.end) || atHead || frame.atHead === 0;
+    const link = chunk.frameLink ?? (continues ? chunk.extendFrame(frame) : undefined);
+    if (link === undefined || link.frame !== frame) return this.#leave(chunk.zstd(this.#level));
+    // A frame's first segment suits any connection between frames; the others only one that had the one before.
+    if (link.seq === 1) {
+      const out = this.#open ? Buffer.concat([FRAME_END, link.segment]) : link.segment;
+      this.#enter(link);
+      return out;
+    }
+    if (!this.#open || this.#frameNo !== link.frameNo || this.#seq !== link.seq - 1) return this.#leave(chunk.zstd(this.#level));
+    this.#enter(link);
+    return link.segment;
   }
 
-  finish(): undefined {
-    return undefined;
+  finish(): Buffer | undefined {
+    return this.#leave(undefined);
   }
 
-  release(): void {}
+  release(): void {
+    if (this.#frame === undefined) return;
+    this.#moveTo(0, 0);
+    this.#frames.release(this.#frame);
+  }
+
+  #enter(link: FrameLink): void {
+    this.#moveTo(link.frameNo, link.seq);
+    this.#open = !link.ends;
+  }
+
+  /** `out` (whole frames, or nothing), after the end of the shared frame this connection is in, if any. */
+  #leave<T extends Buffer | undefined>(out: T): Buffer | T {
+    this.#moveTo(0, 0);
+    if (!this.#open) return out;
+    this.#open = false;
+    return out === undefined ? FRAME_END : Buffer.concat([FRAME_END, out]);
+  }
+
+  #moveTo(frameNo: number, seq: number): void {
+    const frame = this.#frame;
+    if (frame !== undefined && frame.seq > 0) {
+      if (this.#seq > 0 && this.#frameNo === frame.frameNo && this.#seq === frame.seq) frame.atHead--;
+      if (seq > 0 && frameNo === frame.frameNo && seq === frame.seq) frame.atHead++;
+    }
+    this.#frameNo = frameNo;
+    this.#seq = seq;
+  }
 }
 
 /**
- * Builds each connection's encoder; holds what encoders share: the groups' histories (bounded)
- * and the compressed constants.
+ * Builds each connection's encoder; holds what encoders share: the groups' deflate histories and
+ * zstd frames (each bounded) and the compressed constants.
  */
 export class Compression {
   readonly #settings: CompressionSettings;
-  readonly #histories: SharedHistories;
+  readonly #histories: GroupShares<SharedHistory>;
+  readonly #frames: GroupShares<SharedFrame>;
   readonly #constants = { deflate: new ConstantCache(), zstd: new ConstantCache() };
 
-  constructor(settings: CompressionSettings, maxSharedHistories: number) {
+  constructor(settings: CompressionSettings) {
     this.#settings = settings;
-    this.#histories = new SharedHistories(maxSharedHistories);
+    this.#histories = new GroupShares(settings.maxSharedHistories, (key) => new SharedHistory(key));
+    this.#frames = new GroupShares(settings.maxSharedZstdStreams, (key) => new SharedFrame(key, settings.zstdLevel));
   }
 
-  /** Shared histories in use (metrics). */
+  /** Shared deflate histories in use (metrics). */
   get sharedHistories(): number {
     return this.#histories.size;
+  }
+
+  /** Shared zstd streams in use (metrics). */
+  get sharedZstdStreams(): number {
+    return this.#frames.size;
   }
 
   /** An encoder for one connection of `group` (connections with byte-identical batches). */
@@ -192,7 +262,7 @@ export class Compression {
       case 'identity':
         return IDENTITY;
       case 'zstd':
-        return new ZstdEncoder(this.#settings.zstdLevel, this.#constants.zstd);
+        return new ZstdEncoder(this.#settings.zstdLevel, this.#constants.zstd, this.#frames, group);
       default:
         // gzip and deflate carry the same raw deflate stream: their connections share one history.
         return new DeflateEncoder(coding, this.#settings.deflateLevel, this.#constants.deflate, this.#histories, group);

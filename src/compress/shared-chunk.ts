@@ -1,5 +1,6 @@
 import { constants, deflateRawSync, zstdCompressSync } from 'node:zlib';
 import type { DeflateContainer } from './containers.ts';
+import type { FrameLink, SharedFrame } from './shared-frame.ts';
 import type { SharedHistory } from './shared-history.ts';
 
 /** A segment of a raw deflate stream that ends byte-aligned: segments concatenate into one stream. */
@@ -7,7 +8,7 @@ export function deflateSegment(data: Buffer, level: number, dictionary?: Buffer)
   return deflateRawSync(data, { level, finishFlush: constants.Z_SYNC_FLUSH, ...(dictionary !== undefined && dictionary.length > 0 ? { dictionary } : {}) });
 }
 
-/** A zstd frame: a zstd body is any sequence of them. */
+/** A whole zstd frame: a zstd body is any sequence of them. */
 export function zstdFrame(data: Buffer, level: number): Buffer {
   return zstdCompressSync(data, { params: { [constants.ZSTD_c_compressionLevel]: level } });
 }
@@ -30,7 +31,8 @@ interface Checksum {
 /**
  * Bytes that every connection in one state gets this turn (a write batch), with the work each
  * content coding does on them, done once for all of them: checksums, a history-free segment and,
- * when the batch extends a shared history, the segment that refers to it. Dropped with the turn.
+ * when the batch extends a shared history, the segment that refers to it; for zstd, a frame of its
+ * own and the segment of its group's shared frame. Dropped with the turn.
  */
 export class SharedChunk {
   readonly bytes: Buffer;
@@ -40,6 +42,7 @@ export class SharedChunk {
   #standalone: Buffer | undefined;
   #zstd: Buffer | undefined;
   #link: ChainLink | undefined;
+  #frameLink: FrameLink | undefined;
   readonly #checksums = new Map<DeflateContainer, Checksum>();
 
   constructor(bytes: Buffer, from?: object, to?: object) {
@@ -64,6 +67,17 @@ export class SharedChunk {
     return this.#standalone;
   }
 
+  get frameLink(): FrameLink | undefined {
+    return this.#frameLink;
+  }
+
+  /** Appends the chunk to its group's shared zstd frame (once). */
+  extendFrame(frame: SharedFrame): FrameLink {
+    this.#frameLink ??= frame.append(this.bytes, this.to);
+    return this.#frameLink;
+  }
+
+  /** A zstd frame of its own. */
   zstd(level: number): Buffer {
     this.#zstd ??= zstdFrame(this.bytes, level);
     return this.#zstd;

@@ -1,3 +1,4 @@
+import type { GroupShare } from './group-shares.ts';
 import { deflateSegment, type ChainLink } from './shared-chunk.ts';
 
 /** How far back a deflate segment may refer: the format's 32 KiB window. */
@@ -10,7 +11,7 @@ export const DEFLATE_WINDOW = 32 * 1024;
  * with the ratio of a compressor per connection. A connection joins the chain with history-free
  * segments of the chain's own batches until its window matches.
  */
-export class SharedHistory {
+export class SharedHistory implements GroupShare {
   readonly key: string;
   /** Segments appended so far; a connection at `seq` has been sent exactly the chain's bytes up to here. */
   seq = 0;
@@ -40,35 +41,5 @@ export class SharedHistory {
     this.atHead = 0;
     this.end = to;
     return { history: this, seq: this.seq, needs, segment };
-  }
-}
-
-/** The shared histories of open connections, by group; at most `max` at once (each holds ≤ 32 KiB). */
-export class SharedHistories {
-  readonly #max: number;
-  readonly #byKey = new Map<string, SharedHistory>();
-
-  constructor(max: number) {
-    this.#max = max;
-  }
-
-  get size(): number {
-    return this.#byKey.size;
-  }
-
-  /** The group's history, or undefined when `max` are in use: the connection then gets history-free segments. */
-  acquire(key: string): SharedHistory | undefined {
-    let history = this.#byKey.get(key);
-    if (history === undefined) {
-      if (this.#byKey.size >= this.#max) return undefined;
-      history = new SharedHistory(key);
-      this.#byKey.set(key, history);
-    }
-    history.refs++;
-    return history;
-  }
-
-  release(history: SharedHistory): void {
-    if (--history.refs === 0) this.#byKey.delete(history.key);
   }
 }

@@ -432,13 +432,13 @@ export const configSchema = {
       }
     },
     "compression": {
-      "description": "Compressed streams. A client's `Accept-Encoding` picks the coding (its q-values first, then the order of `codings`); clients that ask for none (curl without `--compressed`) get identity. Compression is done once per write batch for every connection in the same state, not per connection: gzip and deflate connections of one stream, filter and format share one deflate history of the last 32 KiB they were all sent, so each batch is compressed once against it (a new connection gets history-free segments of the same batches until its window matches). Every write is flushed, so a client decodes each event as soon as its bytes arrive; a clean end (maximum duration, shutdown, a too slow client) carries the coding's trailer.",
+      "description": "Compressed streams. A client's `Accept-Encoding` picks the coding (its q-values first, then the order of `codings`); clients that ask for none (curl without `--compressed`) get identity. Compression is done once per write batch for every connection in the same state, not per connection: gzip and deflate connections of one stream, filter and format share one deflate history of the last 32 KiB they were all sent, so each batch is compressed once against it (a new connection gets history-free segments of the same batches until its window matches); zstd connections of a group share one streaming compressor, whose frames a new connection enters at the next frame's start. Every write is flushed, so a client decodes each event as soon as its bytes arrive; a clean end (maximum duration, shutdown, a too slow client) carries the coding's trailer.",
       "type": "object",
       "additionalProperties": false,
       "default": {},
       "properties": {
         "codings": {
-          "description": "Content codings offered, in the server's order of preference; empty = identity only. `deflate` is the zlib format (RFC 1950), as HTTP defines it; `zstd` is sent as one frame per write (no shared history). Environment: `COMPRESSION_CODINGS` (comma-separated; empty = none).",
+          "description": "Content codings offered, in the server's order of preference; empty = identity only. `deflate` is the zlib format (RFC 1950), as HTTP defines it; `zstd` connections of a group share one compressor (`max_shared_zstd_streams`). Environment: `COMPRESSION_CODINGS` (comma-separated; empty = none).",
           "type": "array",
           "items": {
             "description": "A content coding.",
@@ -474,6 +474,12 @@ export const configSchema = {
           "type": "integer",
           "minimum": 0,
           "default": 1000
+        },
+        "max_shared_zstd_streams": {
+          "description": "Most zstd compressors kept at once (one per group of zstd connections with the same streams, filter and format; about 1 MiB each with its 32 KiB window, so 16 MiB by default). The group's batches are compressed once into frames of 256 KiB that every connection in step shares; a connection that joins mid-frame gets a frame of its own per write until the next one starts. Connections of further groups always get a frame per write: still compressed once per batch, about 3x the bytes.",
+          "type": "integer",
+          "minimum": 0,
+          "default": 16
         },
         "identity_user_agents": {
           "description": "`User-Agent` prefixes that always get identity, whatever their `Accept-Encoding` says: clients known to read the body raw. Python's `sseclient` (the client of Wikimedia's own examples) sends the `Accept-Encoding: gzip, deflate` of `requests` but reads the socket itself, so it would get no events at all; `requests-sse` sends the same headers and decodes, and stays uncompressed with it unless it sets a `User-Agent` of its own (pywikibot does). With any prefix set, streams answer `Vary: user-agent` too.",

@@ -47,9 +47,11 @@ export class Metrics implements KafkaObserver {
   readonly encodedConnections = new Counter({ name: 'eventstreams_stream_encodings_total', help: 'Stream connections opened, by content coding (identity, gzip, deflate, zstd)', labelNames: ['encoding'], registers: [this.registry] });
   // Counts read when metrics are scraped; the composition root points each at what it counts.
   countSharedHistories: () => number = () => 0;
+  countSharedZstdStreams: () => number = () => 0;
   countCohorts: () => number = () => 0;
   countConnections: () => number = () => 0;
   readonly sharedHistories = this.#scrapedGauge('eventstreams_shared_compression_histories', 'Deflate histories shared by groups of gzip/deflate connections (compression.max_shared_histories)', () => this.countSharedHistories());
+  readonly sharedZstdStreams = this.#scrapedGauge('eventstreams_shared_zstd_streams', 'zstd compressors shared by groups of zstd connections (compression.max_shared_zstd_streams)', () => this.countSharedZstdStreams());
   readonly cohorts = this.#scrapedGauge('eventstreams_cohorts', 'Groups of clients in step, each served as one (fanout.cohorts)', () => this.countCohorts());
   readonly openConnections = this.#scrapedGauge('eventstreams_open_connections', 'Open connections of every kind (streams, requests, idle keep-alive): connections.max_connections bounds them', () => this.countConnections());
   readonly droppedConnections = new Counter({ name: 'eventstreams_dropped_connections_total', help: 'Connections closed unanswered because connections.max_connections were open', registers: [this.registry] });

@@ -74,7 +74,7 @@ function decode(coding: ContentCoding, wire: Buffer, complete: boolean): string 
   const partial = complete ? {} : { finishFlush: constants.Z_SYNC_FLUSH };
   if (coding === 'gzip') return gunzipSync(wire, partial).toString();
   if (coding === 'deflate') return inflateSync(wire, partial).toString();
-  if (coding === 'zstd') return zstdDecompressSync(wire).toString();
+  if (coding === 'zstd') return zstdDecompressSync(wire, complete ? {} : { finishFlush: constants.ZSTD_e_flush }).toString();
   return wire.toString();
 }
 
@@ -106,6 +106,7 @@ describe('compressed streams', () => {
     for (const coding of CODINGS) expect(scrape).toMatch(new RegExp(`eventstreams_stream_encodings_total\\{encoding="${coding}"\\} [1-9]`));
     // Every stream of the test ended: their group's history went with them.
     expect(scrape).toMatch(/eventstreams_shared_compression_histories 0/);
+    expect(scrape).toMatch(/eventstreams_shared_zstd_streams 0/);
   });
 
   it('clients joining a live stream at different moments decode to the bytes of an identity client that joined with them, when cut without a trailer', async () => {

@@ -45,7 +45,7 @@ function config(overrides: Partial<ServiceConfig> = {}): ServiceConfig {
     fanout: { mode: 'shared', cacheBytesPerPartition: 1 << 20, idleReaderTtlMs: 0, clientBacklogBytes: 1 << 20, clientStallMs: 30000, catchUpShareWindow: 0, catchUpFetchBytes: 1 << 20, maxCatchUpReaders: 16, replayLookaheadBytes: 262144, replayOrderWaitMs: 1000, cohorts: true, totalBacklogBytes: 1 << 28, maxEventLoopLagMs: 1000 },
     connections: { maxDurationMs: 0, maxDurationJitter: 0, reconnectDelayMs: 0, shutdownDrainMs: 0, maxStreams: 0, maxConnections: 0, acceptSockets: 1 },
     filters: { maxCost: 2000, maxTotalCost: 100000 },
-    compression: { codings: ['gzip', 'deflate', 'zstd'], deflateLevel: 6, zstdLevel: 3, maxSharedHistories: 1000, identityUserAgents: [] },
+    compression: { codings: ['gzip', 'deflate', 'zstd'], deflateLevel: 6, zstdLevel: 3, maxSharedHistories: 1000, maxSharedZstdStreams: 16, identityUserAgents: [] },
     streamUiEnabled: true,
     mediawikiRedactedPages: {},
     sanitize: { visibilityStreams: [], maxSuppressedRevisions: 1000, replayWaitMs: 0 },

@@ -74,7 +74,7 @@ function clients(n: number, cohortsOn: boolean, totalBacklogBytes = 1e9, coding:
   const passes: number[] = [];
   const flush = new FlushQueue(undefined, (seconds) => passes.push(seconds));
   const positions = new PositionStates();
-  const compression = new Compression({ deflateLevel: 6, zstdLevel: 3 }, 10);
+  const compression = new Compression({ deflateLevel: 6, zstdLevel: 3, maxSharedHistories: 10, maxSharedZstdStreams: 10 });
   const selection = new EventSelection('k', new Sanitizer(new SuppressionIndex(10), new RedactedPages({}), () => undefined, metrics, silent), new Set());
   const feed = new PartitionFeed('t', 0, 0, 1 << 24);
   const source = oneFeedSource(feed);

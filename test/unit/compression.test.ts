@@ -70,7 +70,7 @@ interface Conn {
 function decode(coding: ContentCoding, wire: Buffer, complete: boolean): string {
   if (coding === 'gzip') return (complete ? gunzipSync(wire) : gunzipSync(wire, { finishFlush: constants.Z_SYNC_FLUSH })).toString();
   if (coding === 'deflate') return (complete ? inflateSync(wire) : inflateSync(wire, { finishFlush: constants.Z_SYNC_FLUSH })).toString();
-  if (coding === 'zstd') return zstdDecompressSync(wire).toString();
+  if (coding === 'zstd') return (complete ? zstdDecompressSync(wire) : zstdDecompressSync(wire, { finishFlush: constants.ZSTD_e_flush })).toString();
   return wire.toString();
 }
 
@@ -114,7 +114,7 @@ function simulate(coding: ContentCoding, compression: Compression, turns = 120) 
 
 describe.each(['gzip', 'deflate', 'zstd'] as const)('%s streams shared by a group', (coding) => {
   it('decode on every connection to exactly its identity stream, whenever it joined, with a valid trailer after a clean end', () => {
-    const compression = new Compression({ deflateLevel: 6, zstdLevel: 3 }, 10);
+    const compression = new Compression({ deflateLevel: 6, zstdLevel: 3, maxSharedHistories: 10, maxSharedZstdStreams: 10 });
     const conns = simulate(coding, compression);
     for (const conn of conns) {
       const trailer = conn.encoder.finish();
@@ -124,10 +124,11 @@ describe.each(['gzip', 'deflate', 'zstd'] as const)('%s streams shared by a grou
       conn.encoder.release();
     }
     expect(compression.sharedHistories).toBe(0);
+    expect(compression.sharedZstdStreams).toBe(0);
   });
 
   it('decode up to the last write when the connection is cut (no trailer)', async () => {
-    const conns = simulate(coding, new Compression({ deflateLevel: 6, zstdLevel: 3 }, 10), 30);
+    const conns = simulate(coding, new Compression({ deflateLevel: 6, zstdLevel: 3, maxSharedHistories: 10, maxSharedZstdStreams: 10 }), 30);
     for (const conn of conns) expect(decode(coding, Buffer.concat(conn.wire), false)).toBe(conn.plain.join(''));
     if (coding === 'gzip') {
       // And as a streaming client sees it: every event as soon as its write arrived.
@@ -146,8 +147,8 @@ describe.each(['gzip', 'deflate', 'zstd'] as const)('%s streams shared by a grou
 
 describe('a shared deflate history', () => {
   it('compresses like one compressor per connection once windows match, and connections without it still decode', () => {
-    const shared = simulate('gzip', new Compression({ deflateLevel: 6, zstdLevel: 3 }, 10), 200);
-    const none = simulate('gzip', new Compression({ deflateLevel: 6, zstdLevel: 3 }, 0), 200);
+    const shared = simulate('gzip', new Compression({ deflateLevel: 6, zstdLevel: 3, maxSharedHistories: 10, maxSharedZstdStreams: 10 }), 200);
+    const none = simulate('gzip', new Compression({ deflateLevel: 6, zstdLevel: 3, maxSharedHistories: 0, maxSharedZstdStreams: 0 }), 200);
     const bytes = (conns: Conn[]) => Buffer.concat(conns[0]!.wire).length;
     const identity = Buffer.concat(shared[0]!.plain.map((p) => Buffer.from(p))).length;
     // History-free batches cost far more than batches that refer to the last 32 KiB.
@@ -158,7 +159,7 @@ describe('a shared deflate history', () => {
   });
 
   it('is released with the last connection of its group', () => {
-    const compression = new Compression({ deflateLevel: 6, zstdLevel: 3 }, 1);
+    const compression = new Compression({ deflateLevel: 6, zstdLevel: 3, maxSharedHistories: 1, maxSharedZstdStreams: 1 });
     const a = compression.encoder('gzip', 'one');
     const b = compression.encoder('deflate', 'one');
     compression.encoder('gzip', 'two'); // over the bound: history-free
@@ -167,5 +168,39 @@ describe('a shared deflate history', () => {
     expect(compression.sharedHistories).toBe(1);
     b.release();
     expect(compression.sharedHistories).toBe(0);
+  });
+});
+
+describe('a shared zstd stream', () => {
+  const settings = { deflateLevel: 6, zstdLevel: 3, maxSharedHistories: 0 };
+  it('compresses like one compressor per connection for connections in step, and joiners enter at the next frame', () => {
+    const shared = simulate('zstd', new Compression({ ...settings, maxSharedZstdStreams: 1 }), 400);
+    const none = simulate('zstd', new Compression({ ...settings, maxSharedZstdStreams: 0 }), 400);
+    const ratio = (conn: Conn) => Buffer.concat(conn.wire).length / Buffer.concat(conn.plain.map((p) => Buffer.from(p))).length;
+    // A frame per write (what connections past the bound get) against the group's frames.
+    expect(ratio(shared[0]!)).toBeLessThan(0.25);
+    expect(ratio(shared[0]!)).toBeLessThan(0.6 * ratio(none[0]!));
+    // One that joined mid-frame (turn 3) had a frame of its own per write until the next frame began, then shared them.
+    expect(ratio(shared[1]!)).toBeLessThan(0.25);
+    for (const conns of [shared, none])
+      for (const conn of conns) {
+        expect(decode('zstd', Buffer.concat(conn.wire), false)).toBe(conn.plain.join(''));
+        const end = conn.encoder.finish();
+        if (end !== undefined) conn.wire.push(end);
+        // The end closes the frame the connection is in: a strict decoder takes the whole body.
+        expect(decode('zstd', Buffer.concat(conn.wire), true)).toBe(conn.plain.join(''));
+      }
+  });
+
+  it('is released with the last connection of its group, and connections past the bound still decode', () => {
+    const compression = new Compression({ ...settings, maxSharedZstdStreams: 1 });
+    const a = compression.encoder('zstd', 'one');
+    const b = compression.encoder('zstd', 'one');
+    compression.encoder('zstd', 'two'); // over the bound: a frame per write
+    expect(compression.sharedZstdStreams).toBe(1);
+    a.release();
+    expect(compression.sharedZstdStreams).toBe(1);
+    b.release();
+    expect(compression.sharedZstdStreams).toBe(0);
   });
 });

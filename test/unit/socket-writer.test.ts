@@ -8,7 +8,7 @@ function response() {
   const socket = { destroyed: 0, destroy(): void { this.destroyed++; } };
   const res = Object.assign(new PassThrough({ highWaterMark: 1024 }), { socket });
   const events = { drained: 0, closed: 0, bytes: [] as number[] };
-  const writer = new SocketWriter(res, new Compression({ deflateLevel: 6, zstdLevel: 3 }, 0).encoder('identity', 'k'), {
+  const writer = new SocketWriter(res, new Compression({ deflateLevel: 6, zstdLevel: 3, maxSharedHistories: 0, maxSharedZstdStreams: 0 }).encoder('identity', 'k'), {
     drained: () => events.drained++,
     closed: () => events.closed++,
     countBytes: (bytes) => events.bytes.push(bytes),

@@ -38,7 +38,7 @@ function session(format: StreamFormat, options: Partial<SessionOptions> = {}) {
   res.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const stream = new StreamSession(res, {
     framing: framingFor(format),
-    encoder: new Compression({ deflateLevel: 6, zstdLevel: 3 }, 0).encoder('identity', 'k'),
+    encoder: new Compression({ deflateLevel: 6, zstdLevel: 3, maxSharedHistories: 0, maxSharedZstdStreams: 0 }).encoder('identity', 'k'),
     positions: new PositionStates(),
     starts: [{ topic: 't', partition: 0, offset: 0 }],
     dropped: [],
