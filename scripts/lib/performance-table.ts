@@ -97,12 +97,13 @@ const SOURCES: { file: string; rows: (json: Loose, other: (file: string) => Loos
       const shared = find(1, 'shared history (service)');
       const own = find(1, 'compressor per connection');
       const alone = find(1, 'deflate per batch');
-      const zstd = find(1, 'zstd per batch (service)');
+      const zstd = find(1, 'zstd shared stream (service)');
+      const zstdAlone = find(1, 'zstd per batch');
       if (shared === undefined) return [];
       return [
         {
           benchmark: 'compression of real events, 1 event per write',
-          result: `shared history ${pct(shared.ofIdentity)} of identity (${n(shared.usPerEvent)} µs/event per group); history-free ${pct(alone?.ofIdentity)}; zstd frames ${pct(zstd?.ofIdentity)}`,
+          result: `shared history ${pct(shared.ofIdentity)} of identity (${n(shared.usPerEvent)} µs/event per group); history-free ${pct(alone?.ofIdentity)}; zstd shared ${pct(zstd?.ofIdentity)} (${n(zstd?.usPerEvent)} µs/event), a frame per write ${pct(zstdAlone?.ofIdentity)}`,
           ratio: `${n((shared.ofIdentity as number) / (own?.ofIdentity as number), 2)}× the bytes of a compressor per connection`,
         },
       ];

@@ -476,7 +476,7 @@ export const configSchema = {
           "default": 1000
         },
         "max_shared_zstd_streams": {
-          "description": "Most zstd compressors kept at once (one per group of zstd connections with the same streams, filter and format; about 1 MiB each with its 32 KiB window, so 16 MiB by default). The group's batches are compressed once into frames of 256 KiB that every connection in step shares; a connection that joins mid-frame gets a frame of its own per write until the next one starts. Connections of further groups always get a frame per write: still compressed once per batch, about 3x the bytes.",
+          "description": "Most zstd compressors kept at once (one per group of zstd connections with the same streams, filter and format; about 1 MiB each with its 32 KiB window, so 16 MiB by default). The group's batches are compressed once into frames of 256 KiB that every connection in step shares; a connection that joins mid-frame gets a frame of its own per write until the next one starts. Connections of further groups always get a frame per write: still compressed once per batch, about twice the bytes.",
           "type": "integer",
           "minimum": 0,
           "default": 16
