@@ -1,7 +1,7 @@
 import type { ContentCoding } from '../protocol/content-coding.ts';
 import { DEFLATE_CONTAINERS, type DeflateCoding, type DeflateContainer } from './containers.ts';
 import { deflateSegment, zstdFrame, type SharedChunk } from './shared-chunk.ts';
-import { GroupShares } from './group-shares.ts';
+import { extendsChain, GroupShares, moveInChain } from './group-shares.ts';
 import { FRAME_END, SharedFrame, type FrameLink } from './shared-frame.ts';
 import { DEFLATE_WINDOW, SharedHistory } from './shared-history.ts';
 
@@ -113,11 +113,7 @@ class DeflateEncoder implements BodyEncoder {
   #segment(chunk: SharedChunk): Buffer {
     const history = this.#history;
     if (history === undefined) return chunk.standalone(this.#level);
-    // What the connections at the head of the history are sent next extends it: a chunk from where
-    // the history ends (whoever offers it first), or one a connection at the head offers; when no
-    // connection is at the head, any chunk.
-    const continues = (chunk.from !== undefined && chunk.from === history.end) || this.#seq === history.seq || history.atHead === 0;
-    const link = chunk.link ?? (continues ? chunk.extend(history, this.#level) : undefined);
+    const link = chunk.link ?? (extendsChain(history, this.#seq, chunk.from) ? chunk.extend(history, this.#level) : undefined);
     if (link === undefined || link.history !== history) {
       this.#moveTo(-1, 0);
       return chunk.standalone(this.#level);
@@ -130,11 +126,7 @@ class DeflateEncoder implements BodyEncoder {
   }
 
   #moveTo(seq: number, synced: number): void {
-    const history = this.#history;
-    if (history !== undefined) {
-      if (this.#seq === history.seq && this.#seq >= 0) history.atHead--;
-      if (seq === history.seq && seq >= 0) history.atHead++;
-    }
+    if (this.#history !== undefined) moveInChain(this.#history, this.#seq, seq);
     this.#seq = seq;
     this.#synced = synced;
   }
@@ -156,9 +148,8 @@ class ZstdEncoder implements BodyEncoder {
   readonly #constants: ConstantCache;
   readonly #frames: GroupShares<SharedFrame>;
   readonly #frame: SharedFrame | undefined;
-  /** The shared frame this connection's output is in, and the last of its segments it was sent (0: none). */
-  #frameNo = 0;
-  #seq = 0;
+  /** The last segment of the group's stream this connection was sent (-1: none). */
+  #seq = -1;
   /** Its output ends inside a frame: anything else it is sent must end that frame first. */
   #open = false;
 
@@ -180,18 +171,15 @@ class ZstdEncoder implements BodyEncoder {
   shared(chunk: SharedChunk): Buffer {
     const frame = this.#frame;
     if (frame === undefined) return chunk.zstd(this.#level);
-    // As a deflate history: what the connections at the head are sent next extends the frame.
-    const atHead = this.#seq > 0 && this.#frameNo === frame.frameNo && this.#seq === frame.seq;
-    const continues = (chunk.from !== undefined && chunk.from === frame.end) || atHead || frame.atHead === 0;
-    const link = chunk.frameLink ?? (continues ? chunk.extendFrame(frame) : undefined);
+    const link = chunk.frameLink ?? (extendsChain(frame, this.#seq, chunk.from) ? chunk.extendFrame(frame) : undefined);
     if (link === undefined || link.frame !== frame) return this.#leave(chunk.zstd(this.#level));
     // A frame's first segment suits any connection between frames; the others only one that had the one before.
-    if (link.seq === 1) {
+    if (link.starts) {
       const out = this.#open ? Buffer.concat([FRAME_END, link.segment]) : link.segment;
       this.#enter(link);
       return out;
     }
-    if (!this.#open || this.#frameNo !== link.frameNo || this.#seq !== link.seq - 1) return this.#leave(chunk.zstd(this.#level));
+    if (!this.#open || this.#seq !== link.seq - 1) return this.#leave(chunk.zstd(this.#level));
     this.#enter(link);
     return link.segment;
   }
@@ -202,30 +190,25 @@ class ZstdEncoder implements BodyEncoder {
 
   release(): void {
     if (this.#frame === undefined) return;
-    this.#moveTo(0, 0);
+    this.#moveTo(-1);
     this.#frames.release(this.#frame);
   }
 
   #enter(link: FrameLink): void {
-    this.#moveTo(link.frameNo, link.seq);
+    this.#moveTo(link.seq);
     this.#open = !link.ends;
   }
 
   /** `out` (whole frames, or nothing), after the end of the shared frame this connection is in, if any. */
   #leave<T extends Buffer | undefined>(out: T): Buffer | T {
-    this.#moveTo(0, 0);
+    this.#moveTo(-1);
     if (!this.#open) return out;
     this.#open = false;
     return out === undefined ? FRAME_END : Buffer.concat([FRAME_END, out]);
   }
 
-  #moveTo(frameNo: number, seq: number): void {
-    const frame = this.#frame;
-    if (frame !== undefined && frame.seq > 0) {
-      if (this.#seq > 0 && this.#frameNo === frame.frameNo && this.#seq === frame.seq) frame.atHead--;
-      if (seq > 0 && frameNo === frame.frameNo && seq === frame.seq) frame.atHead++;
-    }
-    this.#frameNo = frameNo;
+  #moveTo(seq: number): void {
+    if (this.#frame !== undefined) moveInChain(this.#frame, this.#seq, seq);
     this.#seq = seq;
   }
 }

@@ -43,3 +43,32 @@ export class GroupShares<T extends GroupShare> {
     share.close?.();
   }
 }
+
+/**
+ * Shared state that grows by segments which connections of the group follow one after another (a
+ * deflate history, a zstd stream). A connection is at `seq` = the last segment it was sent, -1 for
+ * none.
+ */
+export interface SegmentChain extends GroupShare {
+  /** Segments appended so far. */
+  seq: number;
+  /** Connections at `seq`: while there are some, only they may extend the chain. */
+  atHead: number;
+  /** Where the last appended chunk led (`SharedChunk.to`): the chunk that leads on from there continues the chain. */
+  end: object | undefined;
+}
+
+/**
+ * Whether a chunk leading from `from` may extend `chain`, sent to a connection at `seq`: a chunk
+ * from where the chain ends (whoever offers it first), one a connection at the head offers, or any
+ * chunk when no connection is at the head.
+ */
+export function extendsChain(chain: SegmentChain, seq: number, from: object | undefined): boolean {
+  return (from !== undefined && from === chain.end) || seq === chain.seq || chain.atHead === 0;
+}
+
+/** Keeps `chain.atHead` as a connection moves from segment `from` to `to` (-1: none). */
+export function moveInChain(chain: SegmentChain, from: number, to: number): void {
+  if (from === chain.seq && from >= 0) chain.atHead--;
+  if (to === chain.seq && to >= 0) chain.atHead++;
+}

@@ -1,4 +1,4 @@
-import type { GroupShare } from './group-shares.ts';
+import type { SegmentChain } from './group-shares.ts';
 import { ZstdStream } from './zstd-stream.ts';
 
 /** zstd's window: deflate's 32 KiB, so a group's compressor holds about 1 MiB, not the 8 MiB of level 3's default. */
@@ -18,10 +18,10 @@ export const FRAME_END = Buffer.from([0x01, 0x00, 0x00]);
 /** Where a chunk sits in its group's shared frames. */
 export interface FrameLink {
   readonly frame: SharedFrame;
-  /** The group's frame it is part of (1, 2, ...). */
-  readonly frameNo: number;
-  /** Its place in that frame: 1 starts the frame (its segment begins with the frame header). */
+  /** Its place in the group's stream (1, 2, ...): a connection in step has had `seq - 1`. */
   readonly seq: number;
+  /** It starts a frame (its segment begins with the frame header). */
+  readonly starts: boolean;
   /** Its segment ends the frame. */
   readonly ends: boolean;
   readonly segment: Buffer;
@@ -34,18 +34,16 @@ export interface FrameLink {
  * the ratio of a compressor of its own. Frames end every `FRAME_BYTES` so that connections that
  * joined meanwhile can enter the next one (a zstd body is any sequence of frames).
  */
-export class SharedFrame implements GroupShare {
+export class SharedFrame implements SegmentChain {
   readonly key: string;
   refs = 0;
-  /** The frame being written; its segments so far (0: none open, the next chunk starts a frame). */
-  frameNo = 0;
   seq = 0;
-  /** Connections whose output ends with the frame's last segment: while there are some, only they may extend it. */
   atHead = 0;
-  /** Where the last appended chunk led (`SharedChunk.to`): the chunk that leads on from there continues the frame. */
   end: object | undefined;
   readonly #level: number;
   #stream: ZstdStream | undefined;
+  /** A frame is open in the compressor; its content so far. */
+  #open = false;
   #content = 0;
 
   constructor(key: string, level: number) {
@@ -55,13 +53,14 @@ export class SharedFrame implements GroupShare {
 
   append(bytes: Buffer, to: object | undefined): FrameLink {
     // A frame that no connection has up to its last segment can go on for none of them.
-    if (this.seq > 0 && this.atHead === 0) this.#abandon();
-    if (this.seq === 0) this.frameNo++;
+    if (this.#open && this.atHead === 0) this.#abandon();
     this.#stream ??= new ZstdStream(this.#level, ZSTD_WINDOW_LOG);
+    const starts = !this.#open;
     this.#content += bytes.length;
     const ends = this.#content >= FRAME_BYTES;
-    const link: FrameLink = { frame: this, frameNo: this.frameNo, seq: ++this.seq, ends, segment: this.#stream.write(bytes, ends) };
+    const link: FrameLink = { frame: this, seq: ++this.seq, starts, ends, segment: this.#stream.write(bytes, ends) };
     if (ends) this.#reset();
+    else this.#open = true;
     this.atHead = 0;
     this.end = to;
     return link;
@@ -79,7 +78,7 @@ export class SharedFrame implements GroupShare {
   }
 
   #reset(): void {
-    this.seq = 0;
+    this.#open = false;
     this.#content = 0;
   }
 }

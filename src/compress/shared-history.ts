@@ -1,4 +1,4 @@
-import type { GroupShare } from './group-shares.ts';
+import type { SegmentChain } from './group-shares.ts';
 import { deflateSegment, type ChainLink } from './shared-chunk.ts';
 
 /** How far back a deflate segment may refer: the format's 32 KiB window. */
@@ -11,7 +11,7 @@ export const DEFLATE_WINDOW = 32 * 1024;
  * with the ratio of a compressor per connection. A connection joins the chain with history-free
  * segments of the chain's own batches until its window matches.
  */
-export class SharedHistory implements GroupShare {
+export class SharedHistory implements SegmentChain {
   readonly key: string;
   /** Segments appended so far; a connection at `seq` has been sent exactly the chain's bytes up to here. */
   seq = 0;
