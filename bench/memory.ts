@@ -454,7 +454,7 @@ async function runVariant(cleanup: Cleanup, brokers: string[], variant: Variant)
     left.push(await sample(service, inspector, 'after all left', 0, true));
   }
   record(left);
-  inspector.close();
+  await inspector.close();
   await service.stop();
   const base = gcRows.get(0)!;
   const baseAsIs = asIsRows.get(0)!;
@@ -499,7 +499,7 @@ async function runSnapshots(cleanup: Cleanup, brokers: string[], variant: Varian
   await gen.stop();
   await sleep(5000);
   await snap(files.after);
-  inspector.close();
+  await inspector.close();
   await service.stop();
   log('memory: summarising the snapshots');
   const start = summarizeHeap(files.start, top);

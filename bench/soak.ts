@@ -43,7 +43,7 @@ import { machineInfo, table, writeResults, type Cell } from './lib/report.ts';
 import { log, nodeArgs, num, options, runMain, serviceOptions, sleep } from './lib/run.ts';
 import { collectGarbage, INSPECT_ARGS } from './lib/inspector-gc.ts';
 import { readFirstEvent, startServiceChild } from './lib/service.ts';
-import { sampleService, toCsv, type ServiceSample } from './lib/service-sample.ts';
+import { fdKindChanges, sampleService, toCsv, type ServiceSample } from './lib/service-sample.ts';
 import { round } from './lib/stats.ts';
 
 const opts = options('node bench/soak.ts [options]', {
@@ -249,6 +249,9 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
   const generatorSoak = monitor.proc('generator', soakMark, soakEndMark);
   const otherLoad = median(rows.filter((r) => r.phase === 'soak').map((r) => r.otherLoadPct));
   const lastSoak = rows.filter((r) => r.phase === 'soak').at(-1);
+  // What the open fds that differ are (the counts alone cannot tell a leak from a Kafka connection).
+  const fdChanges = fdKindChanges(baselineRows.at(-1)?.fdKinds ?? null, endRows.at(-1)?.fdKinds ?? null);
+  const baselineFdSpread = baselineRows.slice(1).flatMap((r) => fdKindChanges(baselineRows[0]!.fdKinds, r.fdKinds));
   const problems = Object.entries(service.logs.problems);
   const warnLines = service.logs.levels.warn ?? 0;
   const errorLines = (service.logs.levels.error ?? 0) + (service.logs.levels.fatal ?? 0);
@@ -260,6 +263,8 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
     check,
     generator: { status: genStatus, latencyMs: win.latencyMs, cpu: generatorSoak, elu: win.usage.elu },
     compare,
+    fdChanges,
+    baselineFdSpread,
     slopes,
     service: { soak: serviceSoak, disconnects: lastSoak?.disconnects ?? {}, logs: service.logs, exit: service.exited() },
     otherLoadPctMedian: otherLoad,
@@ -298,6 +303,8 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
       ['', 'baseline', 'peak in soak', 'end', 'end − baseline', 'back to baseline'],
       compare.map((c) => [names[c.key], c.baseline, c.peak, c.end, c.delta, c.back]),
     ) +
+    `\n\nOpen fds by kind, last end sample against last baseline sample: ${fdChanges.length === 0 ? 'the same' : fdChanges.join(', ')}` +
+    `${baselineFdSpread.length === 0 ? '' : ` (between the baseline samples themselves: ${baselineFdSpread.join(', ')})`}.` +
     '\n\n' +
     table(['phase', 't s', 'RSS MiB', 'heap MiB', 'handles', 'timers', 'fds', 'shared', 'catch-up', 'clients', 'cycles', 'lag p99 ms', 'other load %'], seriesRows) +
     `\n\nFull series every ${sampleS} s: \`bench/results/${opts.name}.csv\`. Disconnects by reason during the soak: ${JSON.stringify(result.service.disconnects)}.` +

@@ -113,8 +113,17 @@ export class InspectorSession {
     }
   }
 
-  close(): void {
-    this.#ws.close();
+  /** Closes the session; resolves once its socket is closed, so fd counts taken after it do not see it. */
+  close(timeoutMs = 5_000): Promise<void> {
+    if (this.#ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.#ws.addEventListener('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.#ws.close();
+    });
   }
 }
 
@@ -128,6 +137,6 @@ export async function collectGarbage(logFile: string, timeoutMs = 30_000): Promi
   } catch {
     return false;
   } finally {
-    session.close();
+    await session.close();
   }
 }

@@ -3,7 +3,7 @@
  * /metrics the heap, open handles, timers, file descriptors, readers, caches, clients and
  * disconnects by reason. Shared by the long-running benchmarks (soak, slow-readers).
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readProc } from './proc.ts';
 import { metricSum, scrapeMetrics, type MetricSamples } from './service.ts';
 import { round } from './stats.ts';
@@ -22,6 +22,8 @@ export interface ServiceSample {
   timers: number | null;
   /** Open file descriptors (from /proc: sockets to clients and Kafka, files). */
   openFds: number | null;
+  /** The same by what they are (see `fdKinds`), to name what a difference in `openFds` is. */
+  fdKinds: Record<string, number> | null;
   sharedReaders: number | null;
   catchUpReaders: number | null;
   connectedClients: number | null;
@@ -43,6 +45,67 @@ function openFds(pid: number): number | null {
   }
 }
 
+const TCP_STATES: Record<string, string> = { '01': 'established', '06': 'time-wait', '08': 'close-wait', '0A': 'listen' };
+
+/** Socket inode -> what it is, from the kernel's TCP tables (the service's namespace is ours). */
+function tcpSockets(pid: number, servicePort: number): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const file of ['tcp', 'tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/net/${file}`, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      const localPort = parseInt(f[1]!.split(':')[1]!, 16);
+      const remotePort = parseInt(f[2]!.split(':')[1]!, 16);
+      const state = TCP_STATES[f[3]!] ?? `state ${f[3]!}`;
+      const what =
+        state === 'listen' ? `tcp listen${localPort === servicePort ? ` :${servicePort}` : ' (other port)'}` : localPort === servicePort ? `tcp client (${state})` : `tcp to :${remotePort} (${state})`;
+      out.set(f[9]!, what);
+    }
+  }
+  return out;
+}
+
+/** Open fds counted by kind: TCP sockets by peer port and state, pipes, anon inodes, file paths. */
+function fdKinds(pid: number, servicePort: number): Record<string, number> | null {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return null;
+  }
+  const tcp = tcpSockets(pid, servicePort);
+  const out: Record<string, number> = {};
+  for (const fd of fds) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed since the listing
+    }
+    const socket = /^socket:\[(\d+)\]$/.exec(target);
+    const kind = socket !== null ? (tcp.get(socket[1]!) ?? 'socket (not TCP)') : target.startsWith('pipe:') ? 'pipe' : target;
+    out[kind] = (out[kind] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** Kinds whose count differs between two `fdKinds` readings, as `+n kind` / `-n kind`. */
+export function fdKindChanges(from: Record<string, number> | null, to: Record<string, number> | null): string[] {
+  if (from === null || to === null) return [];
+  const out: string[] = [];
+  for (const kind of new Set([...Object.keys(from), ...Object.keys(to)])) {
+    const d = (to[kind] ?? 0) - (from[kind] ?? 0);
+    if (d !== 0) out.push(`${d > 0 ? '+' : ''}${d} ${kind}`);
+  }
+  return out.sort();
+}
+
 /** Per-`reason` values of eventstreams_disconnects_total. */
 export function disconnectsByReason(m: MetricSamples | null): Record<string, number> {
   const out: Record<string, number> = {};
@@ -55,6 +118,9 @@ export function disconnectsByReason(m: MetricSamples | null): Record<string, num
 }
 
 export async function sampleService(pid: number, port: number, t0: number, timeoutMs = 10_000): Promise<ServiceSample> {
+  // Fds first: the scrape's own connection is still being closed by the service when it answers.
+  const fds = openFds(pid);
+  const kinds = fdKinds(pid, port);
   const m = await scrapeMetrics(port, timeoutMs);
   const proc = readProc(pid);
   const mib = (name: string): number | null => {
@@ -71,7 +137,8 @@ export async function sampleService(pid: number, port: number, t0: number, timeo
     activeHandles: metricSum(m, 'nodejs_active_handles_total'),
     activeResources: metricSum(m, 'nodejs_active_resources_total'),
     timers: m === null ? null : (metricSum(m, 'nodejs_active_resources', { type: 'Timeout' }) ?? 0),
-    openFds: openFds(pid),
+    openFds: fds,
+    fdKinds: kinds,
     sharedReaders: metricSum(m, 'eventstreams_shared_readers'),
     catchUpReaders: metricSum(m, 'eventstreams_catch_up_readers'),
     // Labelled by stream: no sample at all before the first client.
