@@ -152,6 +152,8 @@ interface RunResult {
    */
   eventAgeMs: { p50: number | null; p99: number | null } | null;
   writePassMs: { p50: number | null; p99: number | null } | null;
+  /** The service's GC pauses over the window (prom-client's nodejs_gc_duration_seconds): ms per second, and how many took over 10 ms. */
+  gc: { msPerSec: number; over10ms: number } | null;
   serverEventsSentPerSec: number | null;
   /** What the service counts as written (eventstreams_bytes_sent_total, compressed as sent, HTTP chunking not included). */
   serverMiBSentPerSec: number | null;
@@ -226,6 +228,7 @@ function emptyRun(server: Server, mode: string, encoding: EncodingSetting, filte
     heapMiB: null,
     eventAgeMs: null,
     writePassMs: null,
+    gc: null,
     serverEventsSentPerSec: null,
     serverMiBSentPerSec: null,
     serverStreamsByCoding: null,
@@ -399,6 +402,7 @@ async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProduce
     const heapTotal = metricSum(metrics1, 'nodejs_heap_size_total_bytes');
     result.eventAgeMs = quantilesMs(metrics0, metrics1, 'eventstreams_live_event_age_seconds');
     result.writePassMs = quantilesMs(metrics0, metrics1, 'eventstreams_write_pass_seconds');
+    result.gc = gcPauses(metrics0, metrics1, secs);
     result.heapMiB = heapUsed === null || heapTotal === null ? null : { used: round(heapUsed / MiB, 0) ?? 0, total: round(heapTotal / MiB, 0) ?? 0 };
     const fetches = metricDelta(metrics0, metrics1, 'eventstreams_kafka_fetch_requests_total');
     result.kafkaFetchPerSec = fetches === null ? null : round(fetches / secs, 1);
@@ -476,6 +480,15 @@ function quantilesMs(a: MetricSamples | null, b: MetricSamples | null, name: str
   };
   const p50 = ms(0.5);
   return p50 === null ? null : { p50, p99: ms(0.99) };
+}
+
+/** GC pauses of the service over the window; null without its metrics. */
+function gcPauses(a: MetricSamples | null, b: MetricSamples | null, secs: number): { msPerSec: number; over10ms: number } | null {
+  const seconds = metricDelta(a, b, 'nodejs_gc_duration_seconds_sum');
+  const count = metricDelta(a, b, 'nodejs_gc_duration_seconds_count');
+  const upTo10ms = metricDelta(a, b, 'nodejs_gc_duration_seconds_bucket', { le: '0.01' });
+  if (seconds === null || count === null || upTo10ms === null) return null;
+  return { msPerSec: round((seconds * 1000) / secs, 1) ?? 0, over10ms: count - upTo10ms };
 }
 
 /** RSS per client added since the run of the same design and coding at the next smaller N (`rssAddedPerClientKB`). */
@@ -586,6 +599,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
         r.kafkaHopMs === null ? null : `${r.kafkaHopMs.p50} / ${r.kafkaHopMs.p99}`,
         r.eventAgeMs === null ? null : `${r.eventAgeMs.p50} / ${r.eventAgeMs.p99}`,
         r.writePassMs === null ? null : `${r.writePassMs.p50} / ${r.writePassMs.p99}`,
+        r.gc === null ? null : `${r.gc.msPerSec} (${r.gc.over10ms})`,
         r.generator !== null && w !== null ? `${r.generator.cpuPct} (ELU ${w.usage.elu})` : null,
         r.otherLoadPct,
         targetCell(r),
@@ -623,6 +637,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
       'Kafka hop p50/p99 ms',
       'event age p50/p99 ms',
       'write pass p50/p99 ms',
+      'GC ms/s (pauses > 10 ms)',
       'generator CPU %',
       'other load %',
       'targets',
@@ -641,7 +656,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
     `KB/client = (RSS peak − idle RSS) / clients; "KB/client added" = RSS peak growth since the same server and coding at the next smaller N / the clients added: ` +
     `the cost of one more client, without the fixed cost of serving at all (under any load V8 grows its young generation to its maximum, 2 × --max-semi-space-size); "heap" = the service's V8 heap at the window's end, live / reserved. ` +
     `"Kafka hop" = produce to arrival at a bare Kafka consumer in the benchmark process during the same window: the part of our latency that is Kafka's (the ceiling has no Kafka). ` +
-    `"event age" and "write pass" = the service's own histograms over the window (eventstreams_live_event_age_seconds: how old an event was when its reader got it from Kafka; eventstreams_write_pass_seconds: how long a pass writing every client took), estimated within their buckets. ` +
+    `"event age" and "write pass" = the service's own histograms over the window (eventstreams_live_event_age_seconds: how old an event was when its reader got it from Kafka; eventstreams_write_pass_seconds: how long a pass writing every client took), estimated within their buckets. "GC" = the service's garbage-collection pauses over the window (prom-client's nodejs_gc_duration_seconds): milliseconds per second, and in brackets how many took longer than 10 ms. ` +
     `"other load" = CPU used by processes outside this run (a noisy machine). ` +
     `Targets: all = every client connected and ≥ ${TARGET.deliveredFraction * 100} % delivered; p99 and CPU/event ≤ ${TARGET.p99VsCeiling}× the ceiling's; mem ≤ ${TARGET.kbPerClient} KB/client; ` +
     `TARGET = all four, shared, unfiltered, N ≥ ${TARGET.clients.toLocaleString('en-US')}.\n\n` +
