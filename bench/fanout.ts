@@ -600,6 +600,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
         r.eventAgeMs === null ? null : `${r.eventAgeMs.p50} / ${r.eventAgeMs.p99}`,
         r.writePassMs === null ? null : `${r.writePassMs.p50} / ${r.writePassMs.p99}`,
         r.gc === null ? null : `${r.gc.msPerSec} (${r.gc.over10ms})`,
+        r.service?.runWaitMsPerSec ?? null,
         r.generator !== null && w !== null ? `${r.generator.cpuPct} (ELU ${w.usage.elu})` : null,
         r.otherLoadPct,
         targetCell(r),
@@ -638,6 +639,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
       'event age p50/p99 ms',
       'write pass p50/p99 ms',
       'GC ms/s (pauses > 10 ms)',
+      'waited for a core ms/s',
       'generator CPU %',
       'other load %',
       'targets',
@@ -656,7 +658,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
     `KB/client = (RSS peak − idle RSS) / clients; "KB/client added" = RSS peak growth since the same server and coding at the next smaller N / the clients added: ` +
     `the cost of one more client, without the fixed cost of serving at all (under any load V8 grows its young generation to its maximum, 2 × --max-semi-space-size); "heap" = the service's V8 heap at the window's end, live / reserved. ` +
     `"Kafka hop" = produce to arrival at a bare Kafka consumer in the benchmark process during the same window: the part of our latency that is Kafka's (the ceiling has no Kafka). ` +
-    `"event age" and "write pass" = the service's own histograms over the window (eventstreams_live_event_age_seconds: how old an event was when its reader got it from Kafka; eventstreams_write_pass_seconds: how long a pass writing every client took), estimated within their buckets. "GC" = the service's garbage-collection pauses over the window (prom-client's nodejs_gc_duration_seconds): milliseconds per second, and in brackets how many took longer than 10 ms. ` +
+    `"event age" and "write pass" = the service's own histograms over the window (eventstreams_live_event_age_seconds: how old an event was when its reader got it from Kafka; eventstreams_write_pass_seconds: how long a pass writing every client took), estimated within their buckets. "GC" = the service's garbage-collection pauses over the window (prom-client's nodejs_gc_duration_seconds): milliseconds per second, and in brackets how many took longer than 10 ms. "waited for a core" = how long per second the server's main thread was ready to run but had no core (/proc schedstat run delay: the machine busy with other processes), for the ceiling too. ` +
     `"other load" = CPU used by processes outside this run (a noisy machine). ` +
     `Targets: all = every client connected and ≥ ${TARGET.deliveredFraction * 100} % delivered; p99 and CPU/event ≤ ${TARGET.p99VsCeiling}× the ceiling's; mem ≤ ${TARGET.kbPerClient} KB/client; ` +
     `TARGET = all four, shared, unfiltered, N ≥ ${TARGET.clients.toLocaleString('en-US')}.\n\n` +

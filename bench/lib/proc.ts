@@ -15,6 +15,18 @@ export interface ProcReading {
   systemTicks: number;
   rssBytes: number;
   hwmBytes: number;
+  /** Nanoseconds its main thread has been runnable but waiting for a core (schedstat), or null. */
+  runDelayNs: number | null;
+}
+
+/** The main thread's run-queue wait from /proc/<pid>/task/<pid>/schedstat ("on-cpu wait slices", ns). */
+function readRunDelayNs(pid: number): number | null {
+  try {
+    const wait = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'latin1').split(' ')[1]);
+    return Number.isFinite(wait) ? wait : null;
+  } catch {
+    return null;
+  }
 }
 
 export function readProc(pid: number): ProcReading | null {
@@ -28,7 +40,7 @@ export function readProc(pid: number): ProcReading | null {
       const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
       return m === null ? 0 : Number(m[1]) * 1024;
     };
-    return { at: Date.now(), cpuTicks: ticks, systemTicks: Number(fields[12]), rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM') };
+    return { at: Date.now(), cpuTicks: ticks, systemTicks: Number(fields[12]), rssBytes: kb('VmRSS'), hwmBytes: kb('VmHWM'), runDelayNs: readRunDelayNs(pid) };
   } catch {
     return null;
   }
@@ -60,6 +72,11 @@ export interface ProcWindow {
   rssEndMiB: number | null;
   /** Peak RSS over the process's whole life (VmHWM). */
   lifetimePeakMiB: number | null;
+  /**
+   * Milliseconds per second its main thread was ready to run but waited for a core (the machine
+   * busy with other processes): time that stretches whatever it was doing, a write pass included.
+   */
+  runWaitMsPerSec: number | null;
 }
 
 export interface MachineWindow {
@@ -137,6 +154,7 @@ export class Monitor {
       rssPeakMiB: peak > 0 ? mib(peak) : null,
       rssEndMiB: b !== null ? mib(b.rssBytes) : null,
       lifetimePeakMiB: b !== null ? mib(b.hwmBytes) : a !== null ? mib(a.hwmBytes) : null,
+      runWaitMsPerSec: a?.runDelayNs == null || b?.runDelayNs == null || secs <= 0 ? null : Math.round((b.runDelayNs - a.runDelayNs) / 1e5 / secs) / 10,
     };
   }
 
