@@ -53,6 +53,7 @@ const opts = options('node bench/fanout.ts [options]', {
   warmup: { default: '3', help: 'seconds between "events flowing" and the window' },
   'kafka-warmup': { default: '60', help: 'seconds of production before the first run, so no run meets a broker that has just started' },
   ceiling: { default: 'yes', help: 'run the ceiling for each N and coding (yes/no)' },
+  'ceiling-kafka': { default: 'idle', help: 'Kafka during ceiling runs: idle (nothing produced) or busy (the producer runs at the same rate, so the machine carries the broker as in the service runs)' },
   filtered: { default: 'none', help: `client filters, comma-separated, each a run per mode: ${FILTER_MODES.join(', ')}` },
   'deflate-level': { default: '6', help: 'gzip/deflate level of the service (compression.deflate_level) and the ceiling' },
   'zstd-level': { default: '3', help: 'zstd level of the service (compression.zstd_level) and the ceiling' },
@@ -82,6 +83,8 @@ const levels = { deflateLevel: num(opts['deflate-level'], 'deflate-level'), zstd
 const idleSeconds = num(opts['idle-seconds'], 'idle-seconds');
 const kafkaPort = num(opts['kafka-port'], 'kafka-port');
 const serviceNodeArgs = nodeArgs(opts['service-node-args']);
+if (opts['ceiling-kafka'] !== 'idle' && opts['ceiling-kafka'] !== 'busy') throw new Error('--ceiling-kafka: idle or busy');
+const ceilingKafkaBusy = opts['ceiling-kafka'] === 'busy';
 
 /** What the service must reach against the ceiling of the same run (see bench/README.md). */
 const TARGET = { clients: 10_000, deliveredFraction: 0.99, p99VsCeiling: 1.5, cpuPerEventVsCeiling: 1.5, kbPerClient: 20 };
@@ -284,8 +287,14 @@ async function startTarget(cleanup: Cleanup, producer: RateProducer, brokers: st
       target: {
         pid: ceiling.pid,
         port: ceiling.port,
-        setRate: (r) => ceiling.setRate(r),
-        pause: () => ceiling.setRate(0),
+        setRate: async (r) => {
+          if (ceilingKafkaBusy) producer.setRate(r);
+          await ceiling.setRate(r);
+        },
+        pause: async () => {
+          if (ceilingKafkaBusy) await producer.pause();
+          await ceiling.setRate(0);
+        },
         nextSeq: async () => (await ceiling.stats()).nextSeq,
         uncertainSeqs: () => [],
         metrics: async () => null,
@@ -652,6 +661,7 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
     `${info.date}, node ${info.node}, ${info.cores} cores (${info.cpuModel}), commit ${info.gitCommit ?? '?'}${info.gitDirty === true ? ' + uncommitted src changes' : ''}. ` +
     `Deflate level ${levels.deflateLevel}, zstd level ${levels.zstdLevel}; mix = ${mixShares()}. ` +
     (serviceNodeArgs.length > 0 ? `The service ran as \`node ${serviceNodeArgs.join(' ')} src/main.ts\`. ` : '') +
+    (ceilingKafkaBusy ? 'Kafka busy during the ceiling runs (`--ceiling-kafka busy`): the producer ran at the same rate, so the broker loaded the machine as in the service runs. ' : '') +
     `Latency = produce (Date.now() before send) to the generator's read of the event's last bytes, for every coding; "decode p99" = what the generator's zlib decoders then took (not in the latency). "ceiling" = bench/lib/ceiling-server.ts in the same run with the same codings and clients: ` +
     `the same frames, built and compressed once per tick for all clients. "vs ceiling" = ours / the ceiling's at the same N and coding. ` +
     `CPU % is of one core (${info.cores} cores shared by server, generator, Kafka and producer; "sys" = kernel share); CPU µs/event = server CPU / delivered events; ` +
