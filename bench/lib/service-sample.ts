@@ -37,9 +37,10 @@ export interface ServiceSample {
 
 const MiB = 2 ** 20;
 
-function openFds(pid: number): number | null {
+/** The process's open fd numbers, from /proc; null when it is gone. */
+function fdList(pid: number): string[] | null {
   try {
-    return readdirSync(`/proc/${pid}/fd`).length;
+    return readdirSync(`/proc/${pid}/fd`);
   } catch {
     return null;
   }
@@ -72,13 +73,8 @@ function tcpSockets(pid: number, servicePort: number): Map<string, string> {
 }
 
 /** Open fds counted by kind: TCP sockets by peer port and state, pipes, anon inodes, file paths. */
-function fdKinds(pid: number, servicePort: number): Record<string, number> | null {
-  let fds: string[];
-  try {
-    fds = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return null;
-  }
+function fdKinds(pid: number, fds: readonly string[] | null, servicePort: number): Record<string, number> | null {
+  if (fds === null) return null;
   const tcp = tcpSockets(pid, servicePort);
   const out: Record<string, number> = {};
   for (const fd of fds) {
@@ -119,8 +115,8 @@ export function disconnectsByReason(m: MetricSamples | null): Record<string, num
 
 export async function sampleService(pid: number, port: number, t0: number, timeoutMs = 10_000): Promise<ServiceSample> {
   // Fds first: the scrape's own connection is still being closed by the service when it answers.
-  const fds = openFds(pid);
-  const kinds = fdKinds(pid, port);
+  const fds = fdList(pid);
+  const kinds = fdKinds(pid, fds, port);
   const m = await scrapeMetrics(port, timeoutMs);
   const proc = readProc(pid);
   const mib = (name: string): number | null => {
@@ -137,7 +133,7 @@ export async function sampleService(pid: number, port: number, t0: number, timeo
     activeHandles: metricSum(m, 'nodejs_active_handles_total'),
     activeResources: metricSum(m, 'nodejs_active_resources_total'),
     timers: m === null ? null : (metricSum(m, 'nodejs_active_resources', { type: 'Timeout' }) ?? 0),
-    openFds: fds,
+    openFds: fds === null ? null : fds.length,
     fdKinds: kinds,
     sharedReaders: metricSum(m, 'eventstreams_shared_readers'),
     catchUpReaders: metricSum(m, 'eventstreams_catch_up_readers'),
