@@ -456,7 +456,10 @@ async function waitUntilServing(
     const gone = exited();
     if (gone !== null || !isAlive(pid)) {
       const how = gone === null ? '' : gone.signal ? ` (signal ${gone.signal})` : ` (exit code ${gone.code})`;
-      throw new LocalKafkaError('EXITED_EARLY', `local kafka: the broker JVM (pid ${pid}) exited during startup${how}.\n${await logTail(dataDir, marks)}`);
+      const tail = await logTail(dataDir, marks);
+      // The port was free when checked, but another process took it before the JVM bound it: callers retry on another port.
+      const code = /BindException|Address already in use/.test(tail) ? 'PORT_IN_USE' : 'EXITED_EARLY';
+      throw new LocalKafkaError(code, `local kafka: the broker JVM (pid ${pid}) exited during startup${how}.\n${tail}`);
     }
     // A cluster node answers metadata once it has joined; serving means every node registered.
     if (((await probe(port, 2_000)) ?? 0) >= minBrokers) return;
