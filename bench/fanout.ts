@@ -53,6 +53,7 @@ const opts = options('node bench/fanout.ts [options]', {
   warmup: { default: '3', help: 'seconds between "events flowing" and the window' },
   'kafka-warmup': { default: '60', help: 'seconds of production before the first run, so no run meets a broker that has just started' },
   ceiling: { default: 'yes', help: 'run the ceiling for each N and coding (yes/no)' },
+  'kafka-hop': { default: 'on', help: 'time produce-to-arrival with a bare Kafka consumer in the bench process during every window (on/off); it adds its own fetch per event to the broker in the service runs' },
   'ceiling-kafka': { default: 'idle', help: 'Kafka during ceiling runs: idle (nothing produced) or busy (the producer runs at the same rate, so the machine carries the broker as in the service runs)' },
   filtered: { default: 'none', help: `client filters, comma-separated, each a run per mode: ${FILTER_MODES.join(', ')}` },
   'deflate-level': { default: '6', help: 'gzip/deflate level of the service (compression.deflate_level) and the ceiling' },
@@ -85,6 +86,8 @@ const kafkaPort = num(opts['kafka-port'], 'kafka-port');
 const serviceNodeArgs = nodeArgs(opts['service-node-args']);
 if (opts['ceiling-kafka'] !== 'idle' && opts['ceiling-kafka'] !== 'busy') throw new Error('--ceiling-kafka: idle or busy');
 const ceilingKafkaBusy = opts['ceiling-kafka'] === 'busy';
+if (opts['kafka-hop'] !== 'on' && opts['kafka-hop'] !== 'off') throw new Error('--kafka-hop: on or off');
+const withKafkaHop = opts['kafka-hop'] === 'on';
 
 /** What the service must reach against the ceiling of the same run (see bench/README.md). */
 const TARGET = { clients: 10_000, deliveredFraction: 0.99, p99VsCeiling: 1.5, cpuPerEventVsCeiling: 1.5, kbPerClient: 20 };
@@ -327,7 +330,7 @@ async function startTarget(cleanup: Cleanup, producer: RateProducer, brokers: st
   };
 }
 
-async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProducer, hop: KafkaHop, monitor: Monitor, server: Server, mode: string, encoding: EncodingSetting, filtered: FilterMode, n: number): Promise<RunResult> {
+async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProducer, hop: KafkaHop | null, monitor: Monitor, server: Server, mode: string, encoding: EncodingSetting, filtered: FilterMode, n: number): Promise<RunResult> {
   const label = `fanout-${server === 'ceiling' ? 'ceiling' : mode}-${encoding}${filtered === 'none' ? '' : `-${filtered}`}-${n}`;
   const result = emptyRun(server, server === 'ceiling' ? 'ceiling' : mode, encoding, filtered, n, null);
   const filters = server === 'service' ? clientFilters(filtered, n) : undefined;
@@ -375,13 +378,13 @@ async function runOne(cleanup: Cleanup, brokers: string[], producer: RateProduce
     const metrics0 = await target.metrics();
     const m0 = monitor.mark();
     const seq0 = await target.nextSeq();
-    hop.reset();
+    hop?.reset();
     await gen.request({ type: 'window-start' }, 10_000);
     log(`${label}: measuring ${seconds} s`);
     await sleep(seconds * 1000);
     const win = await gen.request({ type: 'window-end' }, 30_000);
-    const hopMs = hop.take();
-    result.kafkaHopMs = hopMs.count > 0 ? hopMs : null;
+    const hopMs = hop?.take();
+    result.kafkaHopMs = hopMs !== undefined && hopMs.count > 0 ? hopMs : null;
     const m1 = monitor.mark();
     const seq1 = (await target.nextSeq()) - 1;
     const metrics1 = await target.metrics();
@@ -667,7 +670,9 @@ function markdown(runs: RunResult[], info: ReturnType<typeof machineInfo>): stri
     `CPU % is of one core (${info.cores} cores shared by server, generator, Kafka and producer; "sys" = kernel share); CPU µs/event = server CPU / delivered events; ` +
     `KB/client = (RSS peak − idle RSS) / clients; "KB/client added" = RSS peak growth since the same server and coding at the next smaller N / the clients added: ` +
     `the cost of one more client, without the fixed cost of serving at all (under any load V8 grows its young generation to its maximum, 2 × --max-semi-space-size); "heap" = the service's V8 heap at the window's end, live / reserved. ` +
-    `"Kafka hop" = produce to arrival at a bare Kafka consumer in the benchmark process during the same window: the part of our latency that is Kafka's (the ceiling has no Kafka). ` +
+    (withKafkaHop
+      ? `"Kafka hop" = produce to arrival at a bare Kafka consumer in the benchmark process during the same window: the part of our latency that is Kafka's (the ceiling has no Kafka); its fetches load the broker as much as the service's. `
+      : 'No bare Kafka consumer timed the hop (`--kafka-hop off`): "event age" is Kafka\'s part. ') +
     `"event age" and "write pass" = the service's own histograms over the window (eventstreams_live_event_age_seconds: how old an event was when its reader got it from Kafka; eventstreams_write_pass_seconds: how long a pass writing every client took), estimated within their buckets. "GC" = the service's garbage-collection pauses over the window (prom-client's nodejs_gc_duration_seconds): milliseconds per second, and in brackets how many took longer than 10 ms. "waited for a core" = how long per second the server's main thread was ready to run but had no core (/proc schedstat run delay: the machine busy with other processes), for the ceiling too. ` +
     `"other load" = CPU used by processes outside this run (a noisy machine). ` +
     `Targets: all = every client connected and ≥ ${TARGET.deliveredFraction * 100} % delivered; p99 and CPU/event ≤ ${TARGET.p99VsCeiling}× the ceiling's; mem ≤ ${TARGET.kbPerClient} KB/client; ` +
@@ -774,25 +779,25 @@ function deadlineMs(): number {
 runMain('fanout', deadlineMs(), async (cleanup) => {
   const info = machineInfo();
   const { kafka, producer, monitor } = await startLiveBench(cleanup, kafkaPort);
-  const hop = await KafkaHop.start(kafka.brokers, RECENTCHANGE_TOPICS);
-  cleanup.add('kafka hop', () => hop.stop());
+  const hop = withKafkaHop ? await KafkaHop.start(kafka.brokers, RECENTCHANGE_TOPICS) : null;
+  if (hop !== null) cleanup.add('kafka hop', () => hop.stop());
   if (kafkaWarmup > 0) {
     // A fresh broker's JVM still compiles its produce and fetch paths: no run should meet that.
     log(`kafka: warming the broker up for ${kafkaWarmup} s`);
     producer.setRate(rate);
     const last = Math.min(10, kafkaWarmup);
     await sleep((kafkaWarmup - last) * 1000);
-    hop.reset();
+    hop?.reset();
     await sleep(last * 1000);
     await producer.pause();
-    const warm = hop.take();
-    log(`kafka: warm; hop in the last ${last} s p50 ${warm.p50} p99 ${warm.p99} ms`);
+    const warm = hop?.take();
+    if (warm !== undefined) log(`kafka: warm; hop in the last ${last} s p50 ${warm.p50} p99 ${warm.p99} ms`);
   }
   const runs: RunResult[] = [];
   const save = (): void => {
     const json = {
       benchmark: 'fanout',
-      args: { clients: clientCounts, encodings, rate, seconds, modes, filtered: filterModes, perConnectionMax, sampleEvery, warmup, kafkaWarmup, withCeiling, levels, idleSeconds, kafkaPort, logLevel: opts['log-level'], serviceNodeArgs },
+      args: { clients: clientCounts, encodings, rate, seconds, modes, filtered: filterModes, perConnectionMax, sampleEvery, warmup, kafkaWarmup, withCeiling, withKafkaHop, ceilingKafkaBusy, levels, idleSeconds, kafkaPort, logLevel: opts['log-level'], serviceNodeArgs },
       mix: MIX,
       machine: info,
       target: TARGET,
