@@ -9,7 +9,7 @@ import { eventJson, type PreparedEvent } from '../../src/event/prepared-event.ts
 import type { EventFilter, IndexHint } from '../../src/filter/compile.ts';
 import type { StartPosition } from '../../src/protocol/position.ts';
 import type { EventSelection } from '../../src/selection/event-selection.ts';
-import { PositionIds } from '../../src/stream/position-ids.ts';
+import { PositionIds, PositionStates, type PositionState } from '../../src/stream/position-ids.ts';
 
 export const STAGE_TOPIC = 'eqiad.mediawiki.recentchange';
 const START: StartPosition = { topic: STAGE_TOPIC, partition: 0, offset: 0, requested: { since: 0 } };
@@ -37,12 +37,14 @@ class CountingSink implements EventSink {
   readonly index: IndexHint | undefined;
   readonly ended = false;
   delivered = 0;
-  readonly #ids = new PositionIds([START]);
+  readonly #ids: PositionIds;
   readonly #selection: EventSelection;
 
   readonly shareGroup: object;
 
-  constructor(selection: EventSelection, indexed: boolean) {
+  /** `root`: the start state of the client's group, as its queue in the service gets one. */
+  constructor(selection: EventSelection, indexed: boolean, root: PositionState) {
+    this.#ids = new PositionIds([START], root);
     this.#selection = selection;
     this.shareGroup = selection;
     this.index = indexed ? selection.index : undefined;
@@ -75,7 +77,14 @@ export class SharedFeedStage implements FilterStage {
   readonly #sinks: CountingSink[];
 
   constructor(selections: readonly EventSelection[], indexed: boolean) {
-    this.#sinks = selections.map((selection) => new CountingSink(selection, indexed));
+    // One group per distinct selection, as the service's share keys make them.
+    const positions = new PositionStates();
+    const groups = new Map<EventSelection, string>();
+    this.#sinks = selections.map((selection) => {
+      const group = groups.get(selection) ?? String(groups.size);
+      groups.set(selection, group);
+      return new CountingSink(selection, indexed, positions.root(group, [START]));
+    });
     for (const sink of this.#sinks) {
       if (this.#feed.replay(new PartitionCursor(sink, 0, STAGE_TOPIC, 0, 0), Infinity) !== 'live') throw new Error('cursor did not go live');
     }

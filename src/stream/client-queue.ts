@@ -271,6 +271,7 @@ export class ClientQueue implements Sheddable {
   close(): void {
     this.drop();
     this.#closed = true;
+    this.#ids.leave();
     this.release();
   }
 

@@ -28,6 +28,8 @@ const INTERNED_PER_GROUP = 256;
  */
 class StateFamily {
   readonly #states = new Map<string, WeakRef<PositionState>>();
+  /** Connections of the group (`PositionStates.root` to `PositionIds.leave`): alone, nobody can share its states. */
+  members = 0;
 
   get size(): number {
     return this.#states.size;
@@ -106,7 +108,11 @@ export class PositionState {
     const tsSeen = timestamp === slot.lastTimestamp && run >= consumed ? slot.tsSeen + consumed : Math.min(run, consumed);
     slots[index] = { prefix: slot.prefix, offsets: slot.offsets, lastOffset: offset, lastTimestamp: timestamp, tsSeen, element: undefined };
     const built = new PositionState(slots, this.#family);
-    const next = shared ? (this.#family?.intern(built) ?? built) : built;
+    // A connection alone in its group (or in none, as in tests) is the only one that can reach
+    // this state: neither memoised nor interned (a WeakRef and an id text per event and
+    // connection, the WeakRef's target kept alive until the turn ends).
+    if (this.#family === undefined || this.#family.members < 2) return built;
+    const next = shared ? this.#family.intern(built) : built;
     this.#nextSlot = index;
     this.#nextOffset = offset;
     this.#nextTimestamp = timestamp;
@@ -120,7 +126,12 @@ export class PositionState {
   reset(start: StartPosition, index: number): PositionState {
     const slots = this.#slots.slice();
     slots[index] = startSlot(start);
-    return new PositionState(slots);
+    return new PositionState(slots, this.#family);
+  }
+
+  /** A connection of this state's group ended (`PositionIds.leave`). */
+  leaveFamily(): void {
+    if (this.#family !== undefined) this.#family.members--;
   }
 
   /** The EventStreams id: one element per partition. Built once per state, when first read. */
@@ -165,6 +176,7 @@ export class PositionStates {
       this.#families.set(group, new WeakRef(family));
       this.#forget.register(family, group);
     }
+    family.members++;
     return family.intern(new PositionState(starts.map(startSlot), family));
   }
 
@@ -191,6 +203,7 @@ export class PositionStates {
 export class PositionIds {
   #state: PositionState;
   readonly #starts: readonly StartPosition[];
+  #left = false;
 
   constructor(starts: readonly StartPosition[], root?: PositionState) {
     this.#state = root ?? new PositionState(starts.map(startSlot));
@@ -210,6 +223,13 @@ export class PositionIds {
    */
   advance(index: number, offset: number, timestamp: number, consumed = 1, run = consumed, shared = true): void {
     this.#state = this.#state.next(index, offset, timestamp, consumed, run, shared);
+  }
+
+  /** The connection ended: its group has one member fewer (once; a later call does nothing). */
+  leave(): void {
+    if (this.#left) return;
+    this.#left = true;
+    this.#state.leaveFamily();
   }
 
   /** Takes over the state of a connection in step with this one (same group, so the same partitions). */

@@ -210,6 +210,30 @@ describe('ClientQueue ids and batches', () => {
     expect(queueAndTake(byOffset, [live(0)])).not.toBe(queueAndTake(harness().queue, [live(0)]));
   });
 
+  it('keeps the states of a client alone in its group to itself, and shares them while another is in it', () => {
+    const live = (offset: number): PreparedEvent => ({ ...event(offset), seq: offset + 1 });
+    const step = (queue: ClientQueue, offset: number) => queue.advance(0, live(offset), 1);
+    const states = new PositionStates();
+    const alone = harness({ positions: states }).queue;
+    step(alone, 0);
+    step(alone, 1);
+    // Nobody else can reach its states: only the start is findable.
+    expect(states.size).toEqual({ groups: 1, states: 1 });
+    const other = harness({ positions: states, starts: [{ topic: 't', partition: 0, offset: 1 }] }).queue;
+    step(other, 1);
+    step(alone, 2);
+    step(other, 2);
+    // Two in the group: their ids agree, so they share one state from here on.
+    expect(other.state).toBe(alone.state);
+    other.close();
+    other.close();
+    const before = states.size.states;
+    step(alone, 3);
+    // Closed (once, however often asked): alone again, its states are not interned.
+    expect(states.size.states).toBe(before);
+    expect(alone.state.toString()).toBe(idAfter(1003));
+  });
+
   it('writes an id-only block when skipped events moved the id, once', () => {
     const { queue } = harness();
     expect(queue.takePosition()).toBeUndefined();
