@@ -50,6 +50,20 @@ class StateFamily {
 }
 
 /**
+ * The transition a state memoises: connections in step all take the same one. Its target is held
+ * weakly, or a connection left behind in an old state would keep every later state alive. Apart
+ * from the state, so that states of a connection alone in its group (never memoised) stay small.
+ */
+interface Transition {
+  readonly slot: number;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly consumed: number;
+  readonly run: number;
+  state: WeakRef<PositionState>;
+}
+
+/**
  * One position of a connection's partitions, immutable. Connections in the same position that
  * consume the same event move to the same next state (the first one builds it, the others find
  * it memoised, or interned by their family), so connections in step share their states, their id
@@ -64,14 +78,8 @@ export class PositionState {
   readonly #family: StateFamily | undefined;
   #text: string | undefined;
   #head: string | undefined;
-  // The one transition taken from here so far: connections in step all take the same one. Held
-  // weakly, or a connection left behind in an old state would keep every later state alive.
-  #nextSlot = -1;
-  #nextOffset = -1;
-  #nextTimestamp = -1;
-  #nextConsumed = -1;
-  #nextRun = -1;
-  #next: WeakRef<PositionState> | undefined;
+  /** The one transition taken from here so far, in a group of several (see `Transition`). */
+  #next: Transition | undefined;
 
   constructor(slots: readonly Slot[], family?: StateFamily) {
     this.#slots = slots;
@@ -91,35 +99,45 @@ export class PositionState {
    * is interned; a replay's states are not looked up (nobody else is where a replay is).
    */
   next(index: number, offset: number, timestamp: number, consumed: number, run: number, shared = true): PositionState {
-    if (this.#nextSlot === index && this.#nextOffset === offset && this.#nextTimestamp === timestamp && this.#nextConsumed === consumed && this.#nextRun === run) {
-      const known = this.#next?.deref();
+    const memo = this.#next;
+    if (memo !== undefined && memo.slot === index && memo.offset === offset && memo.timestamp === timestamp && memo.consumed === consumed && memo.run === run) {
+      const known = memo.state.deref();
       // Memoised by a replay (not interned): a live transition still looks it up.
       if (known !== undefined && (!shared || known.interned || this.#family === undefined)) return known;
       if (known !== undefined) {
         const next = this.#family!.intern(known);
-        this.#next = new WeakRef(next);
+        memo.state = new WeakRef(next);
         return next;
       }
     }
     const slot = this.#slots[index];
     if (slot === undefined) return this;
     const slots = this.#slots.slice();
-    // The run reaching back over everything consumed since the last event continues the count.
-    const tsSeen = timestamp === slot.lastTimestamp && run >= consumed ? slot.tsSeen + consumed : Math.min(run, consumed);
-    slots[index] = { prefix: slot.prefix, offsets: slot.offsets, lastOffset: offset, lastTimestamp: timestamp, tsSeen, element: undefined };
+    slots[index] = advanced(slot, offset, timestamp, consumed, run);
     const built = new PositionState(slots, this.#family);
-    // A connection alone in its group (or in none, as in tests) is the only one that can reach
-    // this state: neither memoised nor interned (a WeakRef and an id text per event and
-    // connection, the WeakRef's target kept alive until the turn ends).
-    if (this.#family === undefined || this.#family.members < 2) return built;
-    const next = shared ? this.#family.intern(built) : built;
-    this.#nextSlot = index;
-    this.#nextOffset = offset;
-    this.#nextTimestamp = timestamp;
-    this.#nextConsumed = consumed;
-    this.#nextRun = run;
-    this.#next = new WeakRef(next);
+    const next = shared ? (this.#family?.intern(built) ?? built) : built;
+    this.#next = { slot: index, offset, timestamp, consumed, run, state: new WeakRef(next) };
     return next;
+  }
+
+  /**
+   * Nobody else can reach this state's successors: the connection is alone in its group (or in
+   * none, as in tests). They need neither memo nor interning (a WeakRef and an id text per event
+   * and connection, the WeakRef's target kept alive until the turn ends), nor to exist before
+   * they are read (see `PositionIds.advance`).
+   */
+  get alone(): boolean {
+    return this.#family === undefined || this.#family.members < 2;
+  }
+
+  /** A copy of the slots, to advance in place (see `PositionIds.advance`). */
+  draft(): Slot[] {
+    return this.#slots.slice();
+  }
+
+  /** The state of a draft of this one's slots: same group. */
+  from(draft: readonly Slot[]): PositionState {
+    return new PositionState(draft, this.#family);
   }
 
   /** A state with one partition moved to a new concrete offset (its position was lost and re-resolved). */
@@ -202,6 +220,8 @@ export class PositionStates {
  */
 export class PositionIds {
   #state: PositionState;
+  /** The slots advanced past `#state` by a connection alone in its group, not yet read as a state. */
+  #draft: Slot[] | undefined;
   readonly #starts: readonly StartPosition[];
   #left = false;
 
@@ -212,6 +232,10 @@ export class PositionIds {
 
   /** The current state: shared with the connections in step with this one. */
   get state(): PositionState {
+    if (this.#draft !== undefined) {
+      this.#state = this.#state.from(this.#draft);
+      this.#draft = undefined;
+    }
     return this.#state;
   }
 
@@ -222,7 +246,15 @@ export class PositionIds {
    * consecutive messages up to this one have its timestamp, as far as the reader knows.
    */
   advance(index: number, offset: number, timestamp: number, consumed = 1, run = consumed, shared = true): void {
-    this.#state = this.#state.next(index, offset, timestamp, consumed, run, shared);
+    if (this.#state.alone) {
+      // Most advances of a filtered connection are skips that nobody reads: they move a draft,
+      // which becomes a state once the id is read (a delivered event, a flush, a heartbeat).
+      const draft = (this.#draft ??= this.#state.draft());
+      const slot = draft[index];
+      if (slot !== undefined) draft[index] = advanced(slot, offset, timestamp, consumed, run);
+      return;
+    }
+    this.#state = this.state.next(index, offset, timestamp, consumed, run, shared);
   }
 
   /** The connection ended: its group has one member fewer (once; a later call does nothing). */
@@ -234,6 +266,7 @@ export class PositionIds {
 
   /** Takes over the state of a connection in step with this one (same group, so the same partitions). */
   adopt(state: PositionState): void {
+    this.#draft = undefined;
     this.#state = state;
   }
 
@@ -241,12 +274,19 @@ export class PositionIds {
   reset(start: StartPosition): void {
     // Rare (a lost position): a scan, rather than an index kept by every connection.
     const index = this.#starts.findIndex((s) => s.topic === start.topic && s.partition === start.partition);
-    if (index >= 0) this.#state = this.#state.reset(start, index);
+    if (index >= 0) this.#state = this.state.reset(start, index);
   }
 
   toString(): string {
-    return this.#state.toString();
+    return this.state.toString();
   }
+}
+
+/** `slot` after consuming up to the message at `offset` (see `PositionIds.advance`). */
+function advanced(slot: Slot, offset: number, timestamp: number, consumed: number, run: number): Slot {
+  // The run reaching back over everything consumed since the last event continues the count.
+  const tsSeen = timestamp === slot.lastTimestamp && run >= consumed ? slot.tsSeen + consumed : Math.min(run, consumed);
+  return { prefix: slot.prefix, offsets: slot.offsets, lastOffset: offset, lastTimestamp: timestamp, tsSeen, element: undefined };
 }
 
 function startSlot(start: StartPosition): Slot {

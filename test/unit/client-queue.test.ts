@@ -217,8 +217,10 @@ describe('ClientQueue ids and batches', () => {
     const alone = harness({ positions: states }).queue;
     step(alone, 0);
     step(alone, 1);
-    // Nobody else can reach its states: only the start is findable.
+    // Nobody else can reach its states: only the start is findable, and one state is made when read.
     expect(states.size).toEqual({ groups: 1, states: 1 });
+    expect(alone.state).toBe(alone.state);
+    expect(alone.state.toString()).toBe(idAfter(1001));
     const other = harness({ positions: states, starts: [{ topic: 't', partition: 0, offset: 1 }] }).queue;
     step(other, 1);
     step(alone, 2);
