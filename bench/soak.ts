@@ -55,6 +55,7 @@ const opts = options('node bench/soak.ts [options]', {
   sample: { default: '10', help: 'seconds between samples' },
   'idle-ttl': { default: '30', help: 'service fanout.idle_reader_ttl_ms, in s' },
   gc: { default: 'yes', help: 'force a full GC in the service (inspector) before the baseline and end samples' },
+  'gc-every': { default: '60', help: 'seconds between full GCs during the churn (0: none): what they leave is what is live, not garbage' },
   ...serviceOptions('soak', 29492),
 });
 const minutes = num(opts.minutes, 'minutes');
@@ -64,6 +65,7 @@ const minLifeS = num(opts['min-life'], 'min-life');
 const maxLifeS = Math.max(minLifeS, num(opts['max-life'], 'max-life'));
 const sampleS = Math.max(1, num(opts.sample, 'sample'));
 const idleTtlS = num(opts['idle-ttl'], 'idle-ttl');
+const gcEveryS = opts.gc === 'yes' ? num(opts['gc-every'], 'gc-every') : 0;
 const connectTimeoutMs = 30_000 + clients * 10;
 
 type Row = ServiceSample & {
@@ -188,9 +190,12 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
   const soakStart = Date.now();
   const soakStartT = (soakStart - t0) / 1000;
   const soakMark = monitor.mark();
+  let lastGc = soakStart;
   while (Date.now() - soakStart < minutes * 60_000) {
     await sleep(Math.min(sampleS * 1000, Math.max(0, minutes * 60_000 - (Date.now() - soakStart))));
-    const r = await sample('soak');
+    const gcNow = gcEveryS > 0 && Date.now() - lastGc >= gcEveryS * 1000;
+    if (gcNow) lastGc = Date.now();
+    const r = await sample('soak', gcNow);
     if (rows.length % 6 === 0) say(r);
     if (service.exited() !== null) throw new Error(`the service exited during the soak: ${service.exited()}`);
   }
@@ -237,7 +242,20 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
   });
   // Growth during the churn itself, after the first fifth (warm-up: JIT, caches filling, heap sizing).
   const steadyFrom = soakStartT + (soakEndT - soakStartT) / 5;
-  const steady = rows.filter((r) => r.phase === 'soak' && r.t >= steadyFrom);
+  // A forced GC's sample is not comparable with the others: slopes over those without one.
+  const steady = rows.filter((r) => r.phase === 'soak' && r.t >= steadyFrom && !r.gc);
+  const collected = rows.filter((r) => r.phase === 'soak' && r.gc);
+  const steadyCollected = collected.filter((r) => r.t >= steadyFrom);
+  const heapValues = (of: readonly Row[]) => of.map((r) => r.heapUsedMiB).filter((v): v is number => v !== null);
+  // What the clients keep alive, sampled right after a full GC in the churn.
+  const liveHeap = {
+    samples: collected.length,
+    firstMiB: heapValues(steadyCollected).at(0) ?? null,
+    lastMiB: heapValues(steadyCollected).at(-1) ?? null,
+    maxMiB: heapValues(collected).length === 0 ? null : Math.max(...heapValues(collected)),
+    medianMiB: median(heapValues(steadyCollected)),
+    slopeMiBPerHour: slopePerHour(steadyCollected.map((r) => ({ t: r.t, y: r.heapUsedMiB }))),
+  };
   const slopes = {
     rssMiBPerHour: slopePerHour(steady.map((r) => ({ t: r.t, y: r.rssMiB }))),
     rssMinusCacheMiBPerHour: slopePerHour(steady.map((r) => ({ t: r.t, y: r.rssMiB === null || r.cacheMiB === null ? null : r.rssMiB - r.cacheMiB }))),
@@ -266,6 +284,7 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
     fdChanges,
     baselineFdSpread,
     slopes,
+    liveHeap,
     service: { soak: serviceSoak, disconnects: lastSoak?.disconnects ?? {}, logs: service.logs, exit: service.exited() },
     otherLoadPctMedian: otherLoad,
     producer: producer.stats,
@@ -288,11 +307,11 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
   const every = Math.max(1, Math.round(300 / sampleS));
   const seriesRows: Cell[][] = rows
     .filter((r, i) => (r.phase !== 'soak' && r.phase !== 'idle') || i % every === 0 || r === lastSoak)
-    .map((r) => [r.phase, Math.round(r.t), r.rssMiB, r.heapUsedMiB, r.activeHandles, r.timers, r.openFds, r.sharedReaders, r.catchUpReaders, r.connectedClients, r.genCycles, r.eventLoopLagP99Ms, r.otherLoadPct]);
+    .map((r) => [r.gc ? `${r.phase} (GC)` : r.phase, Math.round(r.t), r.rssMiB, r.heapUsedMiB, r.activeHandles, r.timers, r.openFds, r.sharedReaders, r.catchUpReaders, r.connectedClients, r.genCycles, r.eventLoopLagP99Ms, r.otherLoadPct]);
   const md =
     `## soak: ${clients.toLocaleString('en-US')} clients churning for ${minutes} min at ${rate} events/s\n\n` +
     `${info.date}, node ${info.node}, ${info.cores} cores (${info.cpuModel}), commit ${info.gitCommit ?? '?'}${info.gitDirty === true ? ' + uncommitted src changes' : ''}. ` +
-    `Each client lives ${minLifeS}–${maxLifeS} s, then reconnects with its Last-Event-ID. Baseline: the idle service after a one-event prelude (so its Kafka connections exist) and the idle reader TTL (${idleTtlS} s); end: ${idleTtlS + 10} s after the last client left; medians of 3 samples, each after a full GC${opts.gc === 'yes' ? '' : ' (off: --gc no)'}. Slopes: least squares over the last 4/5 of the churn. ` +
+    `Each client lives ${minLifeS}–${maxLifeS} s, then reconnects with its Last-Event-ID. Baseline: the idle service after a one-event prelude (so its Kafka connections exist) and the idle reader TTL (${idleTtlS} s); end: ${idleTtlS + 10} s after the last client left; medians of 3 samples, each after a full GC${opts.gc === 'yes' ? '' : ' (off: --gc no)'}. Slopes: least squares over the last 4/5 of the churn, samples without a forced GC. ` +
     `Timers are those keeping the loop alive (unref'd timers are not listed by \`process.getActiveResourcesInfo()\`). Other load (CPU outside this run, % of one core, median of the soak samples): ${otherLoad ?? '–'} %.\n\n` +
     table(
       ['clients', 'minutes', 'events produced', 'reconnect cycles', 'failed attempts', 'server drops', 'lost (gaps)', 'duplicates', 'clients behind at end', 'warn lines', 'error lines', 'service CPU %', 'RSS slope MiB/h', 'RSS − cache slope MiB/h', 'heap slope MiB/h'],
@@ -303,6 +322,9 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
       ['', 'baseline', 'peak in soak', 'end', 'end − baseline', 'back to baseline'],
       compare.map((c) => [names[c.key], c.baseline, c.peak, c.end, c.delta, c.back]),
     ) +
+    (liveHeap.samples === 0
+      ? ''
+      : `\n\nHeap used right after a full GC during the churn (every ${gcEveryS} s, ${liveHeap.samples} times; after the first fifth: first ${liveHeap.firstMiB}, median ${liveHeap.medianMiB}, last ${liveHeap.lastMiB} MiB, slope ${liveHeap.slopeMiBPerHour ?? '–'} MiB/h; highest ${liveHeap.maxMiB} MiB): what the clients keep alive; the rest of the heap in the samples without a GC is garbage not yet collected.`) +
     `\n\nOpen fds by kind, last end sample against last baseline sample: ${fdChanges.length === 0 ? 'the same' : fdChanges.join(', ')}` +
     `${baselineFdSpread.length === 0 ? '' : ` (between the baseline samples themselves: ${baselineFdSpread.join(', ')})`}.` +
     '\n\n' +
