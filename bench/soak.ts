@@ -31,7 +31,8 @@
  * CPU used by processes outside the run ("other load"). Results: bench/results/soak.json (with the
  * series), soak.csv (the series) and soak.md. Figures only, no assertions.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../scripts/lib/repo-root.ts';
 import { LoadGen } from './lib/loadgen-client.ts';
@@ -41,7 +42,8 @@ import type { Mark } from './lib/proc.ts';
 import { RECENTCHANGE_STREAMS, startLiveBench } from './lib/setup.ts';
 import { machineInfo, table, writeResults, type Cell } from './lib/report.ts';
 import { log, nodeArgs, num, options, runMain, serviceOptions, sleep } from './lib/run.ts';
-import { collectGarbage, INSPECT_ARGS } from './lib/inspector-gc.ts';
+import { collectGarbage, INSPECT_ARGS, InspectorSession } from './lib/inspector-gc.ts';
+import { diffHeaps, summarizeHeap, type ClassDiff } from './lib/heap-snapshot.ts';
 import { readFirstEvent, startServiceChild } from './lib/service.ts';
 import { fdKindChanges, sampleService, toCsv, type ServiceSample } from './lib/service-sample.ts';
 import { round } from './lib/stats.ts';
@@ -56,6 +58,7 @@ const opts = options('node bench/soak.ts [options]', {
   'idle-ttl': { default: '30', help: 'service fanout.idle_reader_ttl_ms, in s' },
   gc: { default: 'yes', help: 'force a full GC in the service (inspector) before the baseline and end samples' },
   'gc-every': { default: '60', help: 'seconds between full GCs during the churn (0: none): what they leave is what is live, not garbage' },
+  snapshots: { default: 'no', help: 'yes: heap snapshots after the warm-up and at the end of the churn, compared per class (what the live heap grew by)' },
   ...serviceOptions('soak', 29492),
 });
 const minutes = num(opts.minutes, 'minutes');
@@ -66,6 +69,7 @@ const maxLifeS = Math.max(minLifeS, num(opts['max-life'], 'max-life'));
 const sampleS = Math.max(1, num(opts.sample, 'sample'));
 const idleTtlS = num(opts['idle-ttl'], 'idle-ttl');
 const gcEveryS = opts.gc === 'yes' ? num(opts['gc-every'], 'gc-every') : 0;
+const snapshots = opts.snapshots === 'yes';
 const connectTimeoutMs = 30_000 + clients * 10;
 
 type Row = ServiceSample & {
@@ -118,7 +122,7 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
       streams: RECENTCHANGE_STREAMS,
       fanout: { idle_reader_ttl_ms: idleTtlS * 1000 },
     },
-    [...(opts.gc === 'yes' ? INSPECT_ARGS : []), ...nodeArgs(opts['service-node-args'])],
+    [...(opts.gc === 'yes' || snapshots ? INSPECT_ARGS : []), ...nodeArgs(opts['service-node-args'])],
   );
   monitor.watch('service', service.pid);
 
@@ -191,7 +195,21 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
   const soakStartT = (soakStart - t0) / 1000;
   const soakMark = monitor.mark();
   let lastGc = soakStart;
+  // Heap snapshots (each a full GC first) after the warm-up and at the end of the churn: what grew.
+  const snapshotDir = snapshots ? mkdtempSync(join(tmpdir(), 'eventstreams-soak-')) : null;
+  const snapshotFiles: string[] = [];
+  const snapshot = async (name: string): Promise<void> => {
+    if (snapshotDir === null) return;
+    const inspector = await InspectorSession.open(service.logs.file);
+    if (inspector === null) throw new Error('soak: could not reach the service inspector for a heap snapshot');
+    const file = join(snapshotDir, `${name}.heapsnapshot`);
+    const t = Date.now();
+    await inspector.heapSnapshot(file).finally(() => inspector.close());
+    snapshotFiles.push(file);
+    log(`soak: ${file} written in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  };
   while (Date.now() - soakStart < minutes * 60_000) {
+    if (snapshotFiles.length === 0 && snapshotDir !== null && Date.now() - soakStart >= (minutes * 60_000) / 5) await snapshot('warm');
     await sleep(Math.min(sampleS * 1000, Math.max(0, minutes * 60_000 - (Date.now() - soakStart))));
     const gcNow = gcEveryS > 0 && Date.now() - lastGc >= gcEveryS * 1000;
     if (gcNow) lastGc = Date.now();
@@ -201,6 +219,8 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
   }
   const soakEndT = (Date.now() - t0) / 1000;
   const soakEndMark = monitor.mark();
+  await snapshot('end');
+  const grown: ClassDiff[] = snapshotFiles.length === 2 ? diffHeaps(summarizeHeap(snapshotFiles[0]!), summarizeHeap(snapshotFiles[1]!)).slice(0, 15) : [];
 
   log('soak: churn stops; production stops; every client must receive the last seq');
   await gen.request({ type: 'churn-stop' }, 10_000);
@@ -247,13 +267,15 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
   const collected = rows.filter((r) => r.phase === 'soak' && r.gc);
   const steadyCollected = collected.filter((r) => r.t >= steadyFrom);
   const heapValues = (of: readonly Row[]) => of.map((r) => r.heapUsedMiB).filter((v): v is number => v !== null);
+  const steadyHeap = heapValues(steadyCollected);
+  const allHeap = heapValues(collected);
   // What the clients keep alive, sampled right after a full GC in the churn.
   const liveHeap = {
     samples: collected.length,
-    firstMiB: heapValues(steadyCollected).at(0) ?? null,
-    lastMiB: heapValues(steadyCollected).at(-1) ?? null,
-    maxMiB: heapValues(collected).length === 0 ? null : Math.max(...heapValues(collected)),
-    medianMiB: median(heapValues(steadyCollected)),
+    firstMiB: steadyHeap.at(0) ?? null,
+    lastMiB: steadyHeap.at(-1) ?? null,
+    maxMiB: allHeap.length === 0 ? null : Math.max(...allHeap),
+    medianMiB: median(steadyHeap),
     slopeMiBPerHour: slopePerHour(steadyCollected.map((r) => ({ t: r.t, y: r.heapUsedMiB }))),
   };
   const slopes = {
@@ -285,6 +307,7 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
     baselineFdSpread,
     slopes,
     liveHeap,
+    heapGrowth: grown,
     service: { soak: serviceSoak, disconnects: lastSoak?.disconnects ?? {}, logs: service.logs, exit: service.exited() },
     otherLoadPctMedian: otherLoad,
     producer: producer.stats,
@@ -325,6 +348,10 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
     (liveHeap.samples === 0
       ? ''
       : `\n\nHeap used right after a full GC during the churn (every ${gcEveryS} s, ${liveHeap.samples} times; after the first fifth: first ${liveHeap.firstMiB}, median ${liveHeap.medianMiB}, last ${liveHeap.lastMiB} MiB, slope ${liveHeap.slopeMiBPerHour ?? '–'} MiB/h; highest ${liveHeap.maxMiB} MiB): what the clients keep alive; the rest of the heap in the samples without a GC is garbage not yet collected.`) +
+    (grown.length === 0
+      ? ''
+      : `\n\nWhat the live heap grew by from the snapshot after the warm-up to the one at the end of the churn, per class (count, KiB):\n\n` +
+        table(['class', 'count', 'KiB'], grown.map((d) => [d.name.slice(0, 60), d.count, Math.round(d.selfBytes / 1024)]))) +
     `\n\nOpen fds by kind, last end sample against last baseline sample: ${fdChanges.length === 0 ? 'the same' : fdChanges.join(', ')}` +
     `${baselineFdSpread.length === 0 ? '' : ` (between the baseline samples themselves: ${baselineFdSpread.join(', ')})`}.` +
     '\n\n' +

@@ -7,7 +7,8 @@ import { eventBytes, type PreparedEvent } from '../event/prepared-event.ts';
  */
 export class RecentEvents {
   readonly #budget: number;
-  #events: PreparedEvent[] = [];
+  /** Held events from `#head` on; evicted slots before it are emptied at once (see `append`). */
+  #events: (PreparedEvent | undefined)[] = [];
   #head = 0;
   #bytes = 0;
   coveredFrom: number;
@@ -36,7 +37,10 @@ export class RecentEvents {
     }
     if (next > this.end) this.end = next;
     while (this.#bytes > this.#budget && this.#head < this.#events.length) {
-      const evicted = this.#events[this.#head++] as PreparedEvent;
+      const evicted = this.#events[this.#head] as PreparedEvent;
+      // Emptied now, not at the next compaction: until then the evicted prefix may be as long as
+      // what is held, and would double the memory the budget allows.
+      this.#events[this.#head++] = undefined;
       this.#bytes -= eventBytes(evicted);
       this.coveredFrom = evicted.offset + 1;
     }

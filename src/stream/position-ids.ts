@@ -99,13 +99,15 @@ export class PositionState {
    * is interned; a replay's states are not looked up (nobody else is where a replay is).
    */
   next(index: number, offset: number, timestamp: number, consumed: number, run: number, shared = true): PositionState {
+    // Only states in a group of two or more come here (`PositionIds.advance`): there is a family.
+    const family = this.#family!;
     const memo = this.#next;
     if (memo !== undefined && memo.slot === index && memo.offset === offset && memo.timestamp === timestamp && memo.consumed === consumed && memo.run === run) {
       const known = memo.state.deref();
       // Memoised by a replay (not interned): a live transition still looks it up.
-      if (known !== undefined && (!shared || known.interned || this.#family === undefined)) return known;
+      if (known !== undefined && (!shared || known.interned)) return known;
       if (known !== undefined) {
-        const next = this.#family!.intern(known);
+        const next = family.intern(known);
         memo.state = new WeakRef(next);
         return next;
       }
@@ -114,8 +116,8 @@ export class PositionState {
     if (slot === undefined) return this;
     const slots = this.#slots.slice();
     slots[index] = advanced(slot, offset, timestamp, consumed, run);
-    const built = new PositionState(slots, this.#family);
-    const next = shared ? (this.#family?.intern(built) ?? built) : built;
+    const built = new PositionState(slots, family);
+    const next = shared ? family.intern(built) : built;
     this.#next = { slot: index, offset, timestamp, consumed, run, state: new WeakRef(next) };
     return next;
   }
