@@ -16,13 +16,10 @@
  *    the absolute rates depend on the machine.
  * Results: bench/results/sanitize.json and .md.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import pino from 'pino';
 import { FrameArena } from '../src/event/frame.ts';
 import { prepareEvent } from '../src/event/prepared-event.ts';
 import { prepareSanitized } from '../src/fanout/source.ts';
-import { repoRoot } from '../scripts/lib/repo-root.ts';
 import { Metrics } from '../src/metrics/registry.ts';
 import { COMMENT, USER } from '../src/sanitize/hidden.ts';
 import { RedactedPages } from '../src/sanitize/redacted-pages.ts';
@@ -30,6 +27,7 @@ import { Sanitizer } from '../src/sanitize/sanitizer.ts';
 import { SuppressionIndex } from '../src/sanitize/suppression-index.ts';
 import { machineInfo, table, writeResults } from './lib/report.ts';
 import { num, numList, options } from './lib/run.ts';
+import { readProducedEvents } from './lib/recorded-events.ts';
 
 const opts = options('node --expose-gc bench/sanitize.ts [options]', {
   entries: { default: '10000,100000,1000000', help: 'index sizes to measure, comma-separated' },
@@ -51,13 +49,9 @@ function indexMemory(entries: number): { entries: number; heapMiB: number; bytes
   return { entries, heapMiB: (after - before) / 2 ** 20, bytesPerEntry: (after - before) / entries };
 }
 
-const lines = readFileSync(join(repoRoot, 'data/demo/recentchange.2026-08-04.ndjson'), 'utf8').split('\n').filter((l) => l.trim() !== '');
-const events = lines.map((l) => JSON.parse(l) as { wiki: string; revision?: { new?: number }; meta: Record<string, unknown> });
 // As in Kafka: the recorded Kafka position is the service's to add (an event that has one is parsed whatever the path).
-const values = events.map((e) => {
-  const { topic: _topic, partition: _partition, offset: _offset, ...meta } = e.meta;
-  return Buffer.from(JSON.stringify({ ...e, meta }));
-});
+const events = readProducedEvents() as { wiki: string; revision?: { new?: number } }[];
+const values = events.map((e) => Buffer.from(JSON.stringify(e)));
 
 const BATCH = 500;
 /** Events per second of `run`, timed over batches of 500 with an (untimed) turn of the event loop between two. */

@@ -3,7 +3,7 @@
  * `bench: {seq, sent_ms}` as its FIRST field. The producer (bench/lib/kafka.ts) sends them to Kafka;
  * the fan-out ceiling (bench/lib/ceiling-server.ts) frames the very same values itself.
  */
-import { readRecordedEvents } from './recorded-events.ts';
+import { readProducedEvents } from './recorded-events.ts';
 
 /** The bench stream's topics (1 partition each); seq k goes to topic k % 2. */
 export const RECENTCHANGE_TOPICS = ['eqiad.mediawiki.recentchange', 'codfw.mediawiki.recentchange'];
@@ -14,16 +14,7 @@ export const RECENTCHANGE_TOPICS = ['eqiad.mediawiki.recentchange', 'codfw.media
  * `{"bench":{"seq":N,"sent_ms":T},` + template: the bench field first, cheap to find.
  */
 export function loadTemplates(): string[] {
-  return readRecordedEvents().map((event) => {
-    const meta = event.meta;
-    if (typeof meta === 'object' && meta !== null && !Array.isArray(meta)) {
-      const m = meta as Record<string, unknown>;
-      delete m.topic;
-      delete m.partition;
-      delete m.offset;
-    }
-    return JSON.stringify(event).slice(1);
-  });
+  return readProducedEvents().map((event) => JSON.stringify(event).slice(1));
 }
 
 export function benchValue(templates: readonly string[], seq: number, sentMs: number): Buffer {

@@ -14,3 +14,16 @@ export function readRecordedEvents(): Record<string, unknown>[] {
   if (out.length === 0) throw new Error(`no events in ${RECORDED_EVENTS_FILE}`);
   return out;
 }
+
+/**
+ * The recorded events as producers write them to Kafka: without `meta.topic`, `partition` and
+ * `offset`, which the service adds (an event that already has them takes its slow path).
+ */
+export function readProducedEvents(): Record<string, unknown>[] {
+  return readRecordedEvents().map((event) => {
+    const meta = event.meta;
+    if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return event;
+    const { topic: _topic, partition: _partition, offset: _offset, ...rest } = meta as Record<string, unknown>;
+    return { ...event, meta: rest };
+  });
+}

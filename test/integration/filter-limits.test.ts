@@ -7,8 +7,6 @@
  */
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { costliestQuery } from '../../bench/lib/filter-queries.ts';
 import { queryCost as costOf } from '../../bench/lib/recentchange-filters.ts';
@@ -19,6 +17,7 @@ import { metric } from '../support/metrics.ts';
 import { getRequest, rawRequest } from '../support/raw-http.ts';
 import { startTestService } from '../support/service.ts';
 import { getJson, openRaw, type RawStream } from '../support/sse.ts';
+import { gc } from '../support/gc.ts';
 
 const SCHEMAS = fileURLToPath(new URL('../../config/schemas', import.meta.url));
 /** The defaults of src/config/schema.ts, which `service` runs with. */
@@ -26,9 +25,6 @@ const MAX_COST = 2000;
 const MAX_TOTAL_COST = 100_000;
 /** `small`'s limits: three costly filters fill the share costly ones may take (3/4 of the total). */
 const SMALL = { max_cost: 6000, max_total_cost: 20_000 };
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 let topic: string;
 let service: RunningService;

@@ -8,8 +8,6 @@
  */
 import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { machineInfo, table, writeResults } from '../../bench/lib/report.ts';
@@ -21,6 +19,7 @@ import { metric } from '../support/metrics.ts';
 import { getRequest, rawRequest, type RawResponse } from '../support/raw-http.ts';
 import { startTestService } from '../support/service.ts';
 import { openRaw } from '../support/sse.ts';
+import { gc } from '../support/gc.ts';
 
 const SCHEMAS = fileURLToPath(new URL('../../config/schemas', import.meta.url));
 const SEED = Number(process.env.HOSTILE_SEED ?? randomInt(2 ** 31));
@@ -29,9 +28,6 @@ const SECOND_BATCH = 10_000;
 const CONCURRENCY = 16;
 /** Heap growth over the second batch that counts as a leak: 10,000 requests retaining 400 bytes each. */
 const MAX_HEAP_GROWTH = 4 * 1024 * 1024;
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 
 let service: RunningService;
 let catalogue: FuzzCatalogue;

@@ -1,19 +1,11 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { readRecordedEvents } from '../../bench/lib/recorded-events.ts';
+import { readProducedEvents } from '../../bench/lib/recorded-events.ts';
 import { keyWatch, type KeyWatch } from '../../src/event/meta-splice.ts';
 import { prepareEvent } from '../../src/event/prepared-event.ts';
 import { RecentEvents } from '../../src/fanout/recent-events.ts';
+import { gc } from '../support/gc.ts';
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-// As producers write them: the Kafka position is not in `meta` yet (the service splices it in).
-const values = readRecordedEvents().map(({ meta, ...event }) => {
-  const { topic: _topic, partition: _partition, offset: _offset, ...rest } = meta as Record<string, unknown>;
-  return Buffer.from(JSON.stringify({ ...event, meta: rest }));
-});
+const values = readProducedEvents().map((event) => Buffer.from(JSON.stringify(event)));
 
 /** Heap and buffers in use after full collections. */
 function used(): number {
