@@ -536,7 +536,7 @@ runMain('memory', deadlineMs, async (cleanup) => {
   const kb = (bytes: number | null): Cell => (bytes === null ? null : round(bytes / 1000, 1));
   const kib = (bytes: number): number => round(bytes / 1024, 1) ?? 0;
   let md =
-    `## memory: the idle service and ${counts.filter((n) => n > 0).map((n) => n.toLocaleString('en-US')).join(' / ')} idle clients at ${rate} events/s\n\n` +
+    `## memory: the idle service and ${counts.filter((n) => n > 0).map((n) => n.toLocaleString('en-US')).join(' / ')} clients, each reading every event, at ${rate} events/s\n\n` +
     `${info.date}, node ${info.node}, ${info.cores} cores (${info.cpuModel}), commit ${info.gitCommit ?? '?'}${info.gitDirty === true ? ' + uncommitted src changes' : ''}. ` +
     `Catalogue: ${opts.catalogue}. Each variant is a fresh service process; clients connect to \`${STREAM_PATH}\` and stay connected, reading, ` +
     `${settleS} s before sampling. Rows "after GC" are medians of ${samples} samples each right after a full GC (inspector). ` +

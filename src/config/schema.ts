@@ -352,7 +352,7 @@ export const configSchema = {
           "default": 268435456
         },
         "max_event_loop_lag_ms": {
-          "description": "Event-loop delay (p99 over the last second) above which new streams are refused with 503 and `Retry-After`, so a saturated process is not pushed further.",
+          "description": "Event-loop delay (the longest in the last second, sampled every 20 ms) above which new streams are refused with 503 and `Retry-After`, so a saturated process is not pushed further. A pause that long (a stopped or descheduled process) also refuses them, for about a second after it.",
           "type": "integer",
           "minimum": 10,
           "default": 1000
