@@ -308,7 +308,7 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
     slopes,
     liveHeap,
     heapGrowth: grown,
-    service: { soak: serviceSoak, disconnects: lastSoak?.disconnects ?? {}, logs: service.logs, exit: service.exited() },
+    service: { soak: serviceSoak, disconnects: lastSoak?.disconnects ?? {}, rejected: lastSoak?.rejected ?? null, logs: service.logs, exit: service.exited() },
     otherLoadPctMedian: otherLoad,
     producer: producer.stats,
     series: rows,
@@ -356,7 +356,7 @@ runMain('soak', (minutes * 60 + 1200) * 1000 + connectTimeoutMs, async (cleanup)
     `${baselineFdSpread.length === 0 ? '' : ` (between the baseline samples themselves: ${baselineFdSpread.join(', ')})`}.` +
     '\n\n' +
     table(['phase', 't s', 'RSS MiB', 'heap MiB', 'handles', 'timers', 'fds', 'shared', 'catch-up', 'clients', 'cycles', 'lag p99 ms', 'other load %'], seriesRows) +
-    `\n\nFull series every ${sampleS} s: \`bench/results/${opts.name}.csv\`. Disconnects by reason during the soak: ${JSON.stringify(result.service.disconnects)}.` +
+    `\n\nFull series every ${sampleS} s: \`bench/results/${opts.name}.csv\`. Disconnects by reason during the soak: ${JSON.stringify(result.service.disconnects)}; stream requests refused (a retry stream, which the generator counts as a server drop, or 429/503): ${result.service.rejected ?? '?'}.` +
     (problems.length > 0 ? ` Service warnings/errors: ${problems.slice(0, 5).map(([k, v]) => `${v} × ${k}`).join('; ')}.` : ' No warning or error in the service log.') +
     (Object.keys(genStatus.errors).length > 0 ? ` Generator socket errors: ${JSON.stringify(genStatus.errors)}.` : '') +
     (reached.reached < reached.tracked ? ` Only ${reached.reached}/${reached.tracked} clients received the last seq within 120 s.` : '') +
