@@ -251,7 +251,7 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
   const md =
     `## slow readers: ${slow.toLocaleString('en-US')} connections that never read + ${normal} normal clients, ${rate} events/s\n\n` +
     `${info.date}, node ${info.node}, ${info.cores} cores (${info.cpuModel}), commit ${info.gitCommit ?? '?'}${info.gitDirty === true ? ' + uncommitted src changes' : ''}; ` +
-    `fanout.client_backlog_bytes ${clientBacklog.toLocaleString('en-US')}, total_backlog_bytes ${totalBacklog.toLocaleString('en-US')}. ` +
+    `fanout.client_backlog_bytes ${clientBacklog.toLocaleString('en-US')}, total_backlog_bytes ${totalBacklog.toLocaleString('en-US')}; the host's net.ipv4.tcp_wmem (min default max) ${info.tcpWmem ?? '?'}. ` +
     `Slow clients stop reading their socket once their response head arrived; they connected ${connectWhen === 'idle' ? 'while production was paused (so all are held when it resumes; the slow window includes the pause)' : 'while events flowed'}. Normal clients: every event checked (gaps/duplicates per partition, 3 s after each window), latency = produce to receipt; ` +
     `ratios are against the baseline window of the same run. Other load = CPU (% of one core) used outside this run.\n\n` +
     table(

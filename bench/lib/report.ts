@@ -1,6 +1,6 @@
 /** Results: machine info, markdown tables, and bench/results/<name>.json + .md. */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../scripts/lib/repo-root.ts';
@@ -16,6 +16,16 @@ export interface MachineInfo {
   ulimitNofile: string | null;
   gitCommit: string | null;
   gitDirty: boolean | null;
+  /** The host's `net.ipv4.tcp_wmem` (min, default, max send buffer): how much a socket's kernel buffer takes before a writer sees it full. */
+  tcpWmem: string | null;
+}
+
+function readSysctl(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8').trim().split(/\s+/).join(' ');
+  } catch {
+    return null;
+  }
 }
 
 export function machineInfo(): MachineInfo {
@@ -39,6 +49,7 @@ export function machineInfo(): MachineInfo {
     ulimitNofile: sh('sh', ['-c', 'ulimit -n']),
     gitCommit: sh('git', ['rev-parse', '--short', 'HEAD']),
     gitDirty: status === null ? null : status !== '',
+    tcpWmem: readSysctl('/proc/sys/net/ipv4/tcp_wmem'),
   };
 }
 
