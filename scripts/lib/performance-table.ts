@@ -154,10 +154,10 @@ const SOURCES: { file: string; rows: (json: Loose, other: (file: string) => Loos
 /** bench/memory.ts: idle clients (1 event/s) or clients under load, by the rate the run used. */
 function memoryRows(j: Loose): Row[] {
   const variants = (at(j, 'results') as Json[] | undefined) ?? [];
-  const rowsOf = (variant: string) => ({
-    points: (at(variants.find((v) => v.variant === variant), 'perClient') as Json[] | undefined) ?? [],
-    phases: (at(variants.find((v) => v.variant === variant), 'rows') as Json[] | undefined) ?? [],
-  });
+  const rowsOf = (name: string) => {
+    const variant = variants.find((v) => v.variant === name);
+    return { points: (at(variant, 'perClient') as Json[] | undefined) ?? [], phases: (at(variant, 'rows') as Json[] | undefined) ?? [] };
+  };
   const largest = (points: Json[]) => points.reduce<Json | undefined>((most, p) => (most === undefined || (p.clients as number) > (most.clients as number) ? p : most), undefined);
   const service = rowsOf('default');
   const most = largest(service.points);
