@@ -406,9 +406,20 @@ byId('resume-here').addEventListener('click', () => {
   announce('Reading on after the selected event.');
 });
 window.addEventListener('hashchange', () => {
-  // Only a hash the page did not write itself (a pasted link) changes the view.
-  if (location.hash !== toHash(viewState())) restore();
+  // Only a view hash the page did not write itself (a pasted link) changes the view; an in-page
+  // anchor such as `#filters` is not a view and must not reset one.
+  const anchor = location.hash.length > 1 && document.getElementById(location.hash.slice(1)) !== null;
+  if (!anchor && location.hash !== toHash(viewState())) restore();
 });
+// The skip links move the focus but leave the URL alone: its hash holds the view.
+for (const link of document.querySelectorAll('a.skip')) {
+  link.addEventListener('click', (e) => {
+    const target = document.getElementById((link.getAttribute('href') ?? '').slice(1));
+    if (!target) return;
+    e.preventDefault();
+    target.focus();
+  });
+}
 
 // --- Start-up -------------------------------------------------------------------------------
 

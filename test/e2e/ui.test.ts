@@ -662,6 +662,28 @@ describe('web UI v2', { timeout: 120_000 }, () => {
     await page.close();
   });
 
+  it('skips to the filters without resetting the view or its URL', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${service.url}/v2/ui#/?streams=${streamName('wide')}&ago=3600000`);
+    await waitRows(page, 60);
+    const view = await page.evaluate(() => location.hash);
+    const ticked = () => page.locator('#stream-list input:checked').evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value));
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to filters');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('filters');
+    expect(await page.evaluate(() => location.hash)).toBe(view);
+    // An in-page anchor typed into the address bar is not a view either.
+    await page.evaluate(() => {
+      location.hash = '#events';
+    });
+    // hashchange is dispatched as a task: a timer queued after it runs after it.
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 50)));
+    expect(await ticked()).toEqual([streamName('wide')]);
+    expect(await page.locator('#event-rows tr').count()).toBeGreaterThanOrEqual(60);
+    await page.close();
+  });
+
   it('links titles, users and diffs to the wiki (http(s) only), dates old events and cleans comments', async () => {
     const now = Date.now();
     await produce('links', [
