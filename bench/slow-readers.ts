@@ -35,7 +35,7 @@ import { repoRoot } from '../scripts/lib/repo-root.ts';
 import { LoadGen } from './lib/loadgen-client.ts';
 import type { CheckResult, ConnectResult, GenStatus, WindowResult } from './lib/loadgen-protocol.ts';
 import { RECENTCHANGE_TOPICS } from './lib/kafka.ts';
-import { readProc, type Mark, type Monitor } from './lib/proc.ts';
+import { readProc, readTcpKernel, type Mark, type Monitor } from './lib/proc.ts';
 import { RECENTCHANGE_STREAMS, startCheckedClients, startLiveBench } from './lib/setup.ts';
 import { machineInfo, table, writeResults } from './lib/report.ts';
 import { log, nodeArgs, num, options, runMain, serviceOptions, sleep } from './lib/run.ts';
@@ -70,6 +70,8 @@ const connectWhen = opts['connect-when'];
 if (connectWhen !== 'live' && connectWhen !== 'idle') throw new Error(`--connect-when: live or idle, not ${connectWhen}`);
 
 type Phase = 'baseline' | 'slow' | 'after';
+/** Bytes in a page of /proc/net/sockstat and tcp_mem (x86-64 and arm64 Linux). */
+const PAGE = 4096;
 
 interface Row extends ServiceSample {
   phase: Phase;
@@ -79,6 +81,8 @@ interface Row extends ServiceSample {
   normalOpen: number | null;
   normalDrops: number | null;
   otherLoadPct: number | null;
+  /** Pages in all the host's TCP buffers, both ends of every loopback connection included. */
+  tcpMemPages: number | null;
 }
 
 interface PhaseResult {
@@ -92,6 +96,8 @@ interface PhaseResult {
   delivered: number | null;
   service: ReturnType<Monitor['proc']>;
   otherLoadPct: number;
+  /** How long during the window the host's TCP memory was past `tcp_mem`'s pressure threshold. */
+  tcpPressureMs: number | null;
 }
 
 runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTimeoutMs, async (cleanup) => {
@@ -133,12 +139,13 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
       normalOpen: normalSt?.open ?? null,
       normalDrops: normalSt?.drops ?? null,
       otherLoadPct: monitor.otherLoadPct(lastMark, mark, ours),
+      tcpMemPages: readTcpKernel()?.memPages ?? null,
     };
     lastMark = mark;
     rows.push(row);
     log(
       `${phase} t=${row.t}s: service RSS ${row.rssMiB} MiB (heap ${row.heapUsedMiB}, external ${row.externalMiB}), fds ${row.openFds}, connected ${row.connectedClients}, ` +
-        `disconnects ${JSON.stringify(row.disconnects)}, 503s ${row.rejected}, lag p99 ${row.eventLoopLagP99Ms} ms; slow open ${row.slowOpen}, normal open ${row.normalOpen} (drops ${row.normalDrops}); other load ${row.otherLoadPct} %`,
+        `disconnects ${JSON.stringify(row.disconnects)}, 503s ${row.rejected}, lag p99 ${row.eventLoopLagP99Ms} ms; slow open ${row.slowOpen}, normal open ${row.normalOpen} (drops ${row.normalDrops}); kernel TCP buffers ${row.tcpMemPages === null ? '?' : round((row.tcpMemPages * PAGE) / 2 ** 20, 0)} MiB; other load ${row.otherLoadPct} %`,
     );
     return row;
   };
@@ -159,9 +166,11 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
     const fromSeq = producer.stats.nextSeq;
     await normalGen.request({ type: 'window-start' }, 10_000);
     const m0 = monitor.mark();
+    const k0 = readTcpKernel();
     await body();
     const window = await normalGen.request({ type: 'window-end' }, 30_000);
     const m1 = monitor.mark();
+    const k1 = readTcpKernel();
     const toSeq = producer.stats.nextSeq - 1;
     await sleep(3000);
     const check = await normalGen.request({ type: 'check', fromSeq, toSeq, exclude: producer.stats.uncertainSeqs, stride: RECENTCHANGE_TOPICS.length }, 60_000);
@@ -176,6 +185,7 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
       delivered: expected > 0 ? round(1 - (check.missing + check.behind) / expected, 4) : null,
       service: monitor.proc('service', m0, m1),
       otherLoadPct: monitor.otherLoadPct(m0, m1, ours),
+      tcpPressureMs: k0 === null || k1 === null ? null : k1.pressureMs - k0.pressureMs,
     };
     log(
       `${which}: ${result.seconds} s, normal clients: delivered ${result.delivered}, ${check.missing} lost, ${check.duplicatesAnywhere} duplicates, ` +
@@ -233,6 +243,9 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
   const baseRss = rows.find((r) => r.phase === 'baseline')?.rssMiB ?? null;
   const peakRss = rss.length === 0 ? null : Math.max(...rss);
   const peakFds = Math.max(0, ...rows.map((r) => r.openFds ?? 0));
+  const tcpPages = rows.map((r) => r.tcpMemPages).filter((v): v is number => v !== null);
+  const peakTcpMiB = tcpPages.length === 0 ? null : round((Math.max(...tcpPages) * PAGE) / 2 ** 20, 1);
+  const tcpMemMiB = info.tcpMem?.split(' ').map((pages) => round((Number(pages) * PAGE) / 2 ** 20, 0)).join(' / ') ?? '?';
   const disconnects = endSample.disconnects;
   const phases = [baseline, slowPhase, after];
   const result = {
@@ -251,11 +264,12 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
   const md =
     `## slow readers: ${slow.toLocaleString('en-US')} connections that never read + ${normal} normal clients, ${rate} events/s\n\n` +
     `${info.date}, node ${info.node}, ${info.cores} cores (${info.cpuModel}), commit ${info.gitCommit ?? '?'}${info.gitDirty === true ? ' + uncommitted src changes' : ''}; ` +
-    `fanout.client_backlog_bytes ${clientBacklog.toLocaleString('en-US')}, total_backlog_bytes ${totalBacklog.toLocaleString('en-US')}; the host's net.ipv4.tcp_wmem (min default max) ${info.tcpWmem ?? '?'}. ` +
+    `fanout.client_backlog_bytes ${clientBacklog.toLocaleString('en-US')}, total_backlog_bytes ${totalBacklog.toLocaleString('en-US')}; the host's net.ipv4.tcp_wmem (min default max) ${info.tcpWmem ?? '?'}, net.ipv4.tcp_mem (low / pressure / high) ${tcpMemMiB} MiB. ` +
     `Slow clients stop reading their socket once their response head arrived; they connected ${connectWhen === 'idle' ? 'while production was paused (so all are held when it resumes; the slow window includes the pause)' : 'while events flowed'}. Normal clients: every event checked (gaps/duplicates per partition, 3 s after each window), latency = produce to receipt; ` +
-    `ratios are against the baseline window of the same run. Other load = CPU (% of one core) used outside this run.\n\n` +
+    `ratios are against the baseline window of the same run. Other load = CPU (% of one core) used outside this run. ` +
+    `"TCP pressure" = how long the host's TCP buffers together were past tcp_mem's pressure threshold, when the kernel cuts every socket's buffers back (TcpExt TCPMemoryPressuresChrono); "kernel TCP buffers" = what all TCP sockets held (/proc/net/sockstat, 4 KiB pages), on loopback the slow clients' receive buffers included.\n\n` +
     table(
-      ['normal clients, window', 'seconds', 'delivered', 'lost', 'duplicates', 'p50 ms', 'p99 ms', 'max ms', 'drops', 'delivered vs baseline', 'p99 vs baseline', 'service CPU %', 'other load %'],
+      ['normal clients, window', 'seconds', 'delivered', 'lost', 'duplicates', 'p50 ms', 'p99 ms', 'max ms', 'drops', 'delivered vs baseline', 'p99 vs baseline', 'TCP pressure ms', 'service CPU %', 'other load %'],
       phases.map((p) => [
         p.phase,
         p.seconds,
@@ -268,13 +282,14 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
         p.window.drops,
         ratio(p.delivered, baseline.delivered, 4),
         ratio(p.window.latencyMs.p99, baseline.window.latencyMs.p99),
+        p.tcpPressureMs,
         p.service.cpuPct,
         p.otherLoadPct,
       ]),
     ) +
     '\n\n' +
     table(
-      ['slow connections', 'connected (200)', 'refused 503', 'all gone after s', 'evicted slow_client', 'evicted overloaded', 'closed by the server', 'still open', 'service RSS baseline MiB', 'RSS peak MiB', 'peak − baseline MiB', 'peak fds'],
+      ['slow connections', 'connected (200)', 'refused 503', 'all gone after s', 'evicted slow_client', 'evicted overloaded', 'closed by the server', 'still open', 'service RSS baseline MiB', 'RSS peak MiB', 'peak − baseline MiB', 'peak fds', 'kernel TCP buffers peak MiB'],
       [
         [
           slow,
@@ -289,10 +304,11 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
           peakRss,
           baseRss === null || peakRss === null ? null : round(peakRss - baseRss, 1),
           peakFds,
+          peakTcpMiB,
         ],
       ],
     ) +
-    `\n\nSeries every ${sampleS} s (RSS, heap, fds, connected, disconnects, 503s, lag): \`bench/results/${opts.name}.csv\`.` +
+    `\n\nSeries every ${sampleS} s (RSS, heap, fds, connected, disconnects, 503s, lag, kernel TCP buffers): \`bench/results/${opts.name}.csv\`.` +
     (Object.keys(statuses).some((s) => s !== '200' && s !== '503') ? ` Slow connect statuses: ${JSON.stringify(statuses)}.` : '') +
     ` Service log: ${JSON.stringify(service.logs.levels)}` +
     (Object.keys(service.logs.problems).length > 0 ? ` (${Object.entries(service.logs.problems).slice(0, 4).map(([k, v]) => `${v} × ${k}`).join('; ')})` : '') +

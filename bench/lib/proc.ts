@@ -61,6 +61,38 @@ export function readMachine(): MachineReading {
   return { at: Date.now(), total, idle: (v[3] ?? 0) + (v[4] ?? 0), steal: v[7] ?? 0 };
 }
 
+/** The host's TCP memory: what all sockets' buffers hold, and how often and how long it was too much. */
+export interface TcpKernelReading {
+  /** Pages held in all TCP sockets' buffers (`/proc/net/sockstat`); on loopback both ends count. */
+  memPages: number;
+  /** Times the kernel entered memory pressure (`net.ipv4.tcp_mem`'s second figure), since boot. */
+  pressures: number;
+  /** Milliseconds spent under pressure, since boot: every socket's buffers are then cut back. */
+  pressureMs: number;
+}
+
+/** Null off Linux, or when a counter is missing. */
+export function readTcpKernel(): TcpKernelReading | null {
+  try {
+    const mem = /^TCP:.*\bmem (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'latin1'));
+    // Two "TcpExt:" lines: the counters' names, then their values.
+    const [names, values] = readFileSync('/proc/net/netstat', 'latin1')
+      .split('\n')
+      .filter((l) => l.startsWith('TcpExt:'))
+      .map((l) => l.trim().split(/\s+/).slice(1));
+    const counter = (name: string): number | null => {
+      const i = names?.indexOf(name) ?? -1;
+      return i < 0 || values?.[i] === undefined ? null : Number(values[i]);
+    };
+    const pressures = counter('TCPMemoryPressures');
+    const pressureMs = counter('TCPMemoryPressuresChrono');
+    if (mem === null || pressures === null || pressureMs === null) return null;
+    return { memPages: Number(mem[1]), pressures, pressureMs };
+  } catch {
+    return null;
+  }
+}
+
 export interface ProcWindow {
   /** Percent of ONE core over the window (200 = two cores busy). */
   cpuPct: number | null;

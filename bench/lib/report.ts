@@ -18,6 +18,8 @@ export interface MachineInfo {
   gitDirty: boolean | null;
   /** The host's `net.ipv4.tcp_wmem` (min, default, max send buffer): how much a socket's kernel buffer takes before a writer sees it full. */
   tcpWmem: string | null;
+  /** The host's `net.ipv4.tcp_mem` (low, pressure, high) in pages: all TCP sockets' buffers together; past "pressure" the kernel shrinks every socket's buffers, at "high" it refuses writes. */
+  tcpMem: string | null;
 }
 
 function readSysctl(path: string): string | null {
@@ -50,6 +52,7 @@ export function machineInfo(): MachineInfo {
     gitCommit: sh('git', ['rev-parse', '--short', 'HEAD']),
     gitDirty: status === null ? null : status !== '',
     tcpWmem: readSysctl('/proc/sys/net/ipv4/tcp_wmem'),
+    tcpMem: readSysctl('/proc/sys/net/ipv4/tcp_mem'),
   };
 }
 
