@@ -35,7 +35,7 @@ import { repoRoot } from '../scripts/lib/repo-root.ts';
 import { LoadGen } from './lib/loadgen-client.ts';
 import type { CheckResult, ConnectResult, GenStatus, WindowResult } from './lib/loadgen-protocol.ts';
 import { RECENTCHANGE_TOPICS } from './lib/kafka.ts';
-import { readProc, readTcpKernel, type Mark, type Monitor } from './lib/proc.ts';
+import { readProc, readTcpKernel, tcpTroubleBetween, type Mark, type Monitor, type TcpTrouble } from './lib/proc.ts';
 import { RECENTCHANGE_STREAMS, startCheckedClients, startLiveBench } from './lib/setup.ts';
 import { machineInfo, table, writeResults } from './lib/report.ts';
 import { log, nodeArgs, num, options, runMain, serviceOptions, sleep } from './lib/run.ts';
@@ -83,6 +83,7 @@ interface Row extends ServiceSample {
   otherLoadPct: number | null;
   /** Pages in all the host's TCP buffers, both ends of every loopback connection included. */
   tcpMemPages: number | null;
+  tcpUnderPressure: boolean | null;
 }
 
 interface PhaseResult {
@@ -96,8 +97,8 @@ interface PhaseResult {
   delivered: number | null;
   service: ReturnType<Monitor['proc']>;
   otherLoadPct: number;
-  /** How long during the window the host's TCP memory was past `tcp_mem`'s pressure threshold. */
-  tcpPressureMs: number | null;
+  /** What went wrong in the host's TCP during the window (its counters are host-wide). */
+  tcpTrouble: TcpTrouble | null;
 }
 
 runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTimeoutMs, async (cleanup) => {
@@ -130,6 +131,7 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
   const sample = async (): Promise<Row> => {
     const [s, slowSt, normalSt] = await Promise.all([sampleService(service.pid, service.port, t0, 30_000), status(slowGen), status(normalGen)]);
     const mark = monitor.mark();
+    const tcp = readTcpKernel();
     const row: Row = {
       ...s,
       phase,
@@ -139,13 +141,14 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
       normalOpen: normalSt?.open ?? null,
       normalDrops: normalSt?.drops ?? null,
       otherLoadPct: monitor.otherLoadPct(lastMark, mark, ours),
-      tcpMemPages: readTcpKernel()?.memPages ?? null,
+      tcpMemPages: tcp?.memPages ?? null,
+      tcpUnderPressure: tcp?.underPressure ?? null,
     };
     lastMark = mark;
     rows.push(row);
     log(
       `${phase} t=${row.t}s: service RSS ${row.rssMiB} MiB (heap ${row.heapUsedMiB}, external ${row.externalMiB}), fds ${row.openFds}, connected ${row.connectedClients}, ` +
-        `disconnects ${JSON.stringify(row.disconnects)}, 503s ${row.rejected}, lag p99 ${row.eventLoopLagP99Ms} ms; slow open ${row.slowOpen}, normal open ${row.normalOpen} (drops ${row.normalDrops}); kernel TCP buffers ${row.tcpMemPages === null ? '?' : round((row.tcpMemPages * PAGE) / 2 ** 20, 0)} MiB; other load ${row.otherLoadPct} %`,
+        `disconnects ${JSON.stringify(row.disconnects)}, 503s ${row.rejected}, lag p99 ${row.eventLoopLagP99Ms} ms; slow open ${row.slowOpen}, normal open ${row.normalOpen} (drops ${row.normalDrops}); kernel TCP buffers ${row.tcpMemPages === null ? '?' : round((row.tcpMemPages * PAGE) / 2 ** 20, 0)} MiB${row.tcpUnderPressure === true ? ' (under pressure)' : ''}; other load ${row.otherLoadPct} %`,
     );
     return row;
   };
@@ -185,7 +188,7 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
       delivered: expected > 0 ? round(1 - (check.missing + check.behind) / expected, 4) : null,
       service: monitor.proc('service', m0, m1),
       otherLoadPct: monitor.otherLoadPct(m0, m1, ours),
-      tcpPressureMs: k0 === null || k1 === null ? null : k1.pressureMs - k0.pressureMs,
+      tcpTrouble: tcpTroubleBetween(k0, k1),
     };
     log(
       `${which}: ${result.seconds} s, normal clients: delivered ${result.delivered}, ${check.missing} lost, ${check.duplicatesAnywhere} duplicates, ` +
@@ -267,9 +270,9 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
     `fanout.client_backlog_bytes ${clientBacklog.toLocaleString('en-US')}, total_backlog_bytes ${totalBacklog.toLocaleString('en-US')}; the host's net.ipv4.tcp_wmem (min default max) ${info.tcpWmem ?? '?'}, net.ipv4.tcp_mem (low / pressure / high) ${tcpMemMiB} MiB. ` +
     `Slow clients stop reading their socket once their response head arrived; they connected ${connectWhen === 'idle' ? 'while production was paused (so all are held when it resumes; the slow window includes the pause)' : 'while events flowed'}. Normal clients: every event checked (gaps/duplicates per partition, 3 s after each window), latency = produce to receipt; ` +
     `ratios are against the baseline window of the same run. Other load = CPU (% of one core) used outside this run. ` +
-    `"TCP pressure" = how long the host's TCP buffers together were past tcp_mem's pressure threshold, when the kernel cuts every socket's buffers back (TcpExt TCPMemoryPressuresChrono); "kernel TCP buffers" = what all TCP sockets held (/proc/net/sockstat, 4 KiB pages), on loopback the slow clients' receive buffers included.\n\n` +
+    `The host's TCP during each window (TcpExt counters, host-wide): "pressure" = times all sockets' buffers together went past tcp_mem's pressure threshold (the kernel then cuts every socket's buffers back), "RTOs" = retransmission timeouts (on loopback, segments the receiver dropped: each costs the stream 200 ms or more), "rcvq drops" = segments a receiving socket dropped for memory, "aborted" = closed connections whose unsent data the kernel discarded for memory. "kernel TCP buffers" = what all TCP sockets held at the 5 s samples (/proc/net/sockstat, 4 KiB pages), on loopback the slow clients' receive buffers included.\n\n` +
     table(
-      ['normal clients, window', 'seconds', 'delivered', 'lost', 'duplicates', 'p50 ms', 'p99 ms', 'max ms', 'drops', 'delivered vs baseline', 'p99 vs baseline', 'TCP pressure ms', 'service CPU %', 'other load %'],
+      ['normal clients, window', 'seconds', 'delivered', 'lost', 'duplicates', 'p50 ms', 'p99 ms', 'max ms', 'drops', 'delivered vs baseline', 'p99 vs baseline', 'TCP: pressure', 'RTOs', 'rcvq drops', 'aborted', 'service CPU %', 'other load %'],
       phases.map((p) => [
         p.phase,
         p.seconds,
@@ -282,7 +285,10 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
         p.window.drops,
         ratio(p.delivered, baseline.delivered, 4),
         ratio(p.window.latencyMs.p99, baseline.window.latencyMs.p99),
-        p.tcpPressureMs,
+        p.tcpTrouble?.memoryPressures,
+        p.tcpTrouble?.timeouts,
+        p.tcpTrouble?.receiveQueueDrops,
+        p.tcpTrouble?.abortedForMemory,
         p.service.cpuPct,
         p.otherLoadPct,
       ]),

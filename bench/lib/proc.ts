@@ -61,36 +61,63 @@ export function readMachine(): MachineReading {
   return { at: Date.now(), total, idle: (v[3] ?? 0) + (v[4] ?? 0), steal: v[7] ?? 0 };
 }
 
-/** The host's TCP memory: what all sockets' buffers hold, and how often and how long it was too much. */
-export interface TcpKernelReading {
-  /** Pages held in all TCP sockets' buffers (`/proc/net/sockstat`); on loopback both ends count. */
-  memPages: number;
-  /** Times the kernel entered memory pressure (`net.ipv4.tcp_mem`'s second figure), since boot. */
-  pressures: number;
-  /** Milliseconds spent under pressure, since boot: every socket's buffers are then cut back. */
-  pressureMs: number;
+/** What the kernel's TCP counters say went wrong (TcpExt in /proc/net/netstat), since boot. */
+export interface TcpTrouble {
+  /** Times all sockets' buffers together went past `net.ipv4.tcp_mem`'s pressure threshold. */
+  memoryPressures: number;
+  /** Retransmission timeouts: a segment not acknowledged in time (on loopback: one the receiver dropped). */
+  timeouts: number;
+  /** Segments a receiver dropped because its socket could not take them (memory). */
+  receiveQueueDrops: number;
+  /** Closed connections whose unsent data the kernel discarded for memory. */
+  abortedForMemory: number;
 }
 
-/** Null off Linux, or when a counter is missing. */
+/** The host's TCP memory now, and its trouble counters. */
+export interface TcpKernelReading extends TcpTrouble {
+  /** Pages held in all TCP sockets' buffers (`/proc/net/sockstat`); on loopback both ends count. */
+  memPages: number;
+  /** Whether the kernel is under TCP memory pressure now (it cuts every socket's buffers back). */
+  underPressure: boolean;
+}
+
+const TROUBLE: Record<keyof TcpTrouble, string> = {
+  memoryPressures: 'TCPMemoryPressures',
+  timeouts: 'TCPTimeouts',
+  receiveQueueDrops: 'TCPRcvQDrop',
+  abortedForMemory: 'TCPAbortOnMemory',
+};
+
+/** Null off Linux, or when a figure is missing. */
 export function readTcpKernel(): TcpKernelReading | null {
   try {
     const mem = /^TCP:.*\bmem (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'latin1'));
+    // "protocol size sockets memory press ...": press is yes, no or NI.
+    const press = /^TCP\s+\S+\s+\S+\s+\S+\s+(\S+)/m.exec(readFileSync('/proc/net/protocols', 'latin1'));
     // Two "TcpExt:" lines: the counters' names, then their values.
     const [names, values] = readFileSync('/proc/net/netstat', 'latin1')
       .split('\n')
       .filter((l) => l.startsWith('TcpExt:'))
       .map((l) => l.trim().split(/\s+/).slice(1));
-    const counter = (name: string): number | null => {
-      const i = names?.indexOf(name) ?? -1;
-      return i < 0 || values?.[i] === undefined ? null : Number(values[i]);
-    };
-    const pressures = counter('TCPMemoryPressures');
-    const pressureMs = counter('TCPMemoryPressuresChrono');
-    if (mem === null || pressures === null || pressureMs === null) return null;
-    return { memPages: Number(mem[1]), pressures, pressureMs };
+    if (mem === null || press === null || names === undefined || values === undefined) return null;
+    const trouble = {} as TcpTrouble;
+    for (const [key, name] of Object.entries(TROUBLE) as [keyof TcpTrouble, string][]) {
+      const i = names.indexOf(name);
+      if (i < 0 || values[i] === undefined) return null;
+      trouble[key] = Number(values[i]);
+    }
+    return { memPages: Number(mem[1]), underPressure: press[1] === 'yes', ...trouble };
   } catch {
     return null;
   }
+}
+
+/** What went wrong between two readings. */
+export function tcpTroubleBetween(from: TcpKernelReading | null, to: TcpKernelReading | null): TcpTrouble | null {
+  if (from === null || to === null) return null;
+  const delta = {} as TcpTrouble;
+  for (const key of Object.keys(TROUBLE) as (keyof TcpTrouble)[]) delta[key] = to[key] - from[key];
+  return delta;
 }
 
 export interface ProcWindow {
