@@ -65,7 +65,7 @@ function countingResponse(count: (bytes: number) => void): StreamResponse {
   return {
     writableLength: 0,
     destroyed: false,
-    socket: { destroy: () => undefined },
+    socket: { destroyed: false, destroy: () => undefined, resetAndDestroy: () => undefined },
     write: (chunk) => (count(typeof chunk === 'string' ? chunk.length : chunk.length), true),
     end: () => undefined,
     once: () => undefined,

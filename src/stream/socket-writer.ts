@@ -4,14 +4,14 @@ import type { JoinedRuns } from './joined-runs.ts';
 
 /** Bytes in the socket's buffer past which we stop writing and wait for it to drain. */
 export const SOCKET_HIGH_WATER = 64 * 1024;
-/** Time an evicted client gets to take its last bytes before its connection is destroyed. */
+/** Time an evicted client gets to take its last bytes before its connection is reset. */
 export const EVICTION_GRACE_MS = 5000;
 
 /** What the writer uses of a `ServerResponse` (a stream-backed fake in tests). */
 export interface StreamResponse {
   readonly writableLength: number;
   readonly destroyed: boolean;
-  readonly socket: { destroy(): void } | null;
+  readonly socket: { readonly destroyed: boolean; destroy(): void; resetAndDestroy(): void } | null;
   write(chunk: string | Buffer): boolean;
   end(callback?: () => void): void;
   once(event: 'drain', listener: () => void): void;
@@ -136,11 +136,19 @@ export class SocketWriter {
     this.#res.end();
   }
 
-  /** Ends the response and closes the connection itself: once the last bytes are out, or after a grace period. */
+  /**
+   * Ends the response and closes the connection itself: once the last bytes are out, or else
+   * after a grace period with a reset. A client that took nothing in that time would leave the
+   * kernel holding up to a full send buffer for it (`net.ipv4.tcp_wmem`, 4 MiB by default) for
+   * minutes after the close; many of them put every connection of the host under TCP memory
+   * pressure. A reset frees it at once; the client resumes with the last id it read.
+   */
   evict(): void {
     const socket = this.#res.socket;
     this.#finish();
     this.#res.end(() => socket?.destroy());
-    setTimeout(() => socket?.destroy(), EVICTION_GRACE_MS).unref();
+    setTimeout(() => {
+      if (socket !== null && !socket.destroyed) socket.resetAndDestroy();
+    }, EVICTION_GRACE_MS).unref();
   }
 }

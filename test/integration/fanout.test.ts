@@ -241,6 +241,41 @@ describe('flow control', () => {
       resumed.close();
     });
   }, 60_000);
+  it('resets a client that took nothing in the grace period after its eviction, so the kernel lets go of its buffers', async () => {
+    const topic = await uniqueTopic('eqiad.neverreads', 1);
+    await withService({ n: { topics: [topic] } }, { fanout: { client_backlog_bytes: 65536 } }, async (svc) => {
+      const socket = net.connect(Number(new URL(svc.url).port), '127.0.0.1');
+      let received = '';
+      let error: NodeJS.ErrnoException | undefined;
+      let ended = false;
+      socket.on('data', (d) => (received += d.toString('utf8')));
+      socket.on('error', (e) => (error = e));
+      socket.on('end', () => (ended = true));
+      await new Promise((r) => socket.once('connect', r));
+      socket.write('GET /v2/stream/n HTTP/1.1\r\nHost: x\r\n\r\n');
+      for (let i = 0; i < 200 && !received.includes(':ok'); i++) await new Promise((r) => setTimeout(r, 25));
+      socket.pause();
+      const pad = 'x'.repeat(1000);
+      for (let batch = 0; batch < 25; batch++) {
+        await produceJson(testBrokers(), topic, range(batch * 300, batch * 300 + 300).map((i) => ({ value: rcEvent(i, { seq: i, pad }) })));
+      }
+      for (let i = 0; i < 100 && (await metric(svc.url, 'eventstreams_disconnects_total', { reason: 'slow_client' })) < 1; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await metric(svc.url, 'eventstreams_disconnects_total', { reason: 'slow_client' })).toBe(1);
+      // Past EVICTION_GRACE_MS (5 s) without reading: the server resets the connection instead of
+      // leaving the kernel to push what it holds to a client that does not read.
+      await new Promise((r) => setTimeout(r, 6500));
+      socket.resume();
+      for (let i = 0; i < 100 && error === undefined && !ended; i++) await new Promise((r) => setTimeout(r, 100));
+      expect([error?.code, ended]).toEqual(['ECONNRESET', false]);
+      // What arrived before the reset is a gapless start of the stream.
+      const body = received.slice(received.indexOf('\r\n\r\n') + 4).replace(/\r\n[0-9a-f]+\r\n/g, '');
+      const delivered = parseBlocks(body.replace(/^[0-9a-f]+\r\n/, ''))
+        .filter((b) => b.event === 'message' && b.data?.endsWith('}'))
+        .map((b) => JSON.parse(b.data ?? '{}').seq as number);
+      expect(delivered.length).toBeGreaterThan(0);
+      expect(delivered).toEqual(range(0, delivered.length));
+    });
+  }, 60_000);
 });
 
 describe('a client that stops reading while it catches up', () => {

@@ -38,7 +38,7 @@ class Response extends EventEmitter implements StreamResponse {
   writableLength = 0;
   stalled = false;
   destroyed = false;
-  readonly socket = { destroy: (): void => this.close() };
+  readonly socket = { destroyed: false, destroy: (): void => this.close(), resetAndDestroy: (): void => this.close() };
   readonly chunks: Buffer[] = [];
 
   write(chunk: string | Buffer): boolean {

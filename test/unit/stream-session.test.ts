@@ -32,7 +32,15 @@ function session(format: StreamFormat, options: Partial<SessionOptions> = {}) {
   const metrics = new Metrics();
   const guard = new LoadGuard(1e9, 1e9);
   guards.push(guard);
-  const socket = { destroyed: false, destroy(): void { this.destroyed = true; } };
+  const socket = {
+    destroyed: false,
+    destroy(): void {
+      this.destroyed = true;
+    },
+    resetAndDestroy(): void {
+      this.destroyed = true;
+    },
+  };
   const res = Object.assign(new PassThrough(), { socket });
   let output = '';
   res.on('data', (chunk: Buffer) => (output += chunk.toString()));
