@@ -202,37 +202,52 @@ describe('catch-up readers', () => {
   });
 });
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A raw client of `path` that reads its stream's head, then stops reading while 16 MB of events
+ * arrive on `topic` (far past the kernel's socket buffers and a 64 KiB backlog, in batches under
+ * Kafka's 1 MB limit); returns once the service has evicted it as too slow.
+ */
+async function evictedNonReader(svc: RunningService, path: string, topic: string) {
+  const socket = net.connect(Number(new URL(svc.url).port), '127.0.0.1');
+  const seen = { received: '', closed: false, ended: false, error: undefined as NodeJS.ErrnoException | undefined };
+  socket.on('data', (d) => (seen.received += d.toString('utf8')));
+  socket.on('close', () => (seen.closed = true));
+  socket.on('end', () => (seen.ended = true));
+  socket.on('error', (e) => (seen.error = e));
+  await new Promise((r) => socket.once('connect', r));
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  // The stream starts at the end once its positions are resolved: only then does production begin.
+  for (let i = 0; i < 200 && !seen.received.includes(':ok'); i++) await sleep(25);
+  socket.pause();
+  const pad = 'x'.repeat(1000);
+  for (let batch = 0; batch < 25; batch++) {
+    await produceJson(testBrokers(), topic, range(batch * 300, batch * 300 + 300).map((i) => ({ value: rcEvent(i, { seq: i, pad }) })));
+  }
+  const evictions = () => metric(svc.url, 'eventstreams_disconnects_total', { reason: 'slow_client' });
+  for (let i = 0; i < 100 && (await evictions()) < 1; i++) await sleep(100);
+  expect(await evictions()).toBe(1);
+  /** The SSE blocks received so far, without the body's chunked framing. */
+  const blocks = () => {
+    const body = seen.received.slice(seen.received.indexOf('\r\n\r\n') + 4).replace(/\r\n[0-9a-f]+\r\n/g, '');
+    return parseBlocks(body.replace(/^[0-9a-f]+\r\n/, ''));
+  };
+  return { socket, seen, blocks };
+}
+
 describe('flow control', () => {
   it('disconnects a client that stops reading, with an error event whose id resumes exactly', async () => {
     const topic = await uniqueTopic('eqiad.slow', 1);
     await withService({ s: { topics: [topic] } }, { fanout: { client_backlog_bytes: 65536 } }, async (svc) => {
-      const port = Number(new URL(svc.url).port);
-      const socket = net.connect(port, '127.0.0.1');
-      let received = '';
-      let closed = false;
-      socket.on('data', (d) => (received += d.toString('utf8')));
-      socket.on('close', () => (closed = true));
-      await new Promise((r) => socket.once('connect', r));
-      socket.write('GET /v2/stream/s HTTP/1.1\r\nHost: x\r\n\r\n');
-      // The stream starts at the end once its positions are resolved: only then does production begin.
-      for (let i = 0; i < 200 && !received.includes(':ok'); i++) await new Promise((r) => setTimeout(r, 25));
-      socket.pause();
-      // Far more than the kernel's socket buffers and the 64 KiB budget (16 MB, in batches under Kafka's 1 MB limit).
-      const pad = 'x'.repeat(1000);
-      for (let batch = 0; batch < 25; batch++) {
-        await produceJson(testBrokers(), topic, range(batch * 300, batch * 300 + 300).map((i) => ({ value: rcEvent(i, { seq: i, pad }) })));
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-      expect(await metric(svc.url, 'eventstreams_disconnects_total', { reason: 'slow_client' })).toBe(1);
+      const { socket, seen, blocks } = await evictedNonReader(svc, '/v2/stream/s', topic);
       socket.resume();
-      for (let i = 0; i < 100 && !closed; i++) await new Promise((r) => setTimeout(r, 100));
-      expect(closed).toBe(true);
-      const body = received.slice(received.indexOf('\r\n\r\n') + 4).replace(/\r\n[0-9a-f]+\r\n/g, '');
-      const blocks = parseBlocks(body.replace(/^[0-9a-f]+\r\n/, ''));
-      const error = blocks.at(-1);
+      for (let i = 0; i < 100 && !seen.closed; i++) await sleep(100);
+      expect(seen.closed).toBe(true);
+      const error = blocks().at(-1);
       expect(error?.event).toBe('error');
       expect(JSON.parse(error?.data ?? '{}')).toMatchObject({ name: 'SlowClient' });
-      const delivered = blocks.filter((b) => b.event === 'message').map((b) => JSON.parse(b.data ?? '{}').seq as number);
+      const delivered = blocks().filter((b) => b.event === 'message').map((b) => JSON.parse(b.data ?? '{}').seq as number);
       expect(delivered).toEqual(range(0, delivered.length));
       expect(delivered.length).toBeLessThan(7500);
       const resumed = await openRaw(`${svc.url}/v2/stream/s`, { 'last-event-id': error?.id ?? '' });
@@ -241,35 +256,19 @@ describe('flow control', () => {
       resumed.close();
     });
   }, 60_000);
+
   it('resets a client that took nothing in the grace period after its eviction, so the kernel lets go of its buffers', async () => {
     const topic = await uniqueTopic('eqiad.neverreads', 1);
     await withService({ n: { topics: [topic] } }, { fanout: { client_backlog_bytes: 65536 } }, async (svc) => {
-      const socket = net.connect(Number(new URL(svc.url).port), '127.0.0.1');
-      let received = '';
-      let error: NodeJS.ErrnoException | undefined;
-      let ended = false;
-      socket.on('data', (d) => (received += d.toString('utf8')));
-      socket.on('error', (e) => (error = e));
-      socket.on('end', () => (ended = true));
-      await new Promise((r) => socket.once('connect', r));
-      socket.write('GET /v2/stream/n HTTP/1.1\r\nHost: x\r\n\r\n');
-      for (let i = 0; i < 200 && !received.includes(':ok'); i++) await new Promise((r) => setTimeout(r, 25));
-      socket.pause();
-      const pad = 'x'.repeat(1000);
-      for (let batch = 0; batch < 25; batch++) {
-        await produceJson(testBrokers(), topic, range(batch * 300, batch * 300 + 300).map((i) => ({ value: rcEvent(i, { seq: i, pad }) })));
-      }
-      for (let i = 0; i < 100 && (await metric(svc.url, 'eventstreams_disconnects_total', { reason: 'slow_client' })) < 1; i++) await new Promise((r) => setTimeout(r, 100));
-      expect(await metric(svc.url, 'eventstreams_disconnects_total', { reason: 'slow_client' })).toBe(1);
+      const { socket, seen, blocks } = await evictedNonReader(svc, '/v2/stream/n', topic);
       // Past EVICTION_GRACE_MS (5 s) without reading: the server resets the connection instead of
       // leaving the kernel to push what it holds to a client that does not read.
-      await new Promise((r) => setTimeout(r, 6500));
+      await sleep(6500);
       socket.resume();
-      for (let i = 0; i < 100 && error === undefined && !ended; i++) await new Promise((r) => setTimeout(r, 100));
-      expect([error?.code, ended]).toEqual(['ECONNRESET', false]);
-      // What arrived before the reset is a gapless start of the stream.
-      const body = received.slice(received.indexOf('\r\n\r\n') + 4).replace(/\r\n[0-9a-f]+\r\n/g, '');
-      const delivered = parseBlocks(body.replace(/^[0-9a-f]+\r\n/, ''))
+      for (let i = 0; i < 100 && seen.error === undefined && !seen.ended; i++) await sleep(100);
+      expect([seen.error?.code, seen.ended]).toEqual(['ECONNRESET', false]);
+      // What arrived before the reset is a gapless start of the stream (its last event may be cut).
+      const delivered = blocks()
         .filter((b) => b.event === 'message' && b.data?.endsWith('}'))
         .map((b) => JSON.parse(b.data ?? '{}').seq as number);
       expect(delivered.length).toBeGreaterThan(0);
