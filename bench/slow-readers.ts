@@ -70,8 +70,8 @@ const connectWhen = opts['connect-when'];
 if (connectWhen !== 'live' && connectWhen !== 'idle') throw new Error(`--connect-when: live or idle, not ${connectWhen}`);
 
 type Phase = 'baseline' | 'slow' | 'after';
-/** Bytes in a page of /proc/net/sockstat and tcp_mem (x86-64 and arm64 Linux). */
-const PAGE = 4096;
+/** MiB in `pages` of /proc/net/sockstat and tcp_mem (4 KiB pages on x86-64 and arm64 Linux). */
+const pagesMiB = (pages: number, digits = 0) => round((pages * 4096) / 2 ** 20, digits);
 
 interface Row extends ServiceSample {
   phase: Phase;
@@ -148,7 +148,7 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
     rows.push(row);
     log(
       `${phase} t=${row.t}s: service RSS ${row.rssMiB} MiB (heap ${row.heapUsedMiB}, external ${row.externalMiB}), fds ${row.openFds}, connected ${row.connectedClients}, ` +
-        `disconnects ${JSON.stringify(row.disconnects)}, 503s ${row.rejected}, lag p99 ${row.eventLoopLagP99Ms} ms; slow open ${row.slowOpen}, normal open ${row.normalOpen} (drops ${row.normalDrops}); kernel TCP buffers ${row.tcpMemPages === null ? '?' : round((row.tcpMemPages * PAGE) / 2 ** 20, 0)} MiB${row.tcpUnderPressure === true ? ' (under pressure)' : ''}; other load ${row.otherLoadPct} %`,
+        `disconnects ${JSON.stringify(row.disconnects)}, 503s ${row.rejected}, lag p99 ${row.eventLoopLagP99Ms} ms; slow open ${row.slowOpen}, normal open ${row.normalOpen} (drops ${row.normalDrops}); kernel TCP buffers ${row.tcpMemPages === null ? '?' : pagesMiB(row.tcpMemPages)} MiB${row.tcpUnderPressure === true ? ' (under pressure)' : ''}; other load ${row.otherLoadPct} %`,
     );
     return row;
   };
@@ -247,8 +247,8 @@ runMain('slow-readers', (baselineS + maxSlowS + afterS + 900) * 1000 + connectTi
   const peakRss = rss.length === 0 ? null : Math.max(...rss);
   const peakFds = Math.max(0, ...rows.map((r) => r.openFds ?? 0));
   const tcpPages = rows.map((r) => r.tcpMemPages).filter((v): v is number => v !== null);
-  const peakTcpMiB = tcpPages.length === 0 ? null : round((Math.max(...tcpPages) * PAGE) / 2 ** 20, 1);
-  const tcpMemMiB = info.tcpMem?.split(' ').map((pages) => round((Number(pages) * PAGE) / 2 ** 20, 0)).join(' / ') ?? '?';
+  const peakTcpMiB = tcpPages.length === 0 ? null : pagesMiB(Math.max(...tcpPages), 1);
+  const tcpMemMiB = info.tcpMem?.split(' ').map((pages) => pagesMiB(Number(pages))).join(' / ') ?? '?';
   const disconnects = endSample.disconnects;
   const phases = [baseline, slowPhase, after];
   const result = {

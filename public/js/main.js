@@ -405,16 +405,17 @@ byId('resume-here').addEventListener('click', () => {
   open(`${location.origin}${streamPath(state)}`, event.id);
   announce('Reading on after the selected event.');
 });
+/** The element of the page a `#id` hash names (an in-page anchor, not a view), if any. */
+const anchorOf = (/** @type {string} */ hash) => (hash.length > 1 ? document.getElementById(hash.slice(1)) : null);
 window.addEventListener('hashchange', () => {
   // Only a view hash the page did not write itself (a pasted link) changes the view; an in-page
   // anchor such as `#filters` is not a view and must not reset one.
-  const anchor = location.hash.length > 1 && document.getElementById(location.hash.slice(1)) !== null;
-  if (!anchor && location.hash !== toHash(viewState())) restore();
+  if (anchorOf(location.hash) === null && location.hash !== toHash(viewState())) restore();
 });
 // The skip links move the focus but leave the URL alone: its hash holds the view.
 for (const link of document.querySelectorAll('a.skip')) {
   link.addEventListener('click', (e) => {
-    const target = document.getElementById((link.getAttribute('href') ?? '').slice(1));
+    const target = anchorOf(link.getAttribute('href') ?? '');
     if (!target) return;
     e.preventDefault();
     target.focus();

@@ -141,7 +141,8 @@ export class SocketWriter {
    * after a grace period with a reset. A client that took nothing in that time would leave the
    * kernel holding up to a full send buffer for it (`net.ipv4.tcp_wmem`, 4 MiB by default) after
    * the close, for as long as the client stays without reading; many of them put every
-   * connection of the host under TCP memory pressure. A reset frees it at once; the client resumes with the last id it read.
+   * connection of the host under TCP memory pressure. A reset frees it at once; the client
+   * resumes with the last id it read.
    */
   evict(): void {
     const socket = this.#res.socket;
